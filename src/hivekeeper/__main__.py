@@ -1,0 +1,5 @@
+"""Allow `python -m hivekeeper`."""
+
+from hivekeeper.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""The typed dependencies every route reaches through one accessor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from hivekeeper.config import Settings
+from hivekeeper.ingest.writer import Writer
+from hivekeeper.store import Store
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    settings: Settings
+    store: Store
+    writer: Writer
+    clock: Callable[[], float]
+
+    def now_ms(self) -> float:
+        return self.clock() * 1000.0
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking store read off the event loop."""
+        return await run_in_threadpool(fn, *args)
+
+
+def context(conn: HTTPConnection) -> AppContext:
+    """The app's context; set once by `create_app`."""
+    ctx: AppContext = conn.app.state.hivekeeper
+    return ctx

@@ -1,0 +1,133 @@
+"""Request-body schemas for our OpenAPI document.
+
+Routes parse bodies themselves (the HoneyHive wire format is liberal: objects or JSON
+strings, several spellings of the same flag), so the schemas are declared here for
+`/docs` rather than inferred from parameter types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OBJECT = {"type": "object", "additionalProperties": True}
+_TIME = {"type": "number", "description": "Unix epoch milliseconds (fractions allowed)"}
+_EVENT_FIELDS: dict[str, Any] = {
+    "event_id": {"type": "string", "description": "Generated when absent"},
+    "session_id": {"type": "string", "description": "A new session is created when absent"},
+    "parent_id": {"type": "string", "description": "Defaults to session_id"},
+    "event_type": {"type": "string", "enum": ["model", "tool", "chain", "session"]},
+    "event_name": {"type": "string"},
+    "source": {"type": "string"},
+    "config": _OBJECT,
+    "inputs": _OBJECT,
+    "outputs": _OBJECT,
+    "metadata": _OBJECT,
+    "metrics": _OBJECT,
+    "feedback": _OBJECT,
+    "user_properties": _OBJECT,
+    "error": {"type": "string", "nullable": True},
+    "start_time": _TIME,
+    "end_time": _TIME,
+    "duration": {"type": "number", "description": "Milliseconds"},
+    "children_ids": {"type": "array", "items": {"type": "string"}},
+}
+_SESSION = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "session_id": {"type": "string", "description": "Honoured when given"},
+        "session_name": {"type": "string"},
+        **{k: v for k, v in _EVENT_FIELDS.items() if k not in ("event_type", "parent_id")},
+    },
+}
+_EVENT = {
+    "type": "object",
+    "additionalProperties": True,
+    "required": ["event_type"],
+    "properties": _EVENT_FIELDS,
+}
+_FILTER = {
+    "type": "object",
+    "required": ["field", "operator"],
+    "properties": {
+        "field": {"type": "string", "example": "metadata.cost"},
+        "operator": {
+            "type": "string",
+            "enum": [
+                "exists",
+                "not exists",
+                "is",
+                "is not",
+                "contains",
+                "not contains",
+                "greater than",
+                "less than",
+                "greater than or equal",
+                "less than or equal",
+                "after",
+                "before",
+            ],
+        },
+        "value": {},
+        "type": {"type": "string", "enum": ["string", "number", "boolean", "datetime"]},
+    },
+}
+_BATCH_FLAGS = {
+    "is_single_session": {"type": "boolean"},
+    "session_properties": _SESSION,
+}
+SCHEMAS: dict[str, Any] = {
+    "SessionStart": _SESSION,
+    "SessionStartEnvelope": {
+        "type": "object",
+        "properties": {"session": {"oneOf": [_SESSION, {"type": "string"}]}},
+    },
+    "EventEnvelope": {
+        "oneOf": [
+            {"type": "object", "properties": {"event": {"oneOf": [_EVENT, {"type": "string"}]}}},
+            _EVENT,
+        ]
+    },
+    "EventBatch": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "items": _EVENT}, **_BATCH_FLAGS},
+    },
+    "ModelEvent": {
+        "type": "object",
+        "properties": {"model_event": {"type": "object", "additionalProperties": True}},
+    },
+    "ModelEventBatch": {
+        "type": "object",
+        "properties": {"model_events": {"type": "array", "items": _OBJECT}, **_BATCH_FLAGS},
+    },
+    "EventUpdate": {
+        "type": "object",
+        "required": ["event_id"],
+        "properties": {"event_id": {"type": "string"}, **_EVENT_FIELDS},
+    },
+    "EventFields": {"type": "object", "properties": _EVENT_FIELDS},
+    "ExportRequest": {
+        "type": "object",
+        "properties": {
+            "filters": {"type": "array", "items": _FILTER},
+            "dateRange": {
+                "type": "object",
+                "properties": {"$gte": {}, "$lte": {}, "relative": {"type": "string"}},
+            },
+            "projections": {"type": "array", "items": {"type": "string"}},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 7500, "default": 1000},
+            "page": {"type": "integer", "minimum": 1, "default": 1},
+        },
+    },
+}
+
+
+def body_schema(name: str) -> dict[str, Any]:
+    """`openapi_extra` declaring a JSON request body of the named schema."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SCHEMAS[name]}},
+        }
+    }

@@ -1,0 +1,60 @@
+"""One handler per error family, all answering `{"message", "errorCode"[, "field"]}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from hivekeeper.api.http import JsonResponse
+from hivekeeper.domain.errors import HivekeeperError
+
+logger = logging.getLogger(__name__)
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HivekeeperError, _ours)  # type: ignore[arg-type]  # Starlette's handler type is too narrow
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]  # same
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]  # same
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _ours(request: Request, exc: HivekeeperError) -> Response:
+    if exc.status >= 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return JsonResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    first = exc.errors()[0] if exc.errors() else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+    body = {
+        "message": f"{field or 'request'}: {first.get('msg', 'invalid value')}",
+        "errorCode": "VALIDATION_ERROR",
+        "field": field,
+    }
+    return JsonResponse(body, status_code=400)
+
+
+async def _http(request: Request, exc: HTTPException) -> Response:
+    code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route for {request.method} {request.url.path}"
+    return JsonResponse(
+        {"message": message, "errorCode": code},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware re-raises after this answer, so the traceback
+    # is still logged by the server.
+    return JsonResponse(
+        {"message": "internal server error", "errorCode": "INTERNAL_ERROR"}, status_code=500
+    )

@@ -1,0 +1,87 @@
+"""Request bodies and responses: size limits, decompression, JSON both ways."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hivekeeper.domain.errors import BadRequest, InvalidJson, PayloadTooLarge
+
+
+class JsonResponse(Response):
+    """A JSON response rendered by orjson (several times faster than the stdlib)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, decompressed (gzip/deflate), refused past `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _inflate(body, encoding, max_bytes)
+    raise BadRequest(f"unsupported Content-Encoding {encoding!r}; use gzip or deflate")
+
+
+def _inflate(body: bytes, encoding: str, max_bytes: int) -> bytes:
+    # wbits: 16+15 reads a gzip wrapper, 15 zlib, -15 raw deflate (some clients send it).
+    attempts = (
+        (16 + zlib.MAX_WBITS,) if encoding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+    )
+    for wbits in attempts:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(body, max_bytes + 1)
+        except zlib.error:
+            continue
+        if len(out) > max_bytes or inflater.unconsumed_tail:
+            raise _too_large(max_bytes)
+        return out
+    raise BadRequest(f"the body is not valid {encoding} data", field="body")
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The decoded JSON body; 400 for an empty or malformed body, 413 when too large."""
+    body = await read_body(request, max_bytes)
+    if not body.strip():
+        raise InvalidJson("the request body is empty; send a JSON object", field="body")
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}", field="body") from None
+    try:
+        # Stored JSON is re-encoded by orjson, which stops at 254 levels of nesting:
+        # refuse such a body now rather than fail its transaction later.
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raise InvalidJson(
+            "the body nests deeper than 254 levels; flatten it", field="body"
+        ) from None
+    return value
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body exceeds the limit of {max_bytes} bytes "
+        "(setting max_body_bytes); send smaller batches",
+        field="body",
+    )

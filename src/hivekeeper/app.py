@@ -1,0 +1,76 @@
+"""Builds the ASGI app: store, writer, routes, error handlers, lifecycle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hivekeeper import __version__
+from hivekeeper.api import events, health, queries, sessions
+from hivekeeper.api.context import AppContext
+from hivekeeper.api.errors import install_error_handlers
+from hivekeeper.config import Settings
+from hivekeeper.ingest.writer import Writer
+from hivekeeper.store import Store, open_store
+
+_DESCRIPTION = (
+    "Self-hosted LLM observability that speaks the HoneyHive API. Every route but "
+    "`/health` and the docs needs `Authorization: Bearer <api key>`. Errors answer "
+    '`{"message", "errorCode", "field"?}`.'
+)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The app. Its lifespan opens the store and runs the writer; nothing happens on import.
+
+    Shutdown order: the server stops accepting and finishes requests, then the writer
+    commits what it already queued, then the store closes.
+    """
+    the_store = store or open_store(
+        settings.database_url, synchronous_full=settings.sqlite_synchronous_full
+    )
+    writer = Writer(
+        the_store,
+        max_queue_ops=settings.max_queue_ops,
+        max_batch_ops=settings.max_batch_ops,
+        clock=clock,
+    )
+    ctx = AppContext(settings=settings, store=the_store, writer=writer, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start(ctx)
+        try:
+            yield
+        finally:
+            stop(ctx)
+
+    app = FastAPI(
+        title="hivekeeper", version=__version__, description=_DESCRIPTION, lifespan=lifespan
+    )
+    app.state.hivekeeper = ctx
+    install_error_handlers(app)
+    # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
+    for module in (health, sessions, queries, events):
+        app.include_router(module.router)
+    return app
+
+
+def start(ctx: AppContext) -> None:
+    """Open the store (migrating it) and start the writer."""
+    ctx.store.open()
+    ctx.writer.start()
+
+
+def stop(ctx: AppContext) -> None:
+    """Drain the writer, then close the store. Idempotent."""
+    ctx.writer.close()
+    ctx.store.close()

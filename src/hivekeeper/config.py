@@ -1,0 +1,153 @@
+"""Settings, read once: command-line flag > `HIVEKEEPER_*` environment variable > default.
+
+`Settings` is the single table of knobs; the CLI builds its options from it, so every
+setting has one name, one default, one unit and one help text, and nothing else in
+the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+
+LogFormat = Literal["text", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+ENV_PREFIX = "HIVEKEEPER_"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _doc(help: str, click_type: Any, *, serve_only: bool = False) -> dict[str, Any]:
+    """A setting's field metadata: its help text, click type and which commands take it."""
+    return {"help": help, "click_type": click_type, "serve_only": serve_only}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of a hivekeeper process, validated."""
+
+    data_dir: Path = field(
+        default=Path("~/.hivekeeper"),
+        metadata=_doc(
+            "Directory for the embedded database and local state.",
+            click.Path(file_okay=False, path_type=Path),
+        ),
+    )
+    database_url: str = field(
+        default="", metadata=_doc("Database URL; default sqlite:///<data-dir>/hivekeeper.db.", str)
+    )
+    host: str = field(
+        default="127.0.0.1", metadata=_doc("Address to listen on.", str, serve_only=True)
+    )
+    port: int = field(
+        default=8000,
+        metadata=_doc("TCP port to listen on.", click.IntRange(0, 65535), serve_only=True),
+    )
+    max_body_bytes: int = field(
+        default=20 * 1024 * 1024,
+        metadata=_doc(
+            "Largest accepted request body, in bytes (after decompression).",
+            click.IntRange(1024),
+            serve_only=True,
+        ),
+    )
+    max_queue_ops: int = field(
+        default=50_000,
+        metadata=_doc(
+            "Event writes the writer may hold before answering 429.",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    max_batch_ops: int = field(
+        default=5_000,
+        metadata=_doc(
+            "Most event writes committed in one transaction.", click.IntRange(1), serve_only=True
+        ),
+    )
+    sqlite_synchronous_full: bool = field(
+        default=False,
+        metadata=_doc(
+            "SQLite synchronous=FULL: survive power loss, not only a crash (slower).",
+            bool,
+            serve_only=True,
+        ),
+    )
+    log_level: LogLevel = field(
+        default="info",
+        metadata=_doc("Log level.", click.Choice(["debug", "info", "warning", "error"])),
+    )
+    log_format: LogFormat = field(
+        default="text",
+        metadata=_doc(
+            "Log format: text, or json for one JSON object per line.",
+            click.Choice(["text", "json"]),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        data_dir = Path(self.data_dir).expanduser().resolve()
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'hivekeeper.db'}")
+        if self.max_batch_ops > self.max_queue_ops:
+            raise click.BadParameter(
+                f"max_batch_ops ({self.max_batch_ops}) must not exceed "
+                f"max_queue_ops ({self.max_queue_ops})",
+                param_hint="--max-batch-ops",
+            )
+
+
+def env_var(name: str) -> str:
+    """The environment variable that sets a setting."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def setting_fields(*, serve: bool) -> list[dataclasses.Field[Any]]:
+    """The settings a command takes: all for `serve`, storage and logging otherwise."""
+    return [f for f in dataclasses.fields(Settings) if serve or not f.metadata.get("serve_only")]
+
+
+def settings_options(*, serve: bool) -> Callable[[F], F]:
+    """Decorate a click command with one option per setting."""
+
+    def decorate(command: F) -> F:
+        for f in reversed(setting_fields(serve=serve)):
+            flag = "--" + f.name.replace("_", "-")
+            kind = f.metadata["click_type"]
+            if kind is bool:
+                decl = f"{flag}/--no-{flag[2:]}"
+                option = click.option(
+                    decl,
+                    f.name,
+                    default=f.default,
+                    envvar=env_var(f.name),
+                    show_default=True,
+                    show_envvar=True,
+                    help=f.metadata["help"],
+                )
+            else:
+                option = click.option(
+                    flag,
+                    f.name,
+                    default=f.default,
+                    type=kind,
+                    envvar=env_var(f.name),
+                    show_default=f.name != "database_url",
+                    show_envvar=True,
+                    help=f.metadata["help"],
+                )
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def build_settings(values: dict[str, Any]) -> Settings:
+    """Settings from parsed options; unknown keys are ignored."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in names})

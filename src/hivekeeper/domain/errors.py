@@ -1,0 +1,94 @@
+"""The error tree every layer raises; the API renders each one as `{message, errorCode}`.
+
+HivekeeperError                 500 INTERNAL_ERROR
+├── BadRequest                  400 BAD_REQUEST
+│   ├── InvalidJson             400 INVALID_JSON
+│   └── ValidationFailed        400 VALIDATION_ERROR   (names the field at fault)
+├── Unauthorized                401 UNAUTHORIZED
+├── Forbidden                   403 FORBIDDEN
+├── NotFound                    404 NOT_FOUND
+├── PayloadTooLarge             413 PAYLOAD_TOO_LARGE
+├── Overloaded                  429 OVERLOADED         (carries Retry-After)
+└── Unavailable                 503 UNAVAILABLE        (shutting down, store closed)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class HivekeeperError(Exception):
+    """Base error; `status` and `error_code` are what the API answers."""
+
+    status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, str]:
+        """The JSON error body: `message`, `errorCode` and, when known, `field`."""
+        out = {"message": self.message, "errorCode": self.error_code}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers for this error (none by default)."""
+        return {}
+
+
+class BadRequest(HivekeeperError):
+    status = 400
+    error_code = "BAD_REQUEST"
+
+
+class InvalidJson(BadRequest):
+    error_code = "INVALID_JSON"
+
+
+class ValidationFailed(BadRequest):
+    error_code = "VALIDATION_ERROR"
+
+
+class Unauthorized(HivekeeperError):
+    status = 401
+    error_code = "UNAUTHORIZED"
+
+
+class Forbidden(HivekeeperError):
+    status = 403
+    error_code = "FORBIDDEN"
+
+
+class NotFound(HivekeeperError):
+    status = 404
+    error_code = "NOT_FOUND"
+
+
+class PayloadTooLarge(HivekeeperError):
+    status = 413
+    error_code = "PAYLOAD_TOO_LARGE"
+
+
+class _RetryLater(HivekeeperError):
+    """An error the client should retry after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class Overloaded(_RetryLater):
+    status = 429
+    error_code = "OVERLOADED"
+
+
+class Unavailable(_RetryLater):
+    status = 503
+    error_code = "UNAVAILABLE"

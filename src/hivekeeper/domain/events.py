@@ -1,0 +1,242 @@
+"""Wire objects → validated event patches, and stored rows → the event the API answers.
+
+A *patch* holds only the fields a client actually sent; defaults are applied when a
+row is first created (see `merge.py`), so a repeated session start that omits a field
+never overwrites what an earlier one set.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict, cast, get_args
+
+from hivekeeper.domain.errors import ValidationFailed
+
+EventType = Literal["session", "model", "tool", "chain"]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
+JsonObject = dict[str, Any]
+
+OBJECT_FIELDS = (
+    "config",
+    "inputs",
+    "outputs",
+    "metadata",
+    "metrics",
+    "feedback",
+    "user_properties",
+)
+ID_FIELDS = ("event_id", "session_id", "parent_id")
+TIME_FIELDS = ("start_time", "end_time", "duration")
+# Keys a client may send that are request envelope, not event data.
+_ENVELOPE_KEYS = frozenset({"project", "project_id", "org_id", "workspace_id", "tenant"})
+_MAX_ID_CHARS = 256
+
+
+class EventPatch(TypedDict, total=False):
+    """The fields of one event a single request supplied, already validated."""
+
+    event_id: str
+    session_id: str
+    parent_id: str | None
+    event_type: EventType
+    event_name: str
+    source: str
+    start_time: float
+    end_time: float
+    duration: float
+    error: str | None
+    config: JsonObject
+    inputs: JsonObject
+    outputs: JsonObject
+    metadata: JsonObject
+    metrics: JsonObject
+    feedback: JsonObject
+    user_properties: JsonObject
+    children_ids: list[str]
+    extra: JsonObject
+
+
+def new_id() -> str:
+    """A fresh lowercase UUIDv4 string, the id shape HoneyHive clients expect."""
+    return str(uuid.uuid4())
+
+
+def parse_event(raw: object, *, where: str = "event") -> EventPatch:
+    """Validate a client event object into a patch; `event_type` is required.
+
+    Raises ValidationFailed naming the field (`where.field`) at fault.
+    """
+    obj = require_object(raw, where)
+    patch = _parse_common(obj, where)
+    if "event_type" not in patch:
+        raise ValidationFailed(
+            f"{where}.event_type is required (one of {', '.join(sorted(EVENT_TYPES))})",
+            field=f"{where}.event_type",
+        )
+    return patch
+
+
+def parse_session(raw: object, *, where: str = "session") -> EventPatch:
+    """Validate a client session object into a session patch (`event_id == session_id`)."""
+    obj = require_object(raw, where)
+    name = obj.get("session_name")
+    patch = _parse_common(obj, where, skip=("session_name", "event_type"))
+    if name is not None:
+        patch["event_name"] = _string(name, f"{where}.session_name")
+    session_id = patch.get("session_id") or patch.get("event_id") or new_id()
+    patch["session_id"] = patch["event_id"] = session_id
+    patch["event_type"] = "session"
+    patch["parent_id"] = None
+    return patch
+
+
+def parse_update(raw: object, *, where: str = "body", event_id: str | None = None) -> EventPatch:
+    """Validate a `PUT /events` body: any event fields plus the target `event_id`."""
+    obj = require_object(raw, where)
+    patch = _parse_common(obj, where)
+    if event_id is not None:
+        patch["event_id"] = _identifier(event_id, "event_id")
+    if "event_id" not in patch:
+        raise ValidationFailed(f"{where}.event_id is required", field=f"{where}.event_id")
+    return patch
+
+
+def require_object(raw: object, where: str) -> JsonObject:
+    """Return `raw` if it is a JSON object, else raise naming `where`."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed(f"{where} must be a JSON object, got {_json_type(raw)}", field=where)
+    return raw
+
+
+def _parse_common(obj: JsonObject, where: str, skip: tuple[str, ...] = ()) -> EventPatch:
+    # This runs for every event ingested, so it dispatches on a table and builds the
+    # field path for error messages only when there is an error.
+    out: dict[str, Any] = {}
+    extra: JsonObject = {}
+    for key, value in obj.items():
+        kind = _FIELD_KINDS.get(key)
+        if kind is None:
+            if key not in skip and key not in _ENVELOPE_KEYS:
+                extra[key] = value
+        elif key in skip:
+            continue
+        elif value is None:
+            if key in _NULLABLE:
+                out[key] = None
+        elif kind is _OBJECT:
+            if type(value) is not dict:
+                raise _wrong_type(value, f"{where}.{key}", "a JSON object")
+            out[key] = value
+        elif kind is _STRING:
+            if type(value) is not str:
+                raise _wrong_type(value, f"{where}.{key}", "a string")
+            out[key] = value
+        else:
+            out[key] = kind(value, f"{where}.{key}")
+    if extra:
+        out["extra"] = extra
+    return cast(EventPatch, out)
+
+
+def _identifier(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{path} must be a string id, got {_json_type(value)}", field=path)
+    value = value.strip()
+    if not value or len(value) > _MAX_ID_CHARS or not value.isprintable():
+        raise ValidationFailed(f"{path} must be 1-{_MAX_ID_CHARS} printable characters", field=path)
+    return value
+
+
+def _id_list(value: object, path: str) -> list[str]:
+    if not isinstance(value, list):
+        raise ValidationFailed(f"{path} must be an array of ids", field=path)
+    return [_identifier(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _string(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise _wrong_type(value, path, "a string")
+    return value
+
+
+def _error(value: object, path: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise _wrong_type(value, path, "a string or null")
+
+
+def _wrong_type(value: object, path: str, expected: str) -> ValidationFailed:
+    return ValidationFailed(f"{path} must be {expected}, got {_json_type(value)}", field=path)
+
+
+def _event_type(value: object, path: str) -> EventType:
+    if isinstance(value, str) and value.lower() in EVENT_TYPES:
+        return cast(EventType, value.lower())
+    raise ValidationFailed(
+        f"{path} must be one of {', '.join(sorted(EVENT_TYPES))}, got {value!r}", field=path
+    )
+
+
+def parse_time_ms(value: object, path: str) -> float:
+    """Epoch milliseconds from a number, a numeric string or an ISO-8601 string."""
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{path} must be a number of milliseconds", field=path)
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            try:
+                stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValidationFailed(
+                    f"{path} must be epoch milliseconds or an ISO-8601 time, got {value!r}",
+                    field=path,
+                ) from None
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)
+            number = stamp.timestamp() * 1000.0
+    else:
+        raise ValidationFailed(
+            f"{path} must be a number of milliseconds, got {_json_type(value)}", field=path
+        )
+    if not math.isfinite(number) or number < 0:
+        raise ValidationFailed(f"{path} must be a finite, non-negative number", field=path)
+    return number
+
+
+def _object_marker(value: object, path: str) -> Any:
+    raise AssertionError("dispatched inline")
+
+
+_OBJECT = _object_marker
+_STRING = _string
+_NULLABLE = frozenset({"parent_id", "error"})
+_FIELD_KINDS: dict[str, Callable[[object, str], Any]] = {
+    **dict.fromkeys(ID_FIELDS, _identifier),
+    **dict.fromkeys(OBJECT_FIELDS, _OBJECT),
+    **dict.fromkeys(TIME_FIELDS, parse_time_ms),
+    "event_type": _event_type,
+    "event_name": _STRING,
+    "source": _STRING,
+    "error": _error,
+    "children_ids": _id_list,
+}
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

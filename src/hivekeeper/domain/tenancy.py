@@ -1,0 +1,74 @@
+"""Organizations, projects and API keys: who may read and write which project.
+
+Keys are random, shown once and stored only as a SHA-256 hash. A slow password hash
+buys nothing here: a key carries 380 bits of randomness, so it cannot be guessed from
+its hash, and the lookup must stay cheap because every request performs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+KeyKind = Literal["full", "ingest"]
+KEY_KINDS: tuple[str, ...] = get_args(KeyKind)
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_SECRET_ALPHABET = _ALPHANUMERIC + "_-"
+# The HoneyHive SDK recognises ingestion keys by this exact shape and sends them only
+# to the write routes, so our ingest keys use it too: hh_ingst_<24 alnum>_<64 chars>.
+_PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_"}
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    name: str
+    workspace_id: str
+    org_id: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key's public record; the secret itself is never stored."""
+
+    id: str
+    project_id: str
+    project_name: str
+    kind: KeyKind
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller a valid key identifies."""
+
+    key_id: str
+    kind: KeyKind
+    project: Project
+
+    @property
+    def can_read(self) -> bool:
+        return self.kind == "full"
+
+
+def generate_key(kind: KeyKind) -> tuple[str, str]:
+    """Return `(key_id, secret)`; the id is the 24-character public part of the secret."""
+    key_id = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+    tail = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(64))
+    return key_id, f"{_PREFIX[kind]}{key_id}_{tail}"
+
+
+def hash_key(secret: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_tenant_id(prefix: str) -> str:
+    """An opaque id for an organization, workspace or project."""
+    return f"{prefix}_{secrets.token_hex(12)}"

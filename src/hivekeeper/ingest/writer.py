@@ -1,0 +1,171 @@
+"""The batching writer: every event write goes through here, and is answered after commit.
+
+One thread owns the store's write connection. Requests hand it batches with
+`submit()`, which waits until the transaction holding them has committed. Whatever is
+queued when the thread wakes (up to `max_batch_ops`) goes into one transaction: group
+commit, so throughput comes from batching and durability from answering late. The
+queue is bounded by operation count; when full, `submit()` raises `Overloaded` (429
+with Retry-After) instead of growing, so memory stays bounded under overload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
+from hivekeeper.domain.merge import WriteOp
+from hivekeeper.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class WriterState(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class _Pending:
+    ops: Sequence[WriteOp]
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+class Writer:
+    """Group-committing, bounded writer in front of a `Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_queue_ops: int = 50_000,
+        max_batch_ops: int = 5_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_batch_ops < 1 or max_queue_ops < max_batch_ops:
+            raise ValueError("need 1 <= max_batch_ops <= max_queue_ops")
+        self._store = store
+        self._max_queue_ops = max_queue_ops
+        self._max_batch_ops = max_batch_ops
+        self._clock = clock
+        self._queue: deque[_Pending] = deque()
+        self._queued_ops = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.state = WriterState.NEW
+
+    @property
+    def queued_ops(self) -> int:
+        """Operations waiting for a transaction (for /health)."""
+        return self._queued_ops
+
+    def start(self) -> None:
+        if self.state is not WriterState.NEW:
+            raise RuntimeError(f"cannot start a writer that is {self.state.value}")
+        self.state = WriterState.RUNNING
+        self._thread = threading.Thread(target=self._run, name="hivekeeper-writer", daemon=True)
+        self._thread.start()
+
+    async def submit(self, ops: Sequence[WriteOp]) -> None:
+        """Queue `ops` as one unit and return once they are committed.
+
+        Raises Overloaded when the queue is full, Unavailable when shutting down, or
+        the store's error if the transaction failed (nothing of `ops` is stored then).
+        """
+        if not ops:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._wake:
+            if self.state is not WriterState.RUNNING:
+                raise Unavailable("the server is shutting down", retry_after_s=5)
+            # A batch larger than the whole queue is still taken when the queue is
+            # empty, so no request size is refused forever.
+            if self._queued_ops and self._queued_ops + len(ops) > self._max_queue_ops:
+                raise Overloaded("the write queue is full; retry shortly", retry_after_s=1)
+            self._queue.append(_Pending(ops, future, loop))
+            self._queued_ops += len(ops)
+            self._wake.notify()
+        await future
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop taking work, commit everything already queued, then stop. Idempotent."""
+        with self._wake:
+            if self.state in (WriterState.CLOSING, WriterState.CLOSED):
+                return
+            was_running = self.state is WriterState.RUNNING
+            self.state = WriterState.CLOSING
+            self._wake.notify()
+        if was_running and self._thread is not None:
+            self._thread.join(timeout_s)
+        self.state = WriterState.CLOSED
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and self.state is WriterState.RUNNING:
+                    self._wake.wait()
+                if not self._queue:
+                    return
+                batch = self._take_batch()
+            self._commit(batch)
+
+    def _take_batch(self) -> list[_Pending]:
+        batch = [self._queue.popleft()]
+        size = len(batch[0].ops)
+        while self._queue and size + len(self._queue[0].ops) <= self._max_batch_ops:
+            item = self._queue.popleft()
+            batch.append(item)
+            size += len(item.ops)
+        self._queued_ops -= size
+        return batch
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self._store.write_batch([op for item in batch for op in item.ops], self._now_ms())
+        except Exception as exc:
+            if len(batch) == 1:
+                self._settle(batch[0], exc)
+                return
+            # One bad request must not fail its neighbours: retry each on its own.
+            for item in batch:
+                try:
+                    self._store.write_batch(item.ops, self._now_ms())
+                except Exception as item_exc:
+                    self._settle(item, item_exc)
+                else:
+                    self._settle(item, None)
+            return
+        for item in batch:
+            self._settle(item, None)
+
+    def _now_ms(self) -> float:
+        return self._clock() * 1000.0
+
+    @staticmethod
+    def _settle(item: _Pending, exc: Exception | None) -> None:
+        if exc is not None and not isinstance(exc, HivekeeperError):
+            logger.error("write failed", exc_info=exc)
+            exc = HivekeeperError("the write failed; nothing from this request was stored")
+
+        def settle() -> None:
+            if item.future.done():
+                return
+            if exc is None:
+                item.future.set_result(None)
+            else:
+                item.future.set_exception(exc)
+
+        try:
+            item.loop.call_soon_threadsafe(settle)
+        except RuntimeError:
+            logger.warning("a client's event loop closed before its write was answered")

@@ -1,0 +1,33 @@
+"""Storage engines behind one protocol, chosen by the database URL's scheme.
+
+Engines are named by `"module:Class"` strings and imported only when chosen, so the
+embedded default needs no optional database driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import cast
+
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.store.protocol import Bootstrap, Store
+
+_ENGINES = {
+    "sqlite": "hivekeeper.store.sqlite:SqliteStore",
+}
+
+__all__ = ["Bootstrap", "Store", "open_store"]
+
+
+def open_store(database_url: str, *, synchronous_full: bool = False) -> Store:
+    """Build (not yet open) the store for `database_url`, e.g. `sqlite:////path/db`."""
+    scheme = database_url.partition(":")[0].split("+")[0].lower()
+    target = _ENGINES.get(scheme)
+    if target is None:
+        raise ValidationFailed(
+            f"unsupported database URL scheme {scheme!r}; use one of {sorted(_ENGINES)}",
+            field="database_url",
+        )
+    module_name, _, class_name = target.partition(":")
+    engine = getattr(importlib.import_module(module_name), class_name)
+    return cast(Store, engine(database_url, synchronous_full=synchronous_full))

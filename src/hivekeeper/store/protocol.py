@@ -1,0 +1,74 @@
+"""The Store protocol: what every engine (SQLite, PostgreSQL, ClickHouse) provides.
+
+Methods are synchronous; the writer calls `write_batch` on its own thread and the API
+runs reads in a thread pool. A store translates its driver's errors into
+`hivekeeper.domain.errors` at this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hivekeeper.domain.charts import ChartPoint, ChartQuery
+from hivekeeper.domain.filters import EventQuery
+from hivekeeper.domain.merge import StoredRow, WriteOp
+from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """What the first start created: the default project and, once, its first key."""
+
+    project: Project
+    new_key_secret: str | None
+
+
+class Store(Protocol):
+    """Storage for tenancy, events and their queries. Instances are thread-safe."""
+
+    def open(self) -> None:
+        """Create the database if needed and run pending migrations (idempotent)."""
+
+    def close(self) -> None:
+        """Release every connection; idempotent."""
+
+    # --- tenancy (admin; also used by the CLI on a live database) ---
+    def bootstrap(self) -> Bootstrap:
+        """Ensure the default organization/workspace/project; mint a key if none exist."""
+
+    def create_project(self, name: str) -> Project:
+        """Raises ValidationFailed if the name is taken or empty."""
+
+    def list_projects(self) -> list[Project]: ...
+
+    def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
+        """Return the key record and its secret (shown once). NotFound for no project."""
+
+    def list_keys(self) -> list[ApiKey]: ...
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key (idempotent). NotFound for an unknown id."""
+
+    def authenticate(self, secret: str) -> Principal | None:
+        """The principal of a valid, unrevoked key, else None."""
+
+    # --- writes (the writer's thread only) ---
+    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+        """Apply the operations in one transaction: all or nothing. Idempotent."""
+
+    # --- reads ---
+    def get_event(self, project_id: str, event_id: str) -> StoredRow | None: ...
+
+    def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
+        """Every visible event of a session, the session row included, by start time."""
+
+    def children_of(self, project_id: str, event_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Child event ids per parent id, for `children_ids`."""
+
+    def query_events(self, project_id: str, query: EventQuery) -> tuple[list[StoredRow], int]:
+        """One page of events matching the query, and the total that match."""
+
+    def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
+        """Time buckets x group of the chart's metric (see sqlite_reads.chart)."""

@@ -1,0 +1,407 @@
+"""The embedded SQLite engine: one write connection (the writer's), read-only readers.
+
+WAL lets readers run beside the single writer. `synchronous=NORMAL` survives a process
+crash (what `kill -9` tests); `FULL` also survives power loss, at a cost per commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hivekeeper.domain.charts import ChartPoint, ChartQuery
+from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, ValidationFailed
+from hivekeeper.domain.filters import EventQuery
+from hivekeeper.domain.merge import (
+    DeleteEvent,
+    DeleteSession,
+    Key,
+    MergeOp,
+    StoredRow,
+    WriteOp,
+    apply_ops,
+    keys_to_load,
+    session_keys,
+    subtract_from_session,
+)
+from hivekeeper.domain.tenancy import (
+    ApiKey,
+    KeyKind,
+    Principal,
+    Project,
+    generate_key,
+    hash_key,
+    new_tenant_id,
+)
+from hivekeeper.store import sqlite_reads
+from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.sqlite_schema import (
+    EVENT_COLUMNS,
+    SELECT_EVENTS,
+    decode_row,
+    encode_row,
+    migrate,
+)
+
+# SQLite's default limit on bound parameters is 32766 (since 3.32); 500 ids per IN
+# list keeps every statement far below it and the plans simple.
+_IN_CHUNK = 500
+_BUSY_TIMEOUT_MS = 10_000
+# A read that runs longer than this is stopped. The progress handler runs every
+# 10,000 VM steps (~1 ms), so the check itself costs nothing measurable.
+_READ_LIMIT_S = 30.0
+_PROGRESS_STEPS = 10_000
+_UPSERT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}) "
+    "ON CONFLICT (project_id, event_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id"))
+)
+_VISIBLE = "event_type IS NOT NULL"
+_PROJECT_SELECT = (
+    "SELECT p.id, p.name, p.workspace_id, w.org_id, p.created_at "
+    "FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+)
+_KEY_SELECT = (
+    "SELECT k.id, k.project_id, p.name, k.kind, k.created_at, k.revoked_at "
+    "FROM api_keys k JOIN projects p ON p.id = k.project_id"
+)
+
+
+def database_path(database_url: str) -> Path:
+    """`sqlite:///relative.db` or `sqlite:////absolute/path.db` → the file path."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or scheme.lower() != "sqlite" or not rest.startswith("/") or rest == "/":
+        raise ValidationFailed(
+            f"expected sqlite:///PATH, got {database_url!r}", field="database_url"
+        )
+    return Path(rest[1:])
+
+
+class SqliteStore:
+    """The SQLite implementation of `hivekeeper.store.Store`."""
+
+    def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        self.path = database_path(database_url)
+        self._synchronous = "FULL" if synchronous_full else "NORMAL"
+        self._write_conn: sqlite3.Connection | None = None
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    # --- lifecycle ---
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._admin() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            migrate(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
+        with self._readers_lock:
+            for conn in self._all_readers:
+                conn.close()
+            self._all_readers.clear()
+
+    def _connect(self, *, read_only: bool) -> sqlite3.Connection:
+        if self._closed:
+            raise Unavailable("the store is closed")
+        if read_only:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute("PRAGMA cache_size = -65536")
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        return conn
+
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection for admin writes (CLI, start-up), not events."""
+        conn = self._connect(read_only=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._connect(read_only=True)
+            self._readers.conn = conn
+            with self._readers_lock:
+                self._all_readers.append(conn)
+        deadline = time.monotonic() + _READ_LIMIT_S
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise Unavailable(
+                    f"the query ran past {_READ_LIMIT_S:.0f} s; narrow the filters or date range"
+                ) from exc
+            raise _translate(exc) from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    # --- tenancy ---
+    def bootstrap(self) -> Bootstrap:
+        with self._admin() as conn, _transaction(conn):
+            workspace_id, _ = _ensure_workspace(conn)
+            row = conn.execute(
+                f"{_PROJECT_SELECT} WHERE p.name = 'default' AND p.workspace_id = ?",
+                (workspace_id,),
+            ).fetchone()
+            project = _project(row) if row else _insert_project(conn, "default", workspace_id)
+            secret = None
+            if conn.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0] == 0:
+                _, secret = _insert_key(conn, project.id, "full")
+            return Bootstrap(project=project, new_key_secret=secret)
+
+    def create_project(self, name: str) -> Project:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValidationFailed("a project name must be 1-100 characters", field="name")
+        with self._admin() as conn, _transaction(conn):
+            workspace_id, _ = _ensure_workspace(conn)
+            try:
+                return _insert_project(conn, name, workspace_id)
+            except sqlite3.IntegrityError:
+                raise ValidationFailed(
+                    f"a project named {name!r} already exists", field="name"
+                ) from None
+
+    def list_projects(self) -> list[Project]:
+        with self._admin() as conn:
+            rows = conn.execute(f"{_PROJECT_SELECT} ORDER BY p.created_at").fetchall()
+        return [_project(r) for r in rows]
+
+    def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
+        with self._admin() as conn, _transaction(conn):
+            _ensure_workspace(conn)
+            row = conn.execute("SELECT id FROM projects WHERE name = ?", (project_name,)).fetchone()
+            if row is None:
+                raise NotFound(f"no project named {project_name!r}", field="project")
+            return _insert_key(conn, row[0], kind)
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._admin() as conn:
+            rows = conn.execute(f"{_KEY_SELECT} ORDER BY k.created_at").fetchall()
+        return [_api_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        with self._admin() as conn, _transaction(conn):
+            conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+            row = conn.execute(f"{_KEY_SELECT} WHERE k.id = ?", (key_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no key with id {key_id!r}", field="key_id")
+        return _api_key(row)
+
+    def authenticate(self, secret: str) -> Principal | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT k.id, k.kind, p.id, p.name, p.workspace_id, w.org_id, p.created_at "
+                "FROM api_keys k JOIN projects p ON p.id = k.project_id "
+                "JOIN workspaces w ON w.id = p.workspace_id "
+                "WHERE k.secret_hash = ? AND k.revoked_at IS NULL",
+                (hash_key(secret),),
+            ).fetchone()
+        if row is None:
+            return None
+        return Principal(key_id=row[0], kind=row[1], project=_project(row[2:]))
+
+    # --- writes ---
+    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+        if self._write_conn is None:
+            self._write_conn = self._connect(read_only=False)
+        conn = self._write_conn
+        try:
+            with _transaction(conn):
+                merges: list[MergeOp] = []
+                for op in ops:
+                    if isinstance(op, DeleteSession | DeleteEvent):
+                        self._merge(conn, merges, now_ms)
+                        merges = []
+                        self._delete(conn, op)
+                    else:
+                        merges.append(op)
+                self._merge(conn, merges, now_ms)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    def _merge(self, conn: sqlite3.Connection, ops: list[MergeOp], now_ms: float) -> None:
+        if not ops:
+            return
+        rows = _load(conn, keys_to_load(ops))
+        rows.update(_load(conn, session_keys(rows.values()) - rows.keys()))
+        changed = apply_ops(rows, ops, now_ms)
+        conn.executemany(_UPSERT, [encode_row(rows[key]) for key in changed])
+
+    def _delete(self, conn: sqlite3.Connection, op: DeleteSession | DeleteEvent) -> None:
+        if isinstance(op, DeleteEvent):
+            row = _load(conn, {(op.project_id, op.event_id)}).get((op.project_id, op.event_id))
+            if row is None:
+                return
+            if row["event_type"] != "session":
+                session_key = (op.project_id, row["session_id"] or "")
+                session = _load(conn, {session_key}).get(session_key)
+                if session is not None and row["event_type"] is not None:
+                    subtract_from_session(session, row)
+                    conn.execute(_UPSERT, encode_row(session))
+                conn.execute(
+                    "DELETE FROM events WHERE project_id = ? AND event_id = ?",
+                    (op.project_id, op.event_id),
+                )
+                return
+            session_id = op.event_id
+        else:
+            session_id = op.session_id
+        conn.execute(
+            "DELETE FROM events WHERE project_id = ? AND (session_id = ? OR event_id = ?)",
+            (op.project_id, session_id, session_id),
+        )
+
+    # --- reads ---
+    def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
+        with self._read() as conn:
+            row = conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id = ? AND {_VISIBLE}",
+                (project_id, event_id),
+            ).fetchone()
+        return decode_row(row) if row else None
+
+    def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = ? AND session_id = ? AND {_VISIBLE} "
+                "ORDER BY start_time, event_id",
+                (project_id, session_id),
+            ).fetchall()
+        return [decode_row(r) for r in rows]
+
+    def children_of(self, project_id: str, event_ids: Sequence[str]) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(event_ids), _IN_CHUNK):
+                marks = ", ".join("?" for _ in chunk)
+                for parent, child in conn.execute(
+                    f"SELECT parent_id, event_id FROM events WHERE project_id = ? "
+                    f"AND parent_id IN ({marks}) AND {_VISIBLE} ORDER BY start_time, event_id",
+                    (project_id, *chunk),
+                ):
+                    children.setdefault(parent, []).append(child)
+        return children
+
+    def query_events(self, project_id: str, query: EventQuery) -> tuple[list[StoredRow], int]:
+        with self._read() as conn:
+            return sqlite_reads.select_events(conn, project_id, query)
+
+    def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
+        with self._read() as conn:
+            return sqlite_reads.chart(conn, project_id, chart)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _load(conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]:
+    by_project: dict[str, list[str]] = {}
+    for project_id, event_id in keys:
+        by_project.setdefault(project_id, []).append(event_id)
+    rows: dict[Key, StoredRow] = {}
+    for project_id, event_ids in by_project.items():
+        for chunk in _chunks(event_ids, _IN_CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            for values in conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id IN ({marks})",
+                (project_id, *chunk),
+            ):
+                row = decode_row(values)
+                rows[(project_id, row["event_id"])] = row
+    return rows
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _ensure_workspace(conn: sqlite3.Connection) -> tuple[str, str]:
+    """The single workspace of a self-hosted install, created on first use."""
+    row = conn.execute("SELECT id, org_id FROM workspaces ORDER BY created_at LIMIT 1").fetchone()
+    if row:
+        return row[0], row[1]
+    now = time.time()
+    org_id, workspace_id = new_tenant_id("org"), new_tenant_id("ws")
+    conn.execute("INSERT INTO organizations VALUES (?, 'default', ?)", (org_id, now))
+    conn.execute("INSERT INTO workspaces VALUES (?, ?, 'default', ?)", (workspace_id, org_id, now))
+    return workspace_id, org_id
+
+
+def _insert_project(conn: sqlite3.Connection, name: str, workspace_id: str) -> Project:
+    project_id = new_tenant_id("proj")
+    conn.execute(
+        "INSERT INTO projects VALUES (?, ?, ?, ?)", (project_id, workspace_id, name, time.time())
+    )
+    row = conn.execute(f"{_PROJECT_SELECT} WHERE p.id = ?", (project_id,)).fetchone()
+    return _project(row)
+
+
+def _insert_key(conn: sqlite3.Connection, project_id: str, kind: KeyKind) -> tuple[ApiKey, str]:
+    key_id, secret = generate_key(kind)
+    conn.execute(
+        "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+        (key_id, project_id, kind, hash_key(secret), time.time()),
+    )
+    row = conn.execute(f"{_KEY_SELECT} WHERE k.id = ?", (key_id,)).fetchone()
+    return _api_key(row), secret
+
+
+def _project(row: Sequence[Any]) -> Project:
+    return Project(id=row[0], name=row[1], workspace_id=row[2], org_id=row[3], created_at=row[4])
+
+
+def _api_key(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(
+        id=row[0],
+        project_id=row[1],
+        project_name=row[2],
+        kind=row[3],
+        created_at=row[4],
+        revoked_at=row[5],
+    )
+
+
+def _translate(exc: sqlite3.Error) -> HivekeeperError:
+    """Driver errors become ours at the store boundary."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return Unavailable("the database is busy; retry shortly", retry_after_s=1)
+    return HivekeeperError(f"storage error: {text}")

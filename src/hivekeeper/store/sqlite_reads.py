@@ -1,0 +1,252 @@
+"""Read queries over the SQLite events table: filtered pages, totals and chart rows.
+
+Translates the filter AST of `domain.filters` to SQL. Values and JSON paths are
+always bound parameters; identifiers come only from the allow-lists in
+`domain.filters` and `domain.merge` and pass through `_quote`. Filter semantics:
+
+* `exists`: the value is present and not JSON null (a whole namespace: not `{}`).
+* `is not` / `not contains` also match rows where the field is absent (Mongo `$ne`).
+* string: compared as text, so a stored number 5 (or 5.0) matches "5" and JSON true
+  matches "true"; `contains` is a case-insensitive substring test (ASCII case folding, as
+  SQLite's `lower()`) over the value's text, a whole namespace's JSON text included.
+* number: only numeric values match; SQLite orders every text above every number,
+  so comparisons are guarded by `typeof()`. JSON booleans read as 1 and 0.
+* boolean: true matches JSON true, 1 and the text "true" (false likewise).
+* datetime: epoch ms numbers, or ISO-8601 text converted with `julianday()`.
+* `metadata.<roll-up>` on a session row falls back to the session's roll-up columns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
+from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
+from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.store.sqlite_schema import SELECT_EVENTS, decode_row
+
+_TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
+_IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
+# Session aggregates as `rollup_metadata()` names them; feedback_count surfaces only
+# through has_feedback.
+_ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
+_NUMERIC = "IN ('integer', 'real')"
+# julianday() counts days from noon, 4714 BC; 2440587.5 is 1970-01-01T00:00:00Z.
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+_SQL_COMPARISONS = {
+    "is": "=",
+    "greater than": ">",
+    "after": ">",
+    "less than": "<",
+    "before": "<",
+    "greater than or equal": ">=",
+    "less than or equal": "<=",
+}
+_NEGATIONS = {"is not": "is", "not contains": "contains"}
+
+
+class _Sql(NamedTuple):
+    """A SQL fragment and the parameters its `?` placeholders bind, in order."""
+
+    text: str
+    params: tuple[object, ...] = ()
+
+
+def _sql(*parts: _Sql | str) -> _Sql:
+    """Concatenate fragments, keeping their parameters in placeholder order."""
+    text = "".join(p if isinstance(p, str) else p.text for p in parts)
+    params = tuple(v for p in parts if not isinstance(p, str) for v in p.params)
+    return _Sql(text, params)
+
+
+def _param(value: object) -> _Sql:
+    return _Sql("?", (value,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Operand:
+    """One field as SQL: its value, its text rendering, and whether it is present."""
+
+    value: _Sql
+    text: _Sql
+    present: _Sql
+
+
+def where_clause(project_id: str, query: EventQuery) -> tuple[str, list[object]]:
+    """The WHERE condition (without the keyword) and its parameters for `query`.
+
+    Always restricts to `project_id` and to visible rows (a NULL `event_type` marks a
+    pending update), then the date range on `start_time`, then each condition, ANDed.
+    """
+    parts = [_sql("project_id = ", _param(project_id)), _Sql("event_type IS NOT NULL")]
+    if query.start_ms is not None:
+        parts.append(_sql("start_time >= ", _param(query.start_ms)))
+    if query.end_ms is not None:
+        parts.append(_sql("start_time <= ", _param(query.end_ms)))
+    parts.extend(_sql("(", _condition(c), ")") for c in query.conditions)
+    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
+
+
+def select_events(
+    conn: sqlite3.Connection, project_id: str, query: EventQuery
+) -> tuple[list[StoredRow], int]:
+    """The page of rows `query` selects and the total number of rows matching it.
+
+    Rows are ordered by `start_time`, then `event_id` (both descending when
+    `query.descending`). Page and total come from one read snapshot, so they agree.
+    """
+    clause, params = where_clause(project_id, query)
+    direction = "DESC" if query.descending else "ASC"
+    page_sql = (
+        f"{SELECT_EVENTS} WHERE {clause} "
+        f"ORDER BY start_time {direction}, event_id {direction} LIMIT ? OFFSET ?"
+    )
+    with _read_snapshot(conn):
+        (total,) = conn.execute(f"SELECT COUNT(*) FROM events WHERE {clause}", params).fetchone()
+        if total <= query.offset:
+            return [], total
+        cursor = conn.execute(page_sql, [*params, query.limit, query.offset])
+        return [decode_row(values) for values in cursor], total
+
+
+def chart(conn: sqlite3.Connection, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
+    """Chart points for the events `chart.query` matches, one per (bucket, group).
+
+    Streams `(start_time, group, metric)` rows; see `domain.charts.chart_points` for
+    the bucketing and the point shape. Totals are the caller's.
+    """
+    clause, params = where_clause(project_id, chart.query)
+    metric = _operand(chart.metric).value
+    group = _operand(chart.group_by).text if chart.group_by is not None else _Sql("NULL")
+    select = _sql("SELECT start_time, ", group, ", ", metric, " FROM events WHERE ")
+    numeric = (
+        _Sql("") if chart.aggregation == "count" else _sql(" AND typeof(", metric, f") {_NUMERIC}")
+    )
+    sql = select.text + clause + numeric.text
+    cursor = conn.execute(sql, [*select.params, *params, *numeric.params])
+    try:
+        return chart_points(cursor, chart)
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run several reads in one transaction, unless the caller already holds one."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        # Nothing was written, so COMMIT only ends the snapshot.
+        conn.execute("COMMIT")
+
+
+def _condition(condition: Condition) -> _Sql:
+    operand = _operand(condition.field)
+    operator = condition.operator
+    if operator == "exists":
+        return operand.present
+    if operator == "not exists":
+        return _sql("NOT ", operand.present)
+    positive = _NEGATIONS.get(operator)
+    test = _test(operand, condition, positive or operator)
+    # A test on an absent field is NULL or false; the negation must then be true.
+    return _sql("NOT COALESCE(", test, ", 0)") if positive else test
+
+
+def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
+    value = condition.value
+    if condition.type == "string":
+        if operator == "contains":
+            return _sql("instr(lower(", operand.text, "), lower(", _param(value), ")) > 0")
+        return _sql(operand.text, " = ", _param(value))
+    if condition.type == "boolean":
+        accepted = "('true', '1')" if value is True else "('false', '0')"
+        return _sql("lower(", operand.text, f") IN {accepted}")
+    comparison = _SQL_COMPARISONS[operator]
+    if condition.type == "number":
+        return _sql(
+            "(typeof(", operand.value, f") {_NUMERIC} AND ", operand.value,
+            f" {comparison} ", _param(value), ")",
+        )  # fmt: skip
+    epoch_ms = _sql(
+        "(CASE WHEN typeof(", operand.value, f") {_NUMERIC} THEN ", operand.value,
+        " WHEN typeof(", operand.value, ") = 'text' THEN round((julianday(", operand.value,
+        f") - {_UNIX_EPOCH_JULIAN_DAY}) * 86400000.0) END)",
+    )  # fmt: skip
+    return _sql(epoch_ms, f" {comparison} ", _param(value))
+
+
+def _operand(field: FieldRef) -> _Operand:
+    if field.column is not None:
+        column = _quote(field.column)
+        as_text = _Sql(column) if field.column in _TEXT_COLUMNS else _number_text(_Sql(column))
+        return _Operand(_Sql(column), as_text, _Sql(f"{column} IS NOT NULL"))
+    namespace = _quote(field.namespace or "")
+    if not field.path:
+        return _Operand(_Sql(namespace), _Sql(namespace), _Sql(f"{namespace} <> '{{}}'"))
+    path = _param(_json_path(field.path))
+    value = _sql("json_extract(", namespace, ", ", path, ")")
+    text = _sql(
+        "(CASE json_type(", namespace, ", ", path, ") WHEN 'true' THEN 'true' "
+        "WHEN 'false' THEN 'false' WHEN 'real' THEN ", _number_text(value),
+        " ELSE CAST(", value, " AS TEXT) END)",
+    )  # fmt: skip
+    if field.namespace == "metadata" and len(field.path) == 1:
+        rollup = _rollup(field.path[0])
+        if rollup is not None:
+            rollup_value, rollup_text = rollup
+            value = _sql("COALESCE(", value, ", ", rollup_value, ")")
+            text = _sql("COALESCE(", text, ", ", rollup_text, ")")
+    return _Operand(value, text, _sql(value, " IS NOT NULL"))
+
+
+def _rollup(name: str) -> tuple[str, str] | None:
+    """A session's roll-up as (value, text) SQL, NULL on other rows; None if `name` is none."""
+    if name == "has_feedback":
+        test = f"({_quote('feedback_count')} > 0 OR {_quote('feedback')} <> '{{}}')"
+        return (
+            f"(CASE WHEN event_type = 'session' THEN {test} END)",
+            f"(CASE WHEN event_type = 'session' THEN "
+            f"(CASE WHEN {test} THEN 'true' ELSE 'false' END) END)",
+        )
+    if name not in _ROLLUPS:
+        return None
+    column = _quote(name)
+    return (
+        f"(CASE WHEN event_type = 'session' THEN {column} END)",
+        f"(CASE WHEN event_type = 'session' THEN {_number_text(_Sql(column)).text} END)",
+    )
+
+
+def _number_text(number: _Sql) -> _Sql:
+    """A number as text, whole reals without `.0`, so a stored 120.0 matches "120"."""
+    return _sql(
+        "(CASE WHEN ", number, " = CAST(", number, " AS INTEGER) THEN CAST(CAST(", number,
+        " AS INTEGER) AS TEXT) ELSE CAST(", number, " AS TEXT) END)",
+    )  # fmt: skip
+
+
+def _json_path(path: tuple[str, ...]) -> str:
+    """A SQLite JSON path: all-digit segments index arrays, others are quoted keys.
+
+    `domain.filters` guarantees segments hold no `"`, so quoting needs no escapes.
+    """
+    return "$" + "".join(
+        f"[{segment}]" if segment.isascii() and segment.isdigit() else f'."{segment}"'
+        for segment in path
+    )
+
+
+def _quote(identifier: str) -> str:
+    """Quote an allow-listed identifier; anything else is a programming error."""
+    if identifier not in _IDENTIFIERS:
+        raise ValueError(f"{identifier!r} is not an events column")
+    return f'"{identifier}"'

@@ -1,0 +1,156 @@
+"""The SQLite schema: migrations, the events column list, and row encoding.
+
+Each migration is a named function applied in the same transaction as the row that
+records it, so running `migrate()` again (every start does) is safe, even from two
+processes at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import orjson
+
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.merge import StoredRow
+
+JSON_COLUMNS = (
+    "config",
+    "inputs",
+    "outputs",
+    "metadata",
+    "metrics",
+    "feedback",
+    "user_properties",
+    "children_ids",
+    "extra",
+)
+EVENT_COLUMNS = tuple(StoredRow.__annotations__)
+_JSON_NAMES = frozenset(JSON_COLUMNS)
+_dumps = orjson.dumps
+_JSON_POSITIONS = frozenset(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
+_BOOL_POSITION = EVENT_COLUMNS.index("duration_set")
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _create_tenancy(conn: sqlite3.Connection) -> None:
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE organizations (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL);
+        CREATE TABLE workspaces (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL, created_at REAL NOT NULL);
+        CREATE TABLE projects (
+            id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+            name TEXT NOT NULL, created_at REAL NOT NULL, UNIQUE (workspace_id, name));
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id),
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'ingest')),
+            secret_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, revoked_at REAL);
+        """,
+    )
+
+
+def _create_events(conn: sqlite3.Connection) -> None:
+    # A rowid table, not WITHOUT ROWID: rows are kilobytes of JSON, far past the
+    # ~1/20-page size where SQLite recommends WITHOUT ROWID.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE events (
+            project_id TEXT NOT NULL, event_id TEXT NOT NULL,
+            session_id TEXT, parent_id TEXT, event_type TEXT, event_name TEXT, source TEXT,
+            start_time REAL, end_time REAL, duration REAL,
+            duration_set INTEGER NOT NULL DEFAULT 0, error TEXT,
+            config TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
+            metadata TEXT NOT NULL, metrics TEXT NOT NULL, feedback TEXT NOT NULL,
+            user_properties TEXT NOT NULL, children_ids TEXT NOT NULL, extra TEXT NOT NULL,
+            num_events INTEGER NOT NULL DEFAULT 0, num_model_events INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens REAL NOT NULL DEFAULT 0, completion_tokens REAL NOT NULL DEFAULT 0,
+            total_tokens REAL NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0,
+            feedback_count INTEGER NOT NULL DEFAULT 0, error_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX events_key ON events (project_id, event_id);
+        CREATE INDEX events_by_session ON events (project_id, session_id, start_time);
+        CREATE INDEX events_by_time ON events (project_id, start_time);
+        CREATE INDEX events_by_parent ON events (project_id, parent_id);
+        """,
+    )
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run `;`-separated DDL inside the current transaction.
+
+    `executescript()` would COMMIT first, breaking the migration's atomicity.
+    """
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("0001_tenancy", _create_tenancy),
+    ("0002_events", _create_events),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS hivekeeper_migrations "
+        "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    applied: list[str] = []
+    for name, step in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute(
+                "SELECT 1 FROM hivekeeper_migrations WHERE name = ?", (name,)
+            ).fetchone()
+            if not done:
+                step(conn)
+                conn.execute("INSERT INTO hivekeeper_migrations VALUES (?, ?)", (name, time.time()))
+                applied.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied
+
+
+def encode_row(row: StoredRow) -> tuple[Any, ...]:
+    """The row as bound parameters in `EVENT_COLUMNS` order.
+
+    Raises ValidationFailed for a value nested too deeply for orjson (254 levels).
+    """
+    try:
+        return tuple(
+            _dumps(row[c]).decode() if c in _JSON_NAMES else row[c]  # type: ignore[literal-required]
+            for c in EVENT_COLUMNS
+        )
+    except orjson.JSONEncodeError as exc:
+        raise ValidationFailed(
+            f"event {row['event_id']} cannot be stored: {exc}", field="body"
+        ) from None
+
+
+def decode_row(values: tuple[Any, ...]) -> StoredRow:
+    """A `SELECT <EVENT_COLUMNS>` result tuple back into a row."""
+    out: dict[str, Any] = {}
+    for i, column in enumerate(EVENT_COLUMNS):
+        value = values[i]
+        if i in _JSON_POSITIONS:
+            value = orjson.loads(value)
+        elif i == _BOOL_POSITION:
+            value = bool(value)
+        out[column] = value
+    return cast(StoredRow, out)
+
+
+SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"

@@ -1,0 +1,122 @@
+"""Bad input: a clear 4xx JSON error naming the field, never a 500, nothing written."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+
+import httpx
+import pytest
+
+from tests.support.server import LiveServer, run_server
+
+
+def _error(got: httpx.Response, status: int) -> dict:
+    assert got.status_code == status, got.text
+    body: dict = got.json()
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errorCode"], str)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/events", {"event": {"event_type": "banana"}}, "event.event_type"),
+        ("/events", {"event": {"event_name": "no type"}}, "event.event_type"),
+        ("/events", {"event": {"event_type": "tool", "inputs": "text"}}, "event.inputs"),
+        ("/events", {"event": {"event_type": "tool", "metadata": [1]}}, "event.metadata"),
+        ("/events", {"event": {"event_type": "tool", "event_id": 42}}, "event.event_id"),
+        ("/events", {"event": {"event_type": "tool", "session_id": ""}}, "event.session_id"),
+        ("/events", {"event": {"event_type": "tool", "start_time": "soon"}}, "event.start_time"),
+        ("/events", {"event": {"event_type": "tool", "duration": True}}, "event.duration"),
+        ("/events", {"event": {"event_type": "tool", "error": {"x": 1}}}, "event.error"),
+        ("/events", {"event": {"event_type": "tool", "children_ids": "c"}}, "event.children_ids"),
+        ("/events", {"event": "{not json"}, "event"),
+        ("/events", [1, 2], "event"),
+        ("/v1/sessions", {"session_name": 5}, "session.session_name"),
+        ("/session/start", {"session": {"session_id": ["x"]}}, "session.session_id"),
+        ("/events/batch", {"events": []}, "events"),
+        (
+            "/events/batch",
+            {"events": [{"event_type": "tool"}], "is_single_session": "yes"},
+            "is_single_session",
+        ),
+        ("/v1/events/export", {"limit": 7501}, "limit"),
+        (
+            "/v1/events/export",
+            {"filters": [{"field": "event_name", "operator": "resembles", "value": "x"}]},
+            "filters[0].operator",
+        ),
+    ],
+)
+def test_bad_bodies_name_the_field(api: httpx.Client, path: str, body: object, field: str) -> None:
+    got = api.post(path, json=body)
+    assert _error(got, 400)["field"] == field
+
+
+def test_put_without_event_id(api: httpx.Client) -> None:
+    assert _error(api.put("/events", json={"metadata": {}}), 400)["field"] == "body.event_id"
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"\xff\xfe", b"null garbage"])
+def test_malformed_json_is_400(api: httpx.Client, raw: bytes) -> None:
+    got = api.post("/events", content=raw, headers={"Content-Type": "application/json"})
+    assert _error(got, 400)["errorCode"] == "INVALID_JSON"
+
+
+def test_unknown_route_and_method(api: httpx.Client) -> None:
+    assert _error(api.get("/nope"), 404)["errorCode"] == "NOT_FOUND"
+    assert _error(api.patch("/events"), 405)["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_rejected_request_writes_nothing(api: httpx.Client) -> None:
+    sid = str(uuid.uuid4())
+    _error(api.post("/events", json={"event": {"session_id": sid, "event_type": "x"}}), 400)
+    assert api.get(f"/v1/sessions/{sid}").status_code == 404
+    export = api.post("/v1/events/export", json={}).json()
+    assert export["totalEvents"] == 0
+
+
+def test_body_size_limit(tmp_path: object, store_kind: str) -> None:
+    with run_server(tmp_path, store_kind, max_body_bytes=4096) as live, live.client() as api:
+        big = {"event": {"event_type": "tool", "inputs": {"x": "a" * 5000}}}
+        assert _error(api.post("/events", json=big), 413)["errorCode"] == "PAYLOAD_TOO_LARGE"
+        bomb = gzip.compress(
+            b'{"event": {"event_type": "tool", "inputs": {"x": "' + b"a" * 100_000 + b'"}}}'
+        )
+        got = api.post(
+            "/events",
+            content=bomb,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+        assert _error(got, 413)["field"] == "body"
+        small = gzip.compress(b'{"event": {"event_type": "tool"}}')
+        ok = api.post(
+            "/events",
+            content=small,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+        assert ok.status_code == 200
+        assert api.post("/v1/events/export", json={}).json()["totalEvents"] == 2
+
+
+def test_deep_nesting_is_400_not_500(api: httpx.Client) -> None:
+    deep = "[" * 2000 + "]" * 2000
+    raw = '{"event": {"event_type": "tool", "inputs": {"x": ' + deep + "}}}"
+    got = api.post("/events", content=raw, headers={"Content-Type": "application/json"})
+    assert got.status_code == 400
+
+
+def test_server_survives_bad_input(server: LiveServer, api: httpx.Client) -> None:
+    for raw in (b"\x00" * 100, b'{"event": {"event_type": "tool", "inputs": {"a": NaN}}}'):
+        api.post("/events", content=raw)
+    assert api.get("/health").status_code == 200
+
+
+def test_nesting_past_the_storable_depth_is_400(api: httpx.Client) -> None:
+    deep = "[" * 300 + "]" * 300
+    raw = '{"event": {"event_type": "tool", "inputs": {"x": ' + deep + "}}}"
+    got = api.post("/events", content=raw, headers={"Content-Type": "application/json"})
+    assert _error(got, 400)["field"] == "body"
+    assert api.post("/v1/events/export", json={}).json()["totalEvents"] == 0

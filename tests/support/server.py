@@ -1,0 +1,81 @@
+"""Runs the real app under uvicorn on a free loopback port, in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from hivekeeper.app import create_app
+from hivekeeper.config import Settings
+from hivekeeper.store import Store, open_store
+
+
+@dataclass
+class LiveServer:
+    url: str
+    key: str
+    settings: Settings
+    store: Store
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key or self.key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+    def new_key(self, project: str = "default", kind: str = "full") -> str:
+        _, secret = self.store.create_key(project, kind)  # type: ignore[arg-type]
+        return secret
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def settings_for(data_dir: Path, store_kind: str, **overrides: Any) -> Settings:
+    if store_kind != "sqlite":
+        raise ValueError(f"no test database for {store_kind}")
+    return Settings(data_dir=data_dir, port=free_port(), **overrides)
+
+
+@contextlib.contextmanager
+def run_server(data_dir: Path, store_kind: str, **overrides: Any) -> Iterator[LiveServer]:
+    settings = settings_for(Path(data_dir), store_kind, **overrides)
+    store = open_store(settings.database_url)
+    store.open()
+    secret = store.bootstrap().new_key_secret
+    assert secret is not None
+    app = create_app(settings, store=store)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{settings.port}", key=secret, settings=settings, store=store
+        )
+    finally:
+        server.should_exit = True
+        thread.join(10)

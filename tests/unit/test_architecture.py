@@ -1,0 +1,58 @@
+"""Layering rules of DESIGN.md §2, read from the imports themselves."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import hivekeeper
+import hivekeeper.domain
+import hivekeeper.store
+
+SRC = Path(hivekeeper.__file__).parent
+DRIVERS = {"sqlite3", "psycopg", "psycopg_pool", "clickhouse_connect", "chdb"}
+IO = DRIVERS | {"socket", "httpx", "requests", "fastapi", "starlette", "uvicorn", "click"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _modules("domain"), ids=lambda p: p.name)
+def test_domain_does_no_io_and_imports_no_other_layer(path: Path) -> None:
+    for name in _imports(path):
+        root = name.split(".")[0]
+        assert root not in IO, f"{path.name} imports {name}"
+        if name.startswith("hivekeeper."):
+            assert name.startswith("hivekeeper.domain"), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", _modules("api"), ids=lambda p: p.name)
+def test_routes_never_touch_a_database_driver(path: Path) -> None:
+    for name in _imports(path):
+        assert name.split(".")[0] not in DRIVERS, f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", _modules("store"), ids=lambda p: p.name)
+def test_stores_know_nothing_of_http(path: Path) -> None:
+    for name in _imports(path):
+        assert not name.startswith(
+            ("hivekeeper.api", "hivekeeper.ingest", "fastapi", "starlette")
+        ), f"{path.name} imports {name}"
+
+
+def test_public_surfaces_are_pinned() -> None:
+    assert hivekeeper.store.__all__ == ["Bootstrap", "Store", "open_store"]
+    assert sorted(hivekeeper.domain.__all__) == hivekeeper.domain.__all__

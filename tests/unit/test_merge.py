@@ -1,0 +1,133 @@
+"""The merge rule and the write planner, on their own (pure functions, no store)."""
+
+from __future__ import annotations
+
+from hivekeeper.domain.events import EventPatch
+from hivekeeper.domain.merge import (
+    Key,
+    StoredRow,
+    Update,
+    Upsert,
+    apply_ops,
+    merge_fields,
+    rollup_metadata,
+)
+
+P = "proj"
+NOW = 1_000_000.0
+
+
+def _event(event_id: str, session_id: str = "s", **fields: object) -> Upsert:
+    patch: EventPatch = {"event_id": event_id, "session_id": session_id, "event_type": "tool"}
+    patch.update(fields)  # type: ignore[typeddict-item]
+    return Upsert(P, patch)
+
+
+def test_objects_merge_key_by_key_and_scalars_replace() -> None:
+    base = {"metadata": {"a": 1, "b": 1}, "event_name": "x", "error": "bad", "duration": 5}
+    patch = {"metadata": {"b": 2, "c": 3}, "event_name": "y", "error": None, "duration": None}
+    assert merge_fields(base, patch) == {
+        "metadata": {"a": 1, "b": 2, "c": 3},
+        "event_name": "y",
+        "error": "bad",
+        "duration": 5,
+    }
+
+
+def test_children_are_an_ordered_union_and_merge_is_idempotent() -> None:
+    once = merge_fields({"children_ids": ["a", "b"]}, {"children_ids": ["c", "a", "c"]})
+    assert once["children_ids"] == ["a", "b", "c"]
+    assert merge_fields(once, {"children_ids": ["c", "a"]}) == once
+
+
+def test_merge_does_not_modify_its_arguments() -> None:
+    base = {"metadata": {"a": 1}}
+    merge_fields(base, {"metadata": {"b": 2}})
+    assert base == {"metadata": {"a": 1}}
+
+
+def test_new_event_gets_defaults_and_creates_its_session() -> None:
+    rows: dict[Key, StoredRow] = {}
+    changed = apply_ops(rows, [_event("e", start_time=100.0, end_time=350.0, source="w")], NOW)
+    assert changed == {(P, "e"), (P, "s")}
+    event, session = rows[(P, "e")], rows[(P, "s")]
+    assert event["parent_id"] == "s"
+    assert event["event_name"] == "unknown"
+    assert event["duration"] == 250.0
+    assert session["event_type"] == "session"
+    assert session["source"] == "w"
+    assert session["num_events"] == 1
+    assert (session["start_time"], session["end_time"]) == (100.0, 350.0)
+
+
+def test_missing_start_time_is_the_server_clock() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e")], NOW)
+    assert rows[(P, "e")]["start_time"] == NOW
+
+
+def test_repeat_of_same_batch_gives_same_state() -> None:
+    rows: dict[Key, StoredRow] = {}
+    ops = [_event("e", metadata={"cost": 1.5}, event_type="model", feedback={"r": 1})]
+    apply_ops(rows, ops, NOW)
+    first = {k: dict(v) for k, v in rows.items()}
+    apply_ops(rows, ops, NOW)
+    assert rows == first
+    assert rollup_metadata(rows[(P, "s")])["cost"] == 1.5
+
+
+def test_update_before_event_wins_over_the_event() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"k": "late"}, "duration": 9.0})], NOW)
+    assert rows[(P, "e")]["event_type"] is None  # pending
+    assert (P, "s") not in rows
+    apply_ops(
+        rows, [_event("e", metadata={"k": "early", "own": 1}, start_time=10.0, end_time=50.0)], NOW
+    )
+    event = rows[(P, "e")]
+    assert event["metadata"] == {"k": "late", "own": 1}
+    assert event["duration"] == 9.0
+    assert rows[(P, "s")]["num_events"] == 1
+
+
+def test_pending_session_update_merges_into_implicit_session() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [Update(P, {"event_id": "s", "metadata": {"who": "me"}})], NOW)
+    apply_ops(rows, [_event("e")], NOW)
+    assert rows[(P, "s")]["event_type"] == "session"
+    assert rows[(P, "s")]["metadata"] == {"who": "me"}
+
+
+def test_rollups_move_with_an_event_that_changes_session() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(
+        rows, [_event("e", session_id="s1", event_type="model", metadata={"total_tokens": 4})], NOW
+    )
+    apply_ops(rows, [_event("e", session_id="s2", event_type="model")], NOW)
+    assert rows[(P, "s1")]["num_events"] == 0
+    assert rows[(P, "s1")]["total_tokens"] == 0
+    assert rows[(P, "s2")]["num_events"] == 1
+    assert rows[(P, "s2")]["total_tokens"] == 4
+
+
+def test_explicit_duration_survives_later_end_time() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e", start_time=0.0, end_time=10.0)], NOW)
+    apply_ops(rows, [Update(P, {"event_id": "e", "end_time": 30.0})], NOW)
+    assert rows[(P, "e")]["duration"] == 30.0
+    apply_ops(rows, [Update(P, {"event_id": "e", "duration": 7.0})], NOW)
+    apply_ops(rows, [Update(P, {"event_id": "e", "end_time": 40.0})], NOW)
+    assert rows[(P, "e")]["duration"] == 7.0
+
+
+def test_session_start_repeated_without_name_keeps_name() -> None:
+    rows: dict[Key, StoredRow] = {}
+    session: EventPatch = {
+        "event_id": "s",
+        "session_id": "s",
+        "event_type": "session",
+        "event_name": "job",
+    }
+    apply_ops(rows, [Upsert(P, session)], NOW)
+    apply_ops(rows, [Upsert(P, {"event_id": "s", "session_id": "s", "event_type": "session"})], NOW)
+    assert rows[(P, "s")]["event_name"] == "job"
