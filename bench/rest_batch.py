@@ -17,6 +17,7 @@ import queue
 import re
 import signal
 import socket
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -167,25 +168,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs; medians")
     args = parser.parse_args()
     batches = make_batches(args.events)
     bodies = [orjson.dumps({"events": b, "is_single_session": True}) for b in batches]
     size = sum(len(b) for b in bodies) / (len(batches) * BATCH)
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        proc, key = run_server(Path(tmp) / "server", port)
-        try:
-            elapsed = send_all(port, key, bodies, args.concurrency)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(30)
-            if proc.stdout:
-                proc.stdout.close()
-        server_rate = len(batches) * BATCH / elapsed
-        raw_rate = raw_sqlite(Path(tmp) / "raw.db", batches)
+    total = len(batches) * BATCH
+    server_rates, raw_rates = [], []
+    for round_no in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            proc, key = run_server(Path(tmp) / "server", port)
+            try:
+                server_rates.append(total / send_all(port, key, bodies, args.concurrency))
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(30)
+                if proc.stdout:
+                    proc.stdout.close()
+            raw_rates.append(raw_sqlite(Path(tmp) / "raw.db", batches))
+        print(
+            f"round {round_no + 1}: hivekeeper {server_rates[-1]:,.0f} events/s, "
+            f"raw {raw_rates[-1]:,.0f} rows/s"
+        )
+    server_rate, raw_rate = statistics.median(server_rates), statistics.median(raw_rates)
     print(
-        f"events: {len(batches) * BATCH} in batches of {BATCH}, ~{size:.0f} bytes/event, "
-        f"{args.concurrency} connections"
+        f"events: {total} in batches of {BATCH}, ~{size:.0f} bytes/event, "
+        f"{args.concurrency} connections, median of {args.rounds} alternating rounds"
     )
     print(f"hivekeeper POST /events/batch (answer after commit): {server_rate:,.0f} events/s")
     print(f"raw SQLite executemany, one transaction:           {raw_rate:,.0f} rows/s")

@@ -7,10 +7,11 @@ crash (what `kill -9` tests); `FULL` also survives power loss, at a cost per com
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from hivekeeper.store.sqlite_schema import (
     migrate,
 )
 
+logger = logging.getLogger(__name__)
 # SQLite's default limit on bound parameters is 32766 (since 3.32); 500 ids per IN
 # list keeps every statement far below it and the plans simple.
 _IN_CHUNK = 500
@@ -56,11 +58,12 @@ _BUSY_TIMEOUT_MS = 10_000
 # 10,000 VM steps (~1 ms), so the check itself costs nothing measurable.
 _READ_LIMIT_S = 30.0
 _PROGRESS_STEPS = 10_000
-_UPSERT = (
+_INSERT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}) "
-    "ON CONFLICT (project_id, event_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id"))
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+)
+_UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
 )
 _VISIBLE = "event_type IS NOT NULL"
 _PROJECT_SELECT = (
@@ -83,6 +86,44 @@ def database_path(database_url: str) -> Path:
     return Path(rest[1:])
 
 
+class _Checkpointer:
+    """Copies the WAL back into the database on its own thread and connection.
+
+    SQLite's automatic checkpoint runs inside the committing transaction, so the
+    writer would stall on it every ~4 MB of WAL; here it overlaps the next commits
+    instead. PASSIVE never blocks the writer or readers.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._due = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="hivekeeper-checkpoint", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """A transaction committed: there is WAL to copy."""
+        self._due.set()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._due.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = self._connect()
+        try:
+            while not self._stopping:
+                self._due.wait()
+                self._due.clear()
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            logger.exception("WAL checkpoint failed; SQLite will checkpoint on close")
+        finally:
+            conn.close()
+
+
 class SqliteStore:
     """The SQLite implementation of `hivekeeper.store.Store`."""
 
@@ -90,6 +131,7 @@ class SqliteStore:
         self.path = database_path(database_url)
         self._synchronous = "FULL" if synchronous_full else "NORMAL"
         self._write_conn: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -107,6 +149,9 @@ class SqliteStore:
         if self._write_conn is not None:
             self._write_conn.close()
             self._write_conn = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         with self._readers_lock:
             for conn in self._all_readers:
                 conn.close()
@@ -233,6 +278,8 @@ class SqliteStore:
     def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
         if self._write_conn is None:
             self._write_conn = self._connect(read_only=False)
+            self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = _Checkpointer(lambda: self._connect(read_only=False))
         conn = self._write_conn
         try:
             with _transaction(conn):
@@ -247,14 +294,22 @@ class SqliteStore:
                 self._merge(conn, merges, now_ms)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.notify()
 
     def _merge(self, conn: sqlite3.Connection, ops: list[MergeOp], now_ms: float) -> None:
         if not ops:
             return
         rows = _load(conn, keys_to_load(ops))
         rows.update(_load(conn, session_keys(rows.values()) - rows.keys()))
+        existing = set(rows)
         changed = apply_ops(rows, ops, now_ms)
-        conn.executemany(_UPSERT, [encode_row(rows[key]) for key in changed])
+        inserts = [encode_row(rows[key]) for key in changed if key not in existing]
+        updates = [encode_row(rows[key]) for key in changed if key in existing]
+        # New rows take a plain INSERT: cheaper than an upsert, and safe because this
+        # transaction has just looked them up.
+        conn.executemany(_INSERT, inserts)
+        conn.executemany(_UPSERT, updates)
 
     def _delete(self, conn: sqlite3.Connection, op: DeleteSession | DeleteEvent) -> None:
         if isinstance(op, DeleteEvent):
