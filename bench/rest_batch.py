@@ -17,8 +17,8 @@ import queue
 import re
 import signal
 import socket
-import statistics
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
