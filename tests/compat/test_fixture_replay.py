@@ -79,6 +79,7 @@ ROUTES = (
     Route("PUT", "/v1/events/{id}", "update"),
     Route("GET", "/v1/events/{id}", "get_event"),
     Route("POST", "/v1/sessions/{id}/events/batch", "session_batch"),
+    Route("POST", "/session/{id}/traces", "session_batch"),
     Route("POST", "/v1/events/export", "export"),
     Route("POST", "/v1/events/search", "export"),
 )
@@ -92,7 +93,6 @@ OUT_OF_SCOPE = tuple(
         r"/v1/runs(/.*)?",
         r"/v1/charts(/.*)?",
         r"/v1/events/schema",
-        r"/session/[^/]+/traces",  # legacy trace upload (spec §5.10)
     )
 )
 
@@ -349,11 +349,11 @@ def test_generated_v1_capture_is_stored(server: LiveServer, api: httpx.Client) -
 
     in_session = _export(api, ("session_id", sid))
     names = sorted(e["event_name"] for e in in_session if e["event_id"] != sid)
-    assert names == ["c", "llm", "t"]
+    assert names == ["c", "llm", "t", "t2"]  # t2 came through /session/{id}/traces
     assert {e["parent_id"] for e in in_session if e["event_id"] != sid} == {sid}
     stored_session = _stored(api, sid)
     assert stored_session["inputs"] == {"q": "hi"}
-    assert stored_session["metadata"]["num_events"] == 3
+    assert stored_session["metadata"]["num_events"] == 4
 
     (search,) = _answers(replayed, "POST", "/v1/events/search")
     assert [e["event_id"] for e in search.body["events"]] == [eid]

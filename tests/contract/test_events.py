@@ -225,3 +225,15 @@ def test_delete_event_adjusts_rollups(api: httpx.Client) -> None:
     meta = api.get(f"/v1/sessions/{sid}").json()["metadata"]
     assert meta["num_events"] == 1
     assert meta["cost"] == 2
+
+
+def test_legacy_session_traces_route_takes_events_or_logs(api: httpx.Client) -> None:
+    sid = str(uuid.uuid4())
+    for key in ("events", "logs"):
+        got = api.post(f"/session/{sid}/traces", json={key: [{"event_type": "tool"}]})
+        assert got.status_code == 200, got.text
+        assert got.json()["success"] is True
+    assert api.get(f"/v1/sessions/{sid}").json()["metadata"]["num_events"] == 2
+    empty = api.post(f"/session/{sid}/traces", json={"logs": []})
+    assert empty.status_code == 400
+    assert empty.json()["field"] == "logs"

@@ -65,13 +65,24 @@ async def create_event_batch(request: Request, principal: Writer) -> JsonRespons
     summary="Add events to one session (all-or-nothing)",
     openapi_extra=body_schema("EventBatch"),
 )
+@router.post(
+    "/session/{session_id}/traces",
+    summary="Add events to one session (legacy: `events` or `logs`)",
+    openapi_extra=body_schema("EventBatch"),
+)
 async def create_session_event_batch(
     request: Request, session_id: str, principal: Writer
 ) -> JsonResponse:
     body = require_object(await _body(request), "body")
+    events_key = "logs" if "events" not in body and "logs" in body else "events"
     planned = plan_batch(
         principal.project.id,
-        {**body, "is_single_session": True, "session_properties": {"session_id": session_id}},
+        {
+            events_key: body.get(events_key),
+            "is_single_session": True,
+            "session_properties": {"session_id": session_id},
+        },
+        events_key=events_key,
     )
     await _write(request, planned)
     return JsonResponse(_batch_answer(planned))

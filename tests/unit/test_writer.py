@@ -1,0 +1,133 @@
+"""The batching writer over a real SQLite store: commit before answer, bounds, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
+from hivekeeper.domain.events import EventPatch
+from hivekeeper.domain.merge import Upsert
+from hivekeeper.ingest.writer import Writer, WriterState
+from hivekeeper.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    the_store = SqliteStore(f"sqlite:///{tmp_path / 'w.db'}")
+    the_store.open()
+    yield the_store
+    the_store.close()
+
+
+def _op(event_id: str, session_id: str = "s") -> Upsert:
+    patch: EventPatch = {"event_id": event_id, "session_id": session_id, "event_type": "tool"}
+    return Upsert("p", patch)
+
+
+def test_submit_returns_after_commit(store: SqliteStore) -> None:
+    writer = Writer(store)
+    writer.start()
+
+    async def go() -> None:
+        await writer.submit([_op("a"), _op("b")])
+        # A fresh read-only connection sees the rows: they are committed.
+        assert store.get_event("p", "a") is not None
+        assert store.get_event("p", "s")["num_events"] == 2  # type: ignore[index]
+
+    asyncio.run(go())
+    writer.close()
+
+
+async def _until_taken(writer: Writer) -> None:
+    """Wait until the writer has taken everything queued (it is then blocked)."""
+    for _ in range(500):
+        if writer.queued_ops == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the writer never took its work")
+
+
+def test_full_queue_answers_overloaded_and_loses_nothing(store: SqliteStore) -> None:
+    writer = Writer(store, max_queue_ops=4, max_batch_ops=1)
+    writer.start()
+    # Another connection holds the write lock, so the writer cannot commit and the
+    # queue fills up, exactly as under overload.
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+
+    async def go() -> None:
+        first = asyncio.ensure_future(writer.submit([_op("e0")]))
+        await asyncio.sleep(0)
+        await _until_taken(writer)
+        queued = [asyncio.ensure_future(writer.submit([_op(f"e{i}")])) for i in range(1, 5)]
+        await asyncio.sleep(0)
+        assert writer.queued_ops == 4
+        with pytest.raises(Overloaded) as info:
+            await writer.submit([_op("x1")])
+        assert info.value.headers()["Retry-After"] == "1"
+        blocker.execute("ROLLBACK")
+        await asyncio.gather(first, *queued)
+
+    asyncio.run(go())
+    writer.close()
+    blocker.close()
+    assert all(store.get_event("p", f"e{i}") for i in range(5))
+    assert store.get_event("p", "x1") is None
+
+
+def test_close_commits_what_was_queued(store: SqliteStore) -> None:
+    writer = Writer(store)
+    writer.start()
+
+    async def go() -> None:
+        pending = [asyncio.ensure_future(writer.submit([_op(f"q{i}")])) for i in range(50)]
+        await asyncio.sleep(0)
+        await asyncio.get_running_loop().run_in_executor(None, writer.close)
+        await asyncio.gather(*pending)
+        with pytest.raises(Unavailable):
+            await writer.submit([_op("late")])
+
+    asyncio.run(go())
+    assert writer.state is WriterState.CLOSED
+    assert all(store.get_event("p", f"q{i}") for i in range(50))
+
+
+def test_a_failing_batch_fails_alone(store: SqliteStore) -> None:
+    writer = Writer(store)
+    writer.start()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    # A row without a project violates the schema: the database itself refuses it.
+    broken = Upsert(None, {"event_id": "bad", "session_id": "s2", "event_type": "tool"})  # type: ignore[arg-type]
+
+    async def go() -> list[BaseException | None]:
+        warm = asyncio.ensure_future(writer.submit([_op("warm")]))
+        await asyncio.sleep(0)
+        await _until_taken(writer)  # the next three now queue up into one group
+        futures = [
+            asyncio.ensure_future(writer.submit([_op("good1")])),
+            asyncio.ensure_future(writer.submit([broken])),
+            asyncio.ensure_future(writer.submit([_op("good2")])),
+        ]
+        await asyncio.sleep(0)
+        assert writer.queued_ops == 3
+        blocker.execute("ROLLBACK")
+        await warm
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    results = asyncio.run(go())
+    writer.close()
+    blocker.close()
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], HivekeeperError)
+    assert store.get_event("p", "good1") and store.get_event("p", "good2")
+
+
+def test_bad_limits_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Writer(None, max_queue_ops=1, max_batch_ops=2)  # type: ignore[arg-type]
