@@ -35,20 +35,12 @@ from honeyhive._generated.models import (
 )
 from honeyhive.models import EventExportResponse
 
+from hivekeeper.domain.events import OBJECT_FIELDS
 from tests.support.server import LiveServer
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "honeyhive-sdk-1.7.0"
 CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key", "s15_generated_v1")
 API_CLIENT_CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key")
-OBJECT_FIELDS = (
-    "config",
-    "inputs",
-    "outputs",
-    "metadata",
-    "metrics",
-    "feedback",
-    "user_properties",
-)
 TENANT_FIELDS = ("event_id", "session_id", "org_id", "workspace_id", "project_id")
 
 Check = Literal["session", "event", "batch", "session_batch", "update", "get_event", "export"]

@@ -26,20 +26,12 @@ from honeyhive.models import (
 )
 from honeyhive.utils import APIError, RetryConfig
 
+from hivekeeper.domain.events import OBJECT_FIELDS
 from tests.support.server import LiveServer
 
 # 2026-11-26T09:33:20Z: inside the year the export date ranges below select.
 T0 = 1795700000000
 YEAR_2026 = {"$gte": "2026-01-01T00:00:00Z", "$lte": "2026-12-31T23:59:59Z"}
-OBJECT_FIELDS = (
-    "config",
-    "inputs",
-    "outputs",
-    "metadata",
-    "metrics",
-    "feedback",
-    "user_properties",
-)
 # The SDK resolves keys and the base URL from these when an argument is missing;
 # a developer's shell must not change what the tests send.
 _SDK_ENV = (

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from hivekeeper.domain.events import EVENT_TYPES
+from hivekeeper.domain.filters import FILTER_TYPES, OPERATORS
+
 _OBJECT = {"type": "object", "additionalProperties": True}
 _TIME = {"type": "number", "description": "Unix epoch milliseconds (fractions allowed)"}
 _EVENT_FIELDS: dict[str, Any] = {
     "event_id": {"type": "string", "description": "Generated when absent"},
     "session_id": {"type": "string", "description": "A new session is created when absent"},
     "parent_id": {"type": "string", "description": "Defaults to session_id"},
-    "event_type": {"type": "string", "enum": ["model", "tool", "chain", "session"]},
+    "event_type": {"type": "string", "enum": sorted(EVENT_TYPES)},
     "event_name": {"type": "string"},
     "source": {"type": "string"},
     "config": _OBJECT,
@@ -51,25 +54,9 @@ _FILTER = {
     "required": ["field", "operator"],
     "properties": {
         "field": {"type": "string", "example": "metadata.cost"},
-        "operator": {
-            "type": "string",
-            "enum": [
-                "exists",
-                "not exists",
-                "is",
-                "is not",
-                "contains",
-                "not contains",
-                "greater than",
-                "less than",
-                "greater than or equal",
-                "less than or equal",
-                "after",
-                "before",
-            ],
-        },
+        "operator": {"type": "string", "enum": list(OPERATORS)},
         "value": {},
-        "type": {"type": "string", "enum": ["string", "number", "boolean", "datetime"]},
+        "type": {"type": "string", "enum": list(FILTER_TYPES)},
     },
 }
 _BATCH_FLAGS = {

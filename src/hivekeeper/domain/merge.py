@@ -20,20 +20,26 @@ from hivekeeper.domain.events import OBJECT_FIELDS, EventPatch, JsonObject
 Key = tuple[str, str]
 """A stored row's identity: `(project_id, event_id)`."""
 
-ROLLUP_FIELDS = (
-    "num_events",
-    "num_model_events",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cost",
-    "feedback_count",
-    "error_count",
-)
 _MERGED_DICTS = (*OBJECT_FIELDS, "extra")
 
 
-class StoredRow(TypedDict):
+class Rollups(TypedDict):
+    """Session aggregates kept at write time (zero on other rows)."""
+
+    num_events: int
+    num_model_events: int
+    prompt_tokens: float
+    completion_tokens: float
+    total_tokens: float
+    cost: float
+    feedback_count: int
+    error_count: int
+
+
+ROLLUP_FIELDS = tuple(Rollups.__annotations__)
+
+
+class StoredRow(Rollups):
     """One row of the events table, identical for every engine.
 
     `event_type` is None for a *pending* row: an update whose event has not arrived
@@ -62,14 +68,6 @@ class StoredRow(TypedDict):
     user_properties: JsonObject
     children_ids: list[str]
     extra: JsonObject
-    num_events: int
-    num_model_events: int
-    prompt_tokens: float
-    completion_tokens: float
-    total_tokens: float
-    cost: float
-    feedback_count: int
-    error_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +105,19 @@ class DeleteEvent:
 
 WriteOp = Upsert | Update | DeleteSession | DeleteEvent
 MergeOp = Upsert | Update
+
+
+def _no_rollups() -> Rollups:
+    return Rollups(
+        num_events=0,
+        num_model_events=0,
+        prompt_tokens=0.0,
+        completion_tokens=0.0,
+        total_tokens=0.0,
+        cost=0.0,
+        feedback_count=0,
+        error_count=0,
+    )
 
 
 def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,14 +164,7 @@ def empty_row(project_id: str, event_id: str) -> StoredRow:
         user_properties={},
         children_ids=[],
         extra={},
-        num_events=0,
-        num_model_events=0,
-        prompt_tokens=0.0,
-        completion_tokens=0.0,
-        total_tokens=0.0,
-        cost=0.0,
-        feedback_count=0,
-        error_count=0,
+        **_no_rollups(),
     )
 
 
@@ -198,14 +202,7 @@ def new_row(project_id: str, patch: EventPatch, now_ms: float) -> StoredRow:
         user_properties=patch.get("user_properties") or {},
         children_ids=list(dict.fromkeys(patch.get("children_ids") or ())),
         extra=patch.get("extra") or {},
-        num_events=0,
-        num_model_events=0,
-        prompt_tokens=0.0,
-        completion_tokens=0.0,
-        total_tokens=0.0,
-        cost=0.0,
-        feedback_count=0,
-        error_count=0,
+        **_no_rollups(),
     )
     return row
 

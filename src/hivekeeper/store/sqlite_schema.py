@@ -15,20 +15,15 @@ from typing import Any, cast
 import orjson
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.merge import StoredRow
+from hivekeeper.domain.events import OBJECT_FIELDS
+from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
 
-JSON_COLUMNS = (
-    "config",
-    "inputs",
-    "outputs",
-    "metadata",
-    "metrics",
-    "feedback",
-    "user_properties",
-    "children_ids",
-    "extra",
+JSON_COLUMNS = (*OBJECT_FIELDS, "children_ids", "extra")
+# Event fields first, then the session roll-ups, as in the table definition.
+EVENT_COLUMNS = (
+    *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
+    *ROLLUP_FIELDS,
 )
-EVENT_COLUMNS = tuple(StoredRow.__annotations__)
 _JSON_NAMES = frozenset(JSON_COLUMNS)
 _dumps = orjson.dumps
 _JSON_POSITIONS = frozenset(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
