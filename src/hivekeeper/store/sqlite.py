@@ -65,6 +65,7 @@ _INSERT = (
 _UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".join(
     f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
 )
+_CHECKPOINT_INTERVAL_S = 0.5
 _VISIBLE = "event_type IS NOT NULL"
 _PROJECT_SELECT = (
     "SELECT p.id, p.name, p.workspace_id, w.org_id, p.created_at "
@@ -91,12 +92,16 @@ class _Checkpointer:
 
     SQLite's automatic checkpoint runs inside the committing transaction, so the
     writer would stall on it every ~4 MB of WAL; here it overlaps the next commits
-    instead. PASSIVE never blocks the writer or readers.
+    instead. PASSIVE never blocks the writer or readers. Checkpoints are at least
+    `interval_s` apart: a page rewritten by many commits in between (index pages are)
+    is then copied once, not once per commit.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], interval_s: float) -> None:
         self._connect = connect
+        self._interval_s = interval_s
         self._due = threading.Event()
+        self._stop = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="hivekeeper-checkpoint", daemon=True)
         self._thread.start()
@@ -107,6 +112,7 @@ class _Checkpointer:
 
     def close(self) -> None:
         self._stopping = True
+        self._stop.set()
         self._due.set()
         self._thread.join()
 
@@ -115,6 +121,7 @@ class _Checkpointer:
         try:
             while not self._stopping:
                 self._due.wait()
+                self._stop.wait(self._interval_s)
                 self._due.clear()
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -279,7 +286,9 @@ class SqliteStore:
         if self._write_conn is None:
             self._write_conn = self._connect(read_only=False)
             self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = _Checkpointer(lambda: self._connect(read_only=False))
+            self._checkpointer = _Checkpointer(
+                lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
+            )
         conn = self._write_conn
         try:
             with _transaction(conn):

@@ -7,6 +7,7 @@ processes at once.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,9 +25,11 @@ EVENT_COLUMNS = (
     *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
     *ROLLUP_FIELDS,
 )
-_JSON_NAMES = frozenset(JSON_COLUMNS)
+_JSON_INDEXES = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
+_JSON_POSITIONS = frozenset(_JSON_INDEXES)
+_EMPTY_JSON = {i: "[]" if EVENT_COLUMNS[i] == "children_ids" else "{}" for i in _JSON_INDEXES}
+_all_columns = operator.itemgetter(*EVENT_COLUMNS)
 _dumps = orjson.dumps
-_JSON_POSITIONS = frozenset(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
 _BOOL_POSITION = EVENT_COLUMNS.index("duration_set")
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -119,20 +122,23 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
-def encode_row(row: StoredRow) -> tuple[Any, ...]:
+def encode_row(row: StoredRow) -> list[Any]:
     """The row as bound parameters in `EVENT_COLUMNS` order.
 
     Raises ValidationFailed for a value nested too deeply for orjson (254 levels).
     """
+    # On the ingest path for every event: fetch all values in C, then encode only
+    # the JSON columns, writing empty containers as constants.
+    values = list(_all_columns(row))
     try:
-        return tuple(
-            _dumps(row[c]).decode() if c in _JSON_NAMES else row[c]  # type: ignore[literal-required]
-            for c in EVENT_COLUMNS
-        )
+        for i in _JSON_INDEXES:
+            value = values[i]
+            values[i] = _dumps(value).decode() if value else _EMPTY_JSON[i]
     except orjson.JSONEncodeError as exc:
         raise ValidationFailed(
             f"event {row['event_id']} cannot be stored: {exc}", field="body"
         ) from None
+    return values
 
 
 def decode_row(values: tuple[Any, ...]) -> StoredRow:
