@@ -112,30 +112,32 @@ def require_object(raw: object, where: str) -> JsonObject:
 
 
 def _parse_common(obj: JsonObject, where: str, skip: tuple[str, ...] = ()) -> EventPatch:
-    # This runs for every event ingested, so it dispatches on a table and builds the
-    # field path for error messages only when there is an error.
+    # This runs for every event ingested: plain type checks inline for the common
+    # fields, a validator for the rest, and a field path built only on error.
     out: dict[str, Any] = {}
     extra: JsonObject = {}
     for key, value in obj.items():
-        kind = _FIELD_KINDS.get(key)
-        if kind is None:
-            if key not in skip and key not in _ENVELOPE_KEYS:
-                extra[key] = value
-        elif key in skip:
+        if key in skip:
             continue
-        elif value is None:
-            if key in _NULLABLE:
-                out[key] = None
-        elif kind is _OBJECT:
+        if key in _OBJECT_KEYS:
+            if value is None:
+                continue
             if type(value) is not dict:
                 raise _wrong_type(value, f"{where}.{key}", "a JSON object")
             out[key] = value
-        elif kind is _STRING:
+        elif key in _STRING_KEYS:
+            if value is None:
+                continue
             if type(value) is not str:
                 raise _wrong_type(value, f"{where}.{key}", "a string")
             out[key] = value
-        else:
-            out[key] = kind(value, f"{where}.{key}")
+        elif (validate := _VALIDATORS.get(key)) is not None:
+            if value is not None:
+                out[key] = validate(value, f"{where}.{key}")
+            elif key in _NULLABLE:
+                out[key] = None
+        elif key not in _ENVELOPE_KEYS:
+            extra[key] = value
     if extra:
         out["extra"] = extra
     return cast(EventPatch, out)
@@ -209,20 +211,13 @@ def parse_time_ms(value: object, path: str) -> float:
     return number
 
 
-def _object_marker(value: object, path: str) -> Any:
-    raise AssertionError("dispatched inline")
-
-
-_OBJECT = _object_marker
-_STRING = _string
+_OBJECT_KEYS = frozenset(OBJECT_FIELDS)
+_STRING_KEYS = frozenset({"event_name", "source"})
 _NULLABLE = frozenset({"parent_id", "error"})
-_FIELD_KINDS: dict[str, Callable[[object, str], Any]] = {
+_VALIDATORS: dict[str, Callable[[object, str], Any]] = {
     **dict.fromkeys(ID_FIELDS, _identifier),
-    **dict.fromkeys(OBJECT_FIELDS, _OBJECT),
     **dict.fromkeys(TIME_FIELDS, parse_time_ms),
     "event_type": _event_type,
-    "event_name": _STRING,
-    "source": _STRING,
     "error": _error,
     "children_ids": _id_list,
 }
