@@ -131,3 +131,15 @@ def test_session_start_repeated_without_name_keeps_name() -> None:
     apply_ops(rows, [Upsert(P, session)], NOW)
     apply_ops(rows, [Upsert(P, {"event_id": "s", "session_id": "s", "event_type": "session"})], NOW)
     assert rows[(P, "s")]["event_name"] == "job"
+
+
+def test_a_later_end_time_stretches_the_session() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e", start_time=100.0, end_time=200.0)], NOW)
+    changed = apply_ops(rows, [Update(P, {"event_id": "e", "end_time": 900.0})], NOW)
+    assert (P, "s") in changed
+    assert rows[(P, "s")]["end_time"] == 900.0
+    assert rows[(P, "s")]["duration"] == 800.0
+    assert rows[(P, "s")]["num_events"] == 1
+    unchanged = apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"x": 1}})], NOW)
+    assert unchanged == {(P, "e")}  # nothing for the session to save

@@ -291,26 +291,34 @@ def _roll_up(
     now_ms: float,
     changed: set[Key],
 ) -> None:
+    """Move an event's contribution from its old session's roll-ups to its new one's."""
     if after["event_type"] == "session":
         return
-    old = _contribution(before) if before is not None and before["event_type"] else None
-    new = _contribution(after) if after["event_type"] else None
-    if old == new and (before["session_id"] if before else None) == after["session_id"]:
+    project_id = after["project_id"]
+    old_session = before["session_id"] if before is not None and before["event_type"] else None
+    new_session = after["session_id"] if after["event_type"] else None
+    old = _contribution(before) if old_session and before is not None else None
+    new = _contribution(after) if new_session else None
+    if old_session == new_session and old == new:
+        # Same session, same numbers; only the times may have moved.
+        session = rows.get((project_id, new_session)) if new_session else None
+        if session is not None and _extend_session(session, after):
+            changed.add((project_id, session["event_id"]))
         return
-    if old is not None and before is not None and before["session_id"]:
-        session = rows.get((after["project_id"], before["session_id"]))
+    if old is not None and old_session:
+        session = rows.get((project_id, old_session))
         if session is not None:
             _add(session, old, -1)
-            changed.add((after["project_id"], before["session_id"]))
-    if new is not None and after["session_id"]:
-        skey = (after["project_id"], after["session_id"])
-        session = rows.get(skey)
+            changed.add((project_id, old_session))
+    if new is not None and new_session:
+        key = (project_id, new_session)
+        session = rows.get(key)
         if session is None or session["event_type"] is None:
             session = _implicit_session(after, session, now_ms)
-            rows[skey] = session
+            rows[key] = session
         _add(session, new, +1)
         _extend_session(session, after)
-        changed.add(skey)
+        changed.add(key)
 
 
 def _implicit_session(child: StoredRow, pending: StoredRow | None, now_ms: float) -> StoredRow:
@@ -327,13 +335,19 @@ def _implicit_session(child: StoredRow, pending: StoredRow | None, now_ms: float
     return _merge_row(row, _pending_patch(pending)) if pending is not None else row
 
 
-def _extend_session(session: StoredRow, child: StoredRow) -> None:
+def _extend_session(session: StoredRow, child: StoredRow) -> bool:
+    """Stretch the session's times over the child's; True if they changed."""
     start, end = child["start_time"], child["end_time"]
+    extended = False
     if start is not None and (session["start_time"] is None or start < session["start_time"]):
         session["start_time"] = start
+        extended = True
     if end is not None and (session["end_time"] is None or end > session["end_time"]):
         session["end_time"] = end
-    _derive_duration(session)
+        extended = True
+    if extended:
+        _derive_duration(session)
+    return extended
 
 
 def _derive_duration(row: StoredRow) -> None:
