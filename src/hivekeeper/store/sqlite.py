@@ -44,6 +44,7 @@ from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sqlite_schema import (
     EVENT_COLUMNS,
     SELECT_EVENTS,
+    VISIBLE,
     decode_row,
     encode_row,
     migrate,
@@ -66,7 +67,6 @@ _UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".
     f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
 )
 _CHECKPOINT_INTERVAL_S = 0.5
-_VISIBLE = "event_type IS NOT NULL"
 _PROJECT_SELECT = (
     "SELECT p.id, p.name, p.workspace_id, w.org_id, p.created_at "
     "FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
@@ -348,7 +348,7 @@ class SqliteStore:
     def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
         with self._read() as conn:
             row = conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id = ? AND {_VISIBLE}",
+                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id = ? AND {VISIBLE}",
                 (project_id, event_id),
             ).fetchone()
         return decode_row(row) if row else None
@@ -356,7 +356,7 @@ class SqliteStore:
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         with self._read() as conn:
             rows = conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = ? AND session_id = ? AND {_VISIBLE} "
+                f"{SELECT_EVENTS} WHERE project_id = ? AND session_id = ? AND {VISIBLE} "
                 "ORDER BY start_time, event_id",
                 (project_id, session_id),
             ).fetchall()
@@ -369,7 +369,7 @@ class SqliteStore:
                 marks = ", ".join("?" for _ in chunk)
                 for parent, child in conn.execute(
                     f"SELECT parent_id, event_id FROM events WHERE project_id = ? "
-                    f"AND parent_id IN ({marks}) AND {_VISIBLE} ORDER BY start_time, event_id",
+                    f"AND parent_id IN ({marks}) AND {VISIBLE} ORDER BY start_time, event_id",
                     (project_id, *chunk),
                 ):
                     children.setdefault(parent, []).append(child)

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
-from hivekeeper.store.sqlite_schema import SELECT_EVENTS, decode_row
+from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE, decode_row
 
 _TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
 _IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
@@ -82,7 +82,7 @@ def where_clause(project_id: str, query: EventQuery) -> tuple[str, list[object]]
     Always restricts to `project_id` and to visible rows (a NULL `event_type` marks a
     pending update), then the date range on `start_time`, then each condition, ANDed.
     """
-    parts = [_sql("project_id = ", _param(project_id)), _Sql("event_type IS NOT NULL")]
+    parts = [_sql("project_id = ", _param(project_id)), _Sql(VISIBLE)]
     if query.start_ms is not None:
         parts.append(_sql("start_time >= ", _param(query.start_ms)))
     if query.end_ms is not None:

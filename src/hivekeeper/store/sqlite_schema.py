@@ -154,4 +154,6 @@ def decode_row(values: tuple[Any, ...]) -> StoredRow:
     return cast(StoredRow, out)
 
 
+# Pending rows (an update whose event has not arrived) have no type and stay unseen.
+VISIBLE = "event_type IS NOT NULL"
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
