@@ -143,3 +143,10 @@ def test_a_later_end_time_stretches_the_session() -> None:
     assert rows[(P, "s")]["num_events"] == 1
     unchanged = apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"x": 1}})], NOW)
     assert unchanged == {(P, "e")}  # nothing for the session to save
+
+
+def test_cost_sums_do_not_show_float_drift() -> None:
+    rows: dict[Key, StoredRow] = {}
+    for i, cost in enumerate([0.1, 0.2, 0.3]):
+        apply_ops(rows, [_event(f"e{i}", event_type="model", metadata={"cost": cost})], NOW)
+    assert rollup_metadata(rows[(P, "s")])["cost"] == 0.6

@@ -267,7 +267,8 @@ def rollup_metadata(row: StoredRow) -> JsonObject:
         "prompt_tokens": _plain(row["prompt_tokens"]),
         "completion_tokens": _plain(row["completion_tokens"]),
         "total_tokens": _plain(row["total_tokens"]),
-        "cost": row["cost"],
+        # Sums kept by adding and subtracting floats drift in the last digits.
+        "cost": round(row["cost"], 10),
         "error_count": row["error_count"],
     }
 
