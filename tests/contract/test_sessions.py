@@ -199,3 +199,28 @@ def test_unknown_session_is_404_json(api: httpx.Client) -> None:
     got = api.get(f"/v1/sessions/{uuid.uuid4()}")
     assert got.status_code == 404
     assert got.json()["errorCode"] == "NOT_FOUND"
+
+
+def test_a_very_deep_trace_still_renders(api: httpx.Client) -> None:
+    sid = api.post("/v1/sessions", json={}).json()["session_id"]
+    parent = sid
+    events = []
+    for depth in range(300):
+        eid = f"{sid}-{depth}"
+        events.append(
+            {
+                "event_id": eid,
+                "parent_id": parent,
+                "session_id": sid,
+                "event_type": "chain",
+                "start_time": 1000 + depth,
+            }
+        )
+        parent = eid
+    assert api.post("/events/batch", json={"events": events}).status_code == 200
+    node = api.get(f"/v1/sessions/{sid}").json()
+    depth = 0
+    while node["children"]:
+        (node,) = node["children"]
+        depth += 1
+    assert depth == 300

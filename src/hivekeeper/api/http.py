@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from typing import Any
 
@@ -18,7 +19,12 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            # orjson stops at 254 levels; a session tree nests two per event level, so
+            # a very deep trace falls back to the stdlib encoder, which goes deeper.
+            return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
