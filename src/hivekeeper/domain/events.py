@@ -7,7 +7,6 @@ never overwrites what an earlier one set.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,6 +32,8 @@ TIME_FIELDS = ("start_time", "end_time", "duration")
 # Keys a client may send that are request envelope, not event data.
 _ENVELOPE_KEYS = frozenset({"project", "project_id", "org_id", "workspace_id", "tenant"})
 _MAX_ID_CHARS = 256
+# The last millisecond of year 9999: later times cannot be shown as dates anywhere.
+MAX_TIME_MS = 253_402_300_799_999.0
 
 
 class EventPatch(TypedDict, total=False):
@@ -206,8 +207,11 @@ def parse_time_ms(value: object, path: str) -> float:
         raise ValidationFailed(
             f"{path} must be a number of milliseconds, got {_json_type(value)}", field=path
         )
-    if not math.isfinite(number) or number < 0:
-        raise ValidationFailed(f"{path} must be a finite, non-negative number", field=path)
+    if not 0 <= number <= MAX_TIME_MS:
+        raise ValidationFailed(
+            f"{path} must be epoch milliseconds between 0 and {MAX_TIME_MS:.0f} (year 9999)",
+            field=path,
+        )
     return number
 
 
