@@ -1,0 +1,3 @@
+"""HTTP routes, auth and error rendering; `hivekeeper.app` assembles them."""
+
+__all__: list[str] = []
