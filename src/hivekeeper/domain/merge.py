@@ -107,17 +107,17 @@ WriteOp = Upsert | Update | DeleteSession | DeleteEvent
 MergeOp = Upsert | Update
 
 
-def _no_rollups() -> Rollups:
-    return Rollups(
-        num_events=0,
-        num_model_events=0,
-        prompt_tokens=0.0,
-        completion_tokens=0.0,
-        total_tokens=0.0,
-        cost=0.0,
-        feedback_count=0,
-        error_count=0,
-    )
+# Numbers only, so sharing it is safe: `**` copies the values into each new row.
+_NO_ROLLUPS = Rollups(
+    num_events=0,
+    num_model_events=0,
+    prompt_tokens=0.0,
+    completion_tokens=0.0,
+    total_tokens=0.0,
+    cost=0.0,
+    feedback_count=0,
+    error_count=0,
+)
 
 
 def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +164,7 @@ def empty_row(project_id: str, event_id: str) -> StoredRow:
         user_properties={},
         children_ids=[],
         extra={},
-        **_no_rollups(),
+        **_NO_ROLLUPS,
     )
 
 
@@ -202,7 +202,7 @@ def new_row(project_id: str, patch: EventPatch, now_ms: float) -> StoredRow:
         user_properties=patch.get("user_properties") or {},
         children_ids=list(dict.fromkeys(patch.get("children_ids") or ())),
         extra=patch.get("extra") or {},
-        **_no_rollups(),
+        **_NO_ROLLUPS,
     )
     return row
 
