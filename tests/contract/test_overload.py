@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from hivekeeper.store.sqlite import database_path
 from tests.support.server import LiveServer, run_server
 
 
@@ -22,8 +23,7 @@ def _wait_queued(api: httpx.Client, count: int) -> None:
 
 def _hold_write_lock(server: LiveServer) -> sqlite3.Connection:
     """Take SQLite's write lock from outside, so the server's writer cannot commit."""
-    path = server.settings.database_url.removeprefix("sqlite:///")
-    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker = sqlite3.connect(database_path(server.settings.database_url), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     return blocker
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.server import free_port
-
-EXE = [sys.executable, "-m", "hivekeeper"]
+from tests.support.process import HIVEKEEPER as EXE
+from tests.support.process import serve_process
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,30 +24,8 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 @pytest.fixture
 def serving(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """`hivekeeper serve` on a fresh data dir, configured through env vars."""
-    port = free_port()
-    env = {**os.environ, "HIVEKEEPER_PORT": str(port), "HIVEKEEPER_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [*EXE, "serve"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    key = None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if match := re.match(r"^\s+(hh_\S+)$", line):
-            key = match.group(1)
-        if "Uvicorn running" in line or "Application startup complete" in line:
-            break
-    assert key, "".join(lines)
-    try:
-        yield url, key, tmp_path
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
-        proc.stdout.close()
+    with serve_process(tmp_path) as served:
+        yield served.url, served.key, tmp_path
 
 
 def test_version_and_help() -> None:

@@ -102,7 +102,6 @@ class _Checkpointer:
         self._interval_s = interval_s
         self._due = threading.Event()
         self._stop = threading.Event()
-        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="hivekeeper-checkpoint", daemon=True)
         self._thread.start()
 
@@ -111,7 +110,6 @@ class _Checkpointer:
         self._due.set()
 
     def close(self) -> None:
-        self._stopping = True
         self._stop.set()
         self._due.set()
         self._thread.join()
@@ -119,7 +117,7 @@ class _Checkpointer:
     def _run(self) -> None:
         conn = self._connect()
         try:
-            while not self._stopping:
+            while not self._stop.is_set():
                 self._due.wait()
                 self._stop.wait(self._interval_s)
                 self._due.clear()

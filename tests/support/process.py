@@ -1,0 +1,62 @@
+"""Runs `hivekeeper serve` as a real process, the way a user starts it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import free_port
+
+HIVEKEEPER = [sys.executable, "-m", "hivekeeper"]
+_KEY_LINE = re.compile(r"^\s+(hh_\S+)$", re.MULTILINE)
+
+
+@dataclass
+class ServeProcess:
+    url: str
+    key: str
+    proc: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def serve_process(data_dir: Path, timeout_s: float = 30) -> Iterator[ServeProcess]:
+    """`hivekeeper serve` on a free port, configured through env vars, healthy and with
+    the first-start key read from its output; interrupted (SIGINT) on exit if alive."""
+    port = free_port()
+    env = {**os.environ, "HIVEKEEPER_PORT": str(port), "HIVEKEEPER_DATA_DIR": str(data_dir)}
+    log = data_dir / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([*HIVEKEEPER, "serve"], env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        key = _wait_ready(proc, log, url, time.monotonic() + timeout_s)
+        yield ServeProcess(url=url, key=key, proc=proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, url: str, deadline: float) -> str:
+    key = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if key is None and (match := _KEY_LINE.search(log.read_text())):
+            key = match.group(1)
+        if key is not None:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    return key
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"hivekeeper serve did not become ready:\n{log.read_text()}")
