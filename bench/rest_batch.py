@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import queue
-import re
-import signal
-import socket
-import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
+from harness import raw_insert_rate, serve, stored_rows
 
 from hivekeeper.domain.events import parse_event
-from hivekeeper.domain.merge import Key, StoredRow, Upsert, apply_ops
-from hivekeeper.store.sqlite_schema import EVENT_COLUMNS, encode_row, migrate
+from hivekeeper.domain.merge import Upsert
 
 BATCH = 100
 PAYLOAD = "lorem ipsum dolor sit amet " * 48  # ~1.3 KB of text per event, ~2 KB as JSON
@@ -63,46 +55,6 @@ def make_batches(total: int) -> list[list[dict[str, object]]]:
             )
         batches.append(batch)
     return batches
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_server(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
-    env = {
-        **os.environ,
-        "HIVEKEEPER_DATA_DIR": str(data_dir),
-        "HIVEKEEPER_PORT": str(port),
-        "HIVEKEEPER_LOG_LEVEL": "warning",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hivekeeper", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    key = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and key is None:
-        match = re.match(r"^\s+(hh_\S+)$", proc.stdout.readline())
-        key = match.group(1) if match else None
-    if key is None:
-        raise SystemExit("the server did not print its key")
-    for _ in range(300):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc, key
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the server did not become healthy")
 
 
 def send_all(port: int, key: str, bodies: list[bytes], concurrency: int) -> float:
@@ -143,33 +95,6 @@ def send_all(port: int, key: str, bodies: list[bytes], concurrency: int) -> floa
     return elapsed
 
 
-def stored_rows(batches: list[list[dict[str, object]]]) -> list[list[Any]]:
-    """The rows the server stores for these batches, encoded as SQLite parameters."""
-    rows: dict[Key, StoredRow] = {}
-    ops = [Upsert("proj", parse_event(e)) for batch in batches for e in batch]
-    apply_ops(rows, ops, time.time() * 1000)
-    return [encode_row(r) for r in rows.values()]
-
-
-def raw_sqlite(path: Path, params: list[list[Any]]) -> float:
-    """Rows/s of one `executemany` of `params`, in one transaction, into a fresh database."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    migrate(conn)
-    sql = (
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-    )
-    started = time.perf_counter()
-    conn.execute("BEGIN")
-    conn.executemany(sql, params)
-    conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return len(params) / elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -179,21 +104,16 @@ def main() -> None:
     batches = make_batches(args.events)
     bodies = [orjson.dumps({"events": b, "is_single_session": True}) for b in batches]
     size = sum(len(b) for b in bodies) / (len(batches) * BATCH)
-    params = stored_rows(batches)
+    ops = [Upsert("proj", parse_event(e)) for batch in batches for e in batch]
+    params = stored_rows(ops, time.time() * 1000)
     total = len(batches) * BATCH
     server_rates, raw_rates = [], []
     for round_no in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            port = free_port()
-            proc, key = run_server(Path(tmp) / "server", port)
-            try:
-                server_rates.append(total / send_all(port, key, bodies, args.concurrency))
-            finally:
-                proc.send_signal(signal.SIGINT)
-                proc.wait(30)
-                if proc.stdout:
-                    proc.stdout.close()
-            raw_rates.append(raw_sqlite(Path(tmp) / "raw.db", params))
+            with serve(Path(tmp) / "server") as server:
+                elapsed = send_all(server.port, server.key, bodies, args.concurrency)
+                server_rates.append(total / elapsed)
+            raw_rates.append(raw_insert_rate(Path(tmp) / "raw.db", params))
         print(
             f"round {round_no + 1}: hivekeeper {server_rates[-1]:,.0f} events/s, "
             f"raw {raw_rates[-1]:,.0f} rows/s"

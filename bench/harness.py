@@ -1,0 +1,127 @@
+"""What every benchmark shares: a real `hivekeeper serve` process and the raw baseline.
+
+The server runs as its own process, exactly as a user starts it, on a fresh data
+directory; the baseline inserts already-encoded rows into a fresh database of the
+same schema with one `executemany` in one transaction, the fastest SQLite can store
+them from Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hivekeeper.domain.merge import Key, MergeOp, StoredRow, apply_ops
+from hivekeeper.store.sqlite_schema import EVENT_COLUMNS, encode_row, migrate
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[str]
+    port: int
+    key: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_bytes(self) -> int:
+        """The server's resident memory now."""
+        with open(f"/proc/{self.process.pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, **settings: str) -> Iterator[Server]:
+    """`hivekeeper serve` on a fresh data directory and a free port; stopped on exit."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HIVEKEEPER_DATA_DIR": str(data_dir),
+        "HIVEKEEPER_PORT": str(port),
+        "HIVEKEEPER_LOG_LEVEL": "warning",
+        **{f"HIVEKEEPER_{name.upper()}": value for name, value in settings.items()},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hivekeeper", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        key = _first_key(proc)
+        _wait_healthy(port)
+        yield Server(proc, port, key)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _first_key(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.match(r"^\s+(hh_\S+)$", proc.stdout.readline())
+        if match:
+            return match.group(1)
+    raise SystemExit("the server did not print its key")
+
+
+def _wait_healthy(port: int) -> None:
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the server did not become healthy")
+
+
+def stored_rows(ops: Iterable[MergeOp], now_ms: float) -> list[list[Any]]:
+    """The rows the server stores for these write operations, as SQLite parameters."""
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, ops, now_ms)
+    return [encode_row(row) for row in rows.values()]
+
+
+def raw_insert_rate(path: Path, params: list[list[Any]]) -> float:
+    """Rows/s of one `executemany` of `params`, in one transaction, into a fresh database."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    migrate(conn)
+    sql = (
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+    )
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(sql, params)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(params) / elapsed
