@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hivekeeper import __version__
-from hivekeeper.api import events, health, queries, sessions
+from hivekeeper.api import events, health, otlp, queries, sessions
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
 from hivekeeper.config import Settings
@@ -59,7 +59,7 @@ def create_app(
     app.state.hivekeeper = ctx
     install_error_handlers(app)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
-    for module in (health, sessions, queries, events):
+    for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
     return app
 

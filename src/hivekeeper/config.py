@@ -69,6 +69,41 @@ class Settings:
             "Most event writes committed in one transaction.", click.IntRange(1), serve_only=True
         ),
     )
+    otlp_max_spans_per_request: int = field(
+        default=100_000,
+        metadata=_doc(
+            "Most spans in one OTLP export request; a larger request is a 400.",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    otlp_max_attributes: int = field(
+        default=4096,
+        metadata=_doc(
+            "Most attributes on one OTLP span, span event, resource or scope, and entries "
+            "in one key-value list value (the HoneyHive SDK itself stops at 1024).",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    otlp_max_events_per_span: int = field(
+        default=4096,
+        metadata=_doc(
+            "Most span events on one OTLP span (the HoneyHive SDK itself stops at 1024).",
+            click.IntRange(0),
+            serve_only=True,
+        ),
+    )
+    # At most 64: with a span key's own nesting (up to 32) and JSON parsed out of string
+    # values (up to 64), a stored event stays well inside orjson's 254-level limit.
+    otlp_max_value_depth: int = field(
+        default=32,
+        metadata=_doc(
+            "Deepest nesting of arrays and key-value lists in one OTLP attribute value.",
+            click.IntRange(1, 64),
+            serve_only=True,
+        ),
+    )
     sqlite_synchronous_full: bool = field(
         default=False,
         metadata=_doc(

@@ -1,0 +1,143 @@
+"""A decoded OTLP export request: its spans, what was rejected, and the shared rules.
+
+Both decoders (`otlp_protobuf`, `otlp_json`) fill one `DecodedTraces` and enforce one
+`OtlpLimits`. Problems come in two sizes:
+
+- request-level (wrong JSON shape, a limit exceeded): the decoder raises `ShapeError`,
+  the whole request is refused with a 400 naming the field, and nothing is stored;
+- span-level (missing or malformed ids or start time): only that span is rejected and
+  counted; the others are stored and the answer reports a partial success.
+
+Field paths use the OTLP/JSON (lowerCamelCase) names for either encoding, e.g.
+`resourceSpans[0].scopeSpans[1].spans[3].attributes[2].value`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from hivekeeper.ingest.spans import Span, StatusCode
+
+MAX_PROBLEMS_REPORTED = 5
+"""Problems quoted in a partial-success message; the count covers all of them."""
+
+SPAN_KINDS: dict[str, int] = {
+    "SPAN_KIND_UNSPECIFIED": 0,
+    "SPAN_KIND_INTERNAL": 1,
+    "SPAN_KIND_SERVER": 2,
+    "SPAN_KIND_CLIENT": 3,
+    "SPAN_KIND_PRODUCER": 4,
+    "SPAN_KIND_CONSUMER": 5,
+}
+STATUS_CODES: dict[str, StatusCode] = {
+    "STATUS_CODE_UNSET": StatusCode.UNSET,
+    "STATUS_CODE_OK": StatusCode.OK,
+    "STATUS_CODE_ERROR": StatusCode.ERROR,
+}
+# Indexed by the wire integer: a plain tuple lookup, not an IntEnum call per span.
+STATUS_BY_NUMBER = (StatusCode.UNSET, StatusCode.OK, StatusCode.ERROR)
+MAX_UINT64 = (1 << 64) - 1
+MIN_INT64 = -(1 << 63)
+MAX_INT64 = (1 << 63) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpLimits:
+    """Bounds on one export request (settings `otlp_max_*`); past any of them, a 400."""
+
+    max_spans: int = 100_000
+    max_attributes: int = 4096
+    max_events_per_span: int = 4096
+    max_value_depth: int = 32
+
+
+@dataclass(slots=True)
+class DecodedTraces:
+    """The accepted spans of one request, and the count and first reasons of the rest."""
+
+    spans: list[Span] = field(default_factory=list)
+    rejected: int = 0
+    """Spans dropped for a span-level defect."""
+    problems: list[str] = field(default_factory=list)
+    """The first `MAX_PROBLEMS_REPORTED` rejections and warnings, `path: reason`."""
+    problem_count: int = 0
+
+    def reject(self, path: str, reason: str) -> None:
+        """Count one rejected span and remember why."""
+        self.rejected += 1
+        self._note(path, reason)
+
+    def warn(self, path: str, reason: str) -> None:
+        """Remember something that was stored but corrected."""
+        self._note(path, reason)
+
+    def message(self) -> str:
+        """The partial-success `error_message`; empty when nothing went wrong."""
+        if not self.problem_count:
+            return ""
+        head = f"{self.rejected} span(s) rejected" if self.rejected else "all spans accepted"
+        more = self.problem_count - len(self.problems)
+        tail = f"; and {more} more" if more else ""
+        return f"{head}: " + "; ".join(self.problems) + tail
+
+    def _note(self, path: str, reason: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS_REPORTED:
+            self.problems.append(f"{path}: {reason}")
+
+
+class ShapeError(Exception):
+    """A request-level defect; `path` grows outward as the error leaves each level."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+    def within(self, outer: str) -> ShapeError:
+        """The same error seen from the enclosing level (`outer` is e.g. `spans[3]`)."""
+        self.path = f"{outer}.{self.path}" if self.path else outer
+        return self
+
+
+def check_end_time(span: Span, decoded: DecodedTraces, path: str) -> None:
+    """Store a span without a usable end time as ending when it starts, and say so."""
+    if span.end_unix_nano < span.start_unix_nano:
+        span.end_unix_nano = span.start_unix_nano
+        decoded.warn(path, "endTimeUnixNano is missing or before startTimeUnixNano; set to start")
+
+
+def finite_or_text(value: float) -> float | str:
+    """A double as a JSON value: non-finite ones become "NaN", "Infinity", "-Infinity".
+
+    The HoneyHive SDK itself sends non-finite doubles as those strings, and JSON has
+    no number for them.
+    """
+    if math.isfinite(value):
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def too_many(name: str, count: int, limit: int, setting: str) -> ShapeError:
+    """The error for the list `name` past one of the `OtlpLimits`."""
+    return ShapeError(name, f"too many entries ({count}; the limit is {limit}, setting {setting})")
+
+
+def too_many_spans(count: int, limit: int) -> ShapeError:
+    """The error for a request holding more than `max_spans` spans (`count` so far)."""
+    return ShapeError(
+        "resourceSpans",
+        f"too many spans ({count} or more; the limit is {limit}, "
+        "setting otlp_max_spans_per_request)",
+    )
+
+
+def too_deep(limit: int) -> ShapeError:
+    """The error for an attribute value nested past `max_value_depth`."""
+    return ShapeError(
+        "",
+        f"arrays/key-value lists nest deeper than {limit} levels (setting otlp_max_value_depth)",
+    )

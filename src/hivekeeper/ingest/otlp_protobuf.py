@@ -1,0 +1,209 @@
+"""OTLP/protobuf trace export requests → `DecodedTraces`.
+
+The C (upb) parser builds the message; this module walks it directly rather than
+through `MessageToDict`, which would build and then re-read a second, generic tree.
+Each attribute costs one `string_value` read when it holds a non-empty string (most
+do) and one `WhichOneof` otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+
+from hivekeeper.domain.errors import BadRequest
+from hivekeeper.ingest.otlp_batch import (
+    STATUS_BY_NUMBER,
+    DecodedTraces,
+    OtlpLimits,
+    ShapeError,
+    check_end_time,
+    finite_or_text,
+    too_deep,
+    too_many,
+    too_many_spans,
+)
+from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
+
+_ZERO_TRACE_ID = bytes(16)
+_ZERO_SPAN_ID = bytes(8)
+
+
+def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
+    """Decode a binary ExportTraceServiceRequest.
+
+    Raises BadRequest when the bytes are not one (truncated, garbage, nested past
+    protobuf's recursion limit) and ShapeError when a limit is exceeded.
+    """
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise BadRequest(
+            f"the body is not a valid OTLP/protobuf ExportTraceServiceRequest ({exc})",
+            field="body",
+        ) from None
+    decoded = DecodedTraces()
+    spans_out = decoded.spans
+    total = 0
+    for r, resource_spans in enumerate(request.resource_spans):
+        where = f"resourceSpans[{r}]"
+        try:
+            resource = _attributes(
+                resource_spans.resource.attributes, limits, "resource.attributes"
+            )
+        except ShapeError as exc:
+            raise exc.within(where) from None
+        for s, scope_spans in enumerate(resource_spans.scope_spans):
+            scope = scope_spans.scope
+            try:
+                # Validated for its limits only: a `Span` carries the scope's name and
+                # version, not its attributes.
+                _attributes(scope.attributes, limits, "scope.attributes")
+            except ShapeError as exc:
+                raise exc.within(f"{where}.scopeSpans[{s}]") from None
+            spans = scope_spans.spans
+            total += len(spans)
+            if total > limits.max_spans:
+                raise too_many_spans(total, limits.max_spans)
+            scope_name = scope.name
+            scope_version = scope.version
+            for k, pb_span in enumerate(spans):
+                try:
+                    span = _span(pb_span, resource, scope_name, scope_version, limits)
+                except ShapeError as exc:
+                    raise exc.within(f"{where}.scopeSpans[{s}].spans[{k}]") from None
+                if isinstance(span, str):
+                    decoded.reject(f"{where}.scopeSpans[{s}].spans[{k}]", span)
+                    continue
+                if span.end_unix_nano < span.start_unix_nano:
+                    check_end_time(span, decoded, f"{where}.scopeSpans[{s}].spans[{k}]")
+                spans_out.append(span)
+    return decoded
+
+
+def _span(
+    span: PbSpan,
+    resource: Attributes,
+    scope_name: str,
+    scope_version: str,
+    limits: OtlpLimits,
+) -> Span | str:
+    """The decoded span, or why this one span is rejected."""
+    trace_id = span.trace_id
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
+        return "traceId must be 16 bytes, not all zero"
+    span_id = span.span_id
+    if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
+        return "spanId must be 8 bytes, not all zero"
+    parent = span.parent_span_id
+    parent_id: str | None = None
+    if parent and parent != _ZERO_SPAN_ID:
+        if len(parent) != 8:
+            return "parentSpanId must be empty or 8 bytes"
+        parent_id = parent.hex()
+    start = span.start_time_unix_nano
+    if not start:
+        return "startTimeUnixNano is missing"
+    status = span.status
+    code = status.code
+    kind = span.kind
+    events = span.events
+    return Span(
+        trace_id.hex(),
+        span_id.hex(),
+        parent_id,
+        span.name,
+        kind if 0 <= kind <= 5 else 0,
+        start,
+        span.end_time_unix_nano,
+        _attributes(span.attributes, limits, "attributes"),
+        _events(events, start, limits) if events else [],
+        STATUS_BY_NUMBER[code] if 0 <= code <= 2 else StatusCode.UNSET,
+        status.message,
+        scope_name,
+        scope_version,
+        resource,
+    )
+
+
+def _events(events: Sequence[PbSpan.Event], start: int, limits: OtlpLimits) -> list[SpanEvent]:
+    if len(events) > limits.max_events_per_span:
+        raise too_many(
+            "events", len(events), limits.max_events_per_span, "otlp_max_events_per_span"
+        )
+    out = []
+    for i, event in enumerate(events):
+        try:
+            attributes = _attributes(event.attributes, limits, "attributes")
+        except ShapeError as exc:
+            raise exc.within(f"events[{i}]") from None
+        # An event without a time is placed at its span's start.
+        out.append(SpanEvent(event.name, event.time_unix_nano or start, attributes))
+    return out
+
+
+def _attributes(
+    pairs: Sequence[KeyValue], limits: OtlpLimits, name: str, depth: int = 0
+) -> Attributes:
+    """Key-value pairs as a dict; unset values are skipped, a repeated key's last wins."""
+    if len(pairs) > limits.max_attributes:
+        raise too_many(name, len(pairs), limits.max_attributes, "otlp_max_attributes")
+    out: Attributes = {}
+    try:
+        for pair in pairs:
+            value = pair.value
+            text = value.string_value
+            if text:
+                out[pair.key] = text
+                continue
+            decoded = _value(value, depth, limits)
+            if decoded is not None:
+                out[pair.key] = decoded
+    except ShapeError as exc:
+        # The loop keeps no index (it is the hot path); the first pair equal to the
+        # failing one fails the same way, so it is the one to name.
+        raise exc.within(f"{name}[{list(pairs).index(pair)}].value") from None
+    return out
+
+
+def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
+    """One AnyValue as a JSON value; None when unset."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        return finite_or_text(value.double_value)
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "array_value":
+        if depth >= limits.max_value_depth:
+            raise too_deep(limits.max_value_depth)
+        return _array(value.array_value.values, depth + 1, limits)
+    if kind == "kvlist_value":
+        if depth >= limits.max_value_depth:
+            raise too_deep(limits.max_value_depth)
+        return _attributes(value.kvlist_value.values, limits, "kvlistValue.values", depth + 1)
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    # Unset, or `string_value_strindex`, which only the profiles signal may use.
+    return None
+
+
+def _array(values: Sequence[AnyValue], depth: int, limits: OtlpLimits) -> list[Any]:
+    # Unset elements stay as null: dropping them would shift the positions of the rest.
+    out = []
+    for i, item in enumerate(values):
+        try:
+            out.append(_value(item, depth, limits))
+        except ShapeError as exc:
+            raise exc.within(f"arrayValue.values[{i}]") from None
+    return out
