@@ -31,6 +31,14 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
+@pytest.fixture(scope="module", params=STORES)
+def module_store(request: pytest.FixtureRequest) -> str:
+    """`store_kind` for module-scoped fixtures: one server per module and store, shared
+    by tests that only read what one expensive run stored."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
 def server(tmp_path: os.PathLike[str], store_kind: str) -> Iterator[LiveServer]:
     """A running server with a fresh database and one full key."""

@@ -13,7 +13,7 @@ from hivekeeper.api import events, health, otlp, queries, sessions
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
 from hivekeeper.config import Settings
-from hivekeeper.ingest.writer import Writer
+from hivekeeper.ingest import Writer
 from hivekeeper.store import Store, open_store
 
 _DESCRIPTION = (

@@ -35,7 +35,6 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tests.conftest import STORES
 from tests.support.reads import (
     Event,
     assert_kept_unmapped,
@@ -174,12 +173,6 @@ def replay(url: str, keys: dict[str, str], name: str) -> list[Answer]:
                 )
             )
     return answers
-
-
-@pytest.fixture(scope="module", params=STORES)
-def module_store(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind
 
 
 @pytest.fixture(scope="module", params=_captures_with_otlp())

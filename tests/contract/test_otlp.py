@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import sqlite3
 import time
 import uuid
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +17,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from hivekeeper.ingest.span_events import span_event_id
-from hivekeeper.store.sqlite import database_path
+from tests.support.otlp_protobuf import any_value, deeply_nested_request
+from tests.support.overload import full_write_queue
 from tests.support.server import LiveServer, run_server
 
 ROUTES = ["/opentelemetry/v1/traces", "/v1/traces"]
@@ -72,7 +71,7 @@ class Trace:
             if i == bad_trace_id_at:
                 span.trace_id = b"\x01\x02"
             for key, value in self._attributes(i).items():
-                span.attributes.append(KeyValue(key=key, value=_any(value)))
+                span.attributes.append(KeyValue(key=key, value=any_value(value)))
             scope_spans.spans.append(span)
         return request.SerializeToString()
 
@@ -105,14 +104,6 @@ class Trace:
             )
         scope_spans = [{"scope": {"name": "honeyhive.0"}, "spans": spans}]
         return orjson.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": scope_spans}]})
-
-
-def _any(value: Any) -> AnyValue:
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    return AnyValue(double_value=value)
 
 
 def _stored(api: httpx.Client, trace: Trace) -> list[dict[str, Any]]:
@@ -345,26 +336,11 @@ def test_malformed_protobuf_is_a_400_status(api: httpx.Client, body: bytes) -> N
     _assert_nothing_written_and_alive(api, before)
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """One length-delimited protobuf field, written by hand."""
-    length, n = bytearray(), len(payload)
-    while n > 0x7F:
-        length.append((n & 0x7F) | 0x80)
-        n >>= 7
-    length.append(n)
-    return bytes([number << 3 | 2]) + bytes(length) + payload
-
-
 @pytest.mark.parametrize("depth", [40, 120, 5000])
 def test_deeply_nested_protobuf_is_a_400(api: httpx.Client, depth: int) -> None:
-    # Built by hand: the protobuf library refuses to build a message this deep.
-    value = _field(1, b"leaf")  # AnyValue.string_value
-    for _ in range(depth):
-        value = _field(5, _field(1, value))  # AnyValue.array_value.values[0]
     request = ExportTraceServiceRequest.FromString(Trace(1).protobuf())
     span = request.resource_spans[0].scope_spans[0].spans[0].SerializeToString()
-    span += _field(9, _field(1, b"deep") + _field(2, value))  # Span.attributes
-    body = _field(1, _field(2, _field(2, span)))
+    body = deeply_nested_request(span, depth)
     before = _event_count(api)
     status = _protobuf_status(api.post(ROUTES[0], content=body, headers=PROTOBUF), 400)
     assert status.code == 3
@@ -473,38 +449,20 @@ def test_route_is_in_the_openapi_document(api: httpx.Client) -> None:
 # --- overload ------------------------------------------------------------------------
 
 
-def _wait_queued(api: httpx.Client, count: int) -> None:
-    for _ in range(500):
-        if api.get("/health").json()["queued_writes"] == count:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"the queue never held {count} writes")
-
-
 def test_full_queue_is_429_with_retry_after(tmp_path: Path, store_kind: str) -> None:
     with (
         run_server(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
         live.client() as api,
-        ThreadPoolExecutor(4) as pool,
     ):
-        # Hold SQLite's write lock from outside, so the server's writer cannot commit.
-        blocker = sqlite3.connect(database_path(live.settings.database_url), isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-        event = {"event": {"event_type": "tool", "session_id": "s-overload"}}
-        first = pool.submit(api.post, "/events", json=event)
-        _wait_queued(api, 0)  # the writer took it and waits for the lock
-        queued = [pool.submit(api.post, "/events", json=event) for _ in range(2)]
-        _wait_queued(api, 2)
         trace = Trace(1)
-        refused = api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF)
-        assert refused.headers["Retry-After"] == "1"
-        assert _protobuf_status(refused, 429).code == 8  # RESOURCE_EXHAUSTED
-        refused = api.post(ROUTES[1], content=trace.json(), headers=JSON)
-        assert refused.headers["Retry-After"] == "1"
-        assert _json_status(refused, 429)["errorCode"] == "OVERLOADED"
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        assert [f.result().status_code for f in (first, *queued)] == [200, 200, 200]
+        with full_write_queue(live, api) as pending:
+            refused = api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF)
+            assert refused.headers["Retry-After"] == "1"
+            assert _protobuf_status(refused, 429).code == 8  # RESOURCE_EXHAUSTED
+            refused = api.post(ROUTES[1], content=trace.json(), headers=JSON)
+            assert refused.headers["Retry-After"] == "1"
+            assert _json_status(refused, 429)["errorCode"] == "OVERLOADED"
+        assert [f.result().status_code for f in pending] == [200, 200, 200]
         assert _stored(api, trace) == []
         _ok_protobuf(api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF))
         assert len(_stored(api, trace)) == 1

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import STORES
 from tests.support.fake_llm import COMPLETION_TOKENS, MODEL, PROMPT_TOKENS, REPLY, fake_openai
 from tests.support.reads import by_name, export, session_tree, shape, stored_event, walk
 from tests.support.scenario import ScenarioRun, run_scenario
@@ -62,12 +61,6 @@ class Traced:
     proxy: RecordingProxy
     api: httpx.Client
     started_ms: float
-
-
-@pytest.fixture(scope="module", params=STORES)
-def module_store(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind
 
 
 @pytest.fixture(scope="module", params=list(MODES))

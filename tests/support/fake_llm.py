@@ -12,8 +12,9 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.loopback import QuietHandler, serve_loopback
 
 MODEL = "gpt-4o-mini-2024-07-18"
 REPLY = "Hello from the fake LLM"
@@ -54,9 +55,7 @@ def fake_openai() -> Iterator[FakeLLM]:
     llm = FakeLLM(base_url="")
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path != "/v1/chat/completions":
@@ -74,17 +73,6 @@ def fake_openai() -> Iterator[FakeLLM]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    llm.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_loopback(Handler) as url:
+        llm.base_url = f"{url}/v1"
         yield llm
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)

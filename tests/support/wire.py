@@ -12,9 +12,11 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.support.loopback import QuietHandler, serve_loopback
 
 # Headers that describe one hop, not the request; httpx sets its own.
 _HOP_HEADERS = frozenset(
@@ -61,9 +63,7 @@ def recording_proxy(target_url: str) -> Iterator[RecordingProxy]:
     lock = threading.Lock()
     proxy = RecordingProxy(url="")
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def _forward(self) -> None:
             body = _read_body(self)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
@@ -90,18 +90,9 @@ def recording_proxy(target_url: str) -> Iterator[RecordingProxy]:
 
         do_GET = do_POST = do_PUT = do_DELETE = _forward
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # the exchanges are the log
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    proxy.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield proxy
+        with serve_loopback(Handler) as url:
+            proxy.url = url
+            yield proxy
     finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
         upstream.close()

@@ -45,6 +45,14 @@ def test_routes_never_touch_a_database_driver(path: Path) -> None:
         assert name.split(".")[0] not in DRIVERS, f"{path.name} imports {name}"
 
 
+@pytest.mark.parametrize("path", _modules("ingest"), ids=lambda p: p.name)
+def test_ingest_imports_no_layer_above_it(path: Path) -> None:
+    for name in _imports(path):
+        assert not name.startswith(
+            ("hivekeeper.api", "hivekeeper.ui", "hivekeeper.app", "fastapi", "starlette")
+        ), f"{path.name} imports {name}"
+
+
 @pytest.mark.parametrize("path", _modules("store"), ids=lambda p: p.name)
 def test_stores_know_nothing_of_http(path: Path) -> None:
     for name in _imports(path):

@@ -13,7 +13,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from hivekeeper.domain.errors import BadRequest, InvalidJson, ValidationFailed
@@ -26,6 +25,12 @@ from hivekeeper.ingest.otlp import (
 )
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
+from tests.support.otlp_protobuf import (
+    deeply_nested_request,
+    key_values,
+    length_delimited,
+    request_of_span,
+)
 
 LIMITS = OtlpLimits()
 TRACE_ID = "6a294f3b28ead815dbd205f0561d9fa4"
@@ -37,31 +42,6 @@ SPANS = "resourceSpans[0].scopeSpans[0].spans"
 
 
 # --- building requests -------------------------------------------------------------
-
-
-def _any(value: Any) -> AnyValue:
-    out = AnyValue()
-    if value is None:
-        pass
-    elif isinstance(value, bool):
-        out.bool_value = value
-    elif isinstance(value, int):
-        out.int_value = value
-    elif isinstance(value, float):
-        out.double_value = value
-    elif isinstance(value, str):
-        out.string_value = value
-    elif isinstance(value, bytes):
-        out.bytes_value = value
-    elif isinstance(value, list):
-        out.array_value.values.extend(_any(v) for v in value)
-    else:
-        out.kvlist_value.values.extend(_kvs(value))
-    return out
-
-
-def _kvs(attributes: dict[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=k, value=_any(v)) for k, v in attributes.items()]
 
 
 def _pb_span(**fields: Any) -> PbSpan:
@@ -76,10 +56,10 @@ def _pb_span(**fields: Any) -> PbSpan:
         end_time_unix_nano=fields.pop("end", END),
         **fields,
     )
-    span.attributes.extend(_kvs(attributes))
+    span.attributes.extend(key_values(attributes))
     for name, time, event_attributes in events:
         event = span.events.add(name=name, time_unix_nano=time)
-        event.attributes.extend(_kvs(event_attributes))
+        event.attributes.extend(key_values(event_attributes))
     if status is not None:
         span.status.code, span.status.message = status
     return span
@@ -92,7 +72,7 @@ def _pb_request(
 ) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(_kvs(resource or {}))
+    resource_spans.resource.attributes.extend(key_values(resource or {}))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name, scope_spans.scope.version = scope
     scope_spans.spans.extend(spans)
@@ -614,7 +594,7 @@ def test_attribute_count_limit(build: Any, field: str) -> None:
 
 def test_scope_attribute_count_limit() -> None:
     request = _pb_request(_pb_span())
-    request.resource_spans[0].scope_spans[0].scope.attributes.extend(_kvs({"a": 1, "b": 2}))
+    request.resource_spans[0].scope_spans[0].scope.attributes.extend(key_values({"a": 1, "b": 2}))
     field = "resourceSpans[0].scopeSpans[0].scope.attributes"
     assert (
         _shape_error(request.SerializeToString(), "protobuf", OtlpLimits(max_attributes=1)) == field
@@ -662,25 +642,8 @@ def _to_json(request: ExportTraceServiceRequest) -> bytes:
 # --- request-level defects: 400, nothing decoded -------------------------------------
 
 
-def _raw_field(number: int, payload: bytes) -> bytes:
-    """One length-delimited protobuf field, written by hand."""
-    length = bytearray()
-    n = len(payload)
-    while n > 0x7F:
-        length.append((n & 0x7F) | 0x80)
-        n >>= 7
-    length.append(n)
-    return bytes([number << 3 | 2]) + bytes(length) + payload
-
-
 def _deep_protobuf(depth: int) -> bytes:
-    value = _raw_field(1, b"leaf")  # AnyValue.string_value
-    for _ in range(depth):
-        value = _raw_field(5, _raw_field(1, value))  # AnyValue.array_value.values[0]
-    span = _pb_span().SerializeToString() + _raw_field(
-        9, _raw_field(1, b"k") + _raw_field(2, value)
-    )
-    return _raw_field(1, _raw_field(2, _raw_field(2, span)))
+    return deeply_nested_request(_pb_span().SerializeToString(), depth)
 
 
 @pytest.mark.parametrize(
@@ -689,7 +652,8 @@ def _deep_protobuf(depth: int) -> bytes:
         b"\xff\xff\xff\xff",
         b"garbage that is not protobuf",
         _pb_request(_pb_span(attributes={"k": "v" * 100})).SerializeToString()[:-7],
-        _raw_field(1, _raw_field(2, _raw_field(2, _raw_field(9, _raw_field(1, b"\xff\xfe"))))),
+        # A span attribute whose key is not UTF-8 (Span.attributes[0].key).
+        request_of_span(length_delimited(9, length_delimited(1, b"\xff\xfe"))),
         _deep_protobuf(200),
         _deep_protobuf(5_000),
     ],

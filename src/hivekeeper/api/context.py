@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from hivekeeper.config import Settings
-from hivekeeper.ingest.writer import Writer
+from hivekeeper.ingest import Writer
 from hivekeeper.store import Store
 
 T = TypeVar("T")

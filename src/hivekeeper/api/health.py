@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from hivekeeper import __version__
 from hivekeeper.api.context import context
 from hivekeeper.api.http import JsonResponse
-from hivekeeper.ingest.writer import WriterState
+from hivekeeper.ingest import WriterState
 
 router = APIRouter(tags=["health"])
 

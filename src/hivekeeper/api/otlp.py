@@ -20,17 +20,18 @@ from hivekeeper.api.http import read_body
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.merge import MergeOp
-from hivekeeper.ingest.otlp import (
+from hivekeeper.ingest import (
     MEDIA_TYPES,
+    DecodedTraces,
     Encoding,
+    OtlpLimits,
     declared_encoding,
     decode_traces,
     encode_answer,
     encode_status,
     sniff_encoding,
+    spans_to_ops,
 )
-from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
-from hivekeeper.ingest.span_events import spans_to_ops
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["opentelemetry"])
@@ -69,44 +70,41 @@ start time are rejected alone and counted in `partialSuccess`. A malformed reque
 400 with a `google.rpc.Status` (JSON: `code`, `message`, `errorCode`, `field`) and
 stores nothing."""
 
+
+def _content(json_properties: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI `content` map: binary protobuf, or a JSON object of these properties."""
+    return {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "object", "properties": json_properties}},
+    }
+
+
 _REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "resourceSpans": {
-                            "type": "array",
-                            "items": {"type": "object", "additionalProperties": True},
-                        }
-                    },
+        "content": _content(
+            {
+                "resourceSpans": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": True},
                 }
-            },
-        },
+            }
+        ),
     },
     "responses": {
         "200": {
             "description": "Stored (committed); `partialSuccess` counts rejected spans.",
-            "content": {
-                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {
-                    "schema": {
+            "content": _content(
+                {
+                    "partialSuccess": {
                         "type": "object",
                         "properties": {
-                            "partialSuccess": {
-                                "type": "object",
-                                "properties": {
-                                    "rejectedSpans": {"type": "string"},
-                                    "errorMessage": {"type": "string"},
-                                },
-                            }
+                            "rejectedSpans": {"type": "string"},
+                            "errorMessage": {"type": "string"},
                         },
                     }
-                },
-            },
+                }
+            ),
         }
     },
 }

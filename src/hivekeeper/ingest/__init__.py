@@ -1,5 +1,43 @@
-"""Ingestion: the batching writer every write goes through."""
+"""Ingestion: OTLP decoding, span → event mapping, and the batching writer for every write.
 
+- `writer`: the `Writer` that owns the write connection and commits batches of ops;
+- `otlp` (with `otlp_protobuf`, `otlp_json` and their shared `otlp_batch`): an OTLP/HTTP
+  trace export request's encoding, its decoding into `Span`s (`spans`), and the answers;
+- `span_events` (with `conventions`, `messages` and `attributes`): decoded spans → the
+  event write operations the writer takes.
+
+Code outside this package uses what is exported here.
+"""
+
+from hivekeeper.ingest.otlp import (
+    MEDIA_TYPES,
+    Encoding,
+    declared_encoding,
+    decode_traces,
+    encode_answer,
+    encode_status,
+    sniff_encoding,
+)
+from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
+from hivekeeper.ingest.span_events import span_event_id, spans_to_ops
+from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 from hivekeeper.ingest.writer import Writer, WriterState
 
-__all__ = ["Writer", "WriterState"]
+__all__ = [
+    "MEDIA_TYPES",
+    "DecodedTraces",
+    "Encoding",
+    "OtlpLimits",
+    "Span",
+    "SpanEvent",
+    "StatusCode",
+    "Writer",
+    "WriterState",
+    "declared_encoding",
+    "decode_traces",
+    "encode_answer",
+    "encode_status",
+    "sniff_encoding",
+    "span_event_id",
+    "spans_to_ops",
+]

@@ -285,6 +285,25 @@ class EventFields:
         elif existing != value:
             self.shadowed[f"{where}.{key}"] = value
 
+    def put_object(self, target: JsonTree, where: str, value: Any, fallback_key: str) -> None:
+        """`put` each key of the object `value` is or encodes as JSON text; any other
+        value is put whole under `fallback_key`."""
+        parsed = parse_json(value)
+        if type(parsed) is dict:
+            for key, item in parsed.items():
+                self.put(target, where, key, item)
+        else:
+            self.put(target, where, fallback_key, value)
+
+    def merge_object(self, target: JsonTree, where: str, value: Any, fallback_key: str) -> None:
+        """Like `put_object`, but objects within objects merge key by key
+        (`merge_missing`), so that only the values that clash are shadowed."""
+        parsed = parse_json(value)
+        if type(parsed) is dict:
+            merge_missing(target, parsed, self.shadowed, f"{where}.")
+        else:
+            self.put(target, where, fallback_key, value)
+
     def release(self, family: str, pairs: Pairs) -> None:
         """Keep a family no rule used as unmapped attributes, under its original keys."""
         for suffix, value in pairs:

@@ -25,7 +25,6 @@ from hivekeeper.ingest.attributes import (
     Pairs,
     as_number,
     indexed,
-    merge_missing,
     object_at,
     parse_json,
 )
@@ -147,14 +146,14 @@ _USAGE: tuple[tuple[Slot, tuple[str, ...]], ...] = (
     ),
     (("metadata", "completion_audio_tokens"), ("llm.token_count.completion_details.audio",)),
 )
-_SLOTS: tuple[tuple[Slot, bool, tuple[str, ...]], ...] = (
+_SlotPlan = tuple[tuple[Slot, bool, tuple[str, ...]], ...]
+_SLOTS: _SlotPlan = (
     *((slot, False, aliases) for slot, aliases in _ALIASES),
     *((slot, True, aliases) for slot, aliases in _USAGE),
 )
 """Every slot, whether it holds a number, and its aliases in order of preference."""
 _ALIAS_KEYS = frozenset(key for _, _, aliases in _SLOTS for key in aliases)
 
-_SlotPlan = tuple[tuple[Slot, bool, tuple[str, ...]], ...]
 _PLANS: dict[tuple[str, ...], _SlotPlan] = {}
 """Slot plans by the exact convention keys of a span, in order.
 
@@ -242,11 +241,7 @@ def apply_conventions(
         fields.put(fields.outputs, "outputs", "documents", indexed(documents, "document"))
     extra = found.get("metadata")
     if extra is not None:
-        parsed = parse_json(extra)
-        if type(parsed) is dict:
-            merge_missing(fields.metadata, parsed, fields.shadowed, "metadata.")
-        else:
-            fields.put(fields.metadata, "metadata", "metadata", extra)
+        fields.merge_object(fields.metadata, "metadata", extra, "metadata")
     for family, pairs in families.items():
         fields.release(family, pairs)
     return events
@@ -305,12 +300,7 @@ def _map_hyperparameters(
     for suffix, value in requested or ():
         fields.put(hyper, where, suffix.replace(".", "_"), value)
     if invocation is not None:
-        parsed = parse_json(invocation)
-        if type(parsed) is dict:
-            for key, value in parsed.items():
-                fields.put(hyper, where, key, value)
-        else:
-            fields.put(hyper, where, "invocation_parameters", invocation)
+        fields.put_object(hyper, where, invocation, "invocation_parameters")
 
 
 def _map_tools(found: dict[str, Any], families: dict[str, Pairs], fields: EventFields) -> None:
@@ -357,14 +347,8 @@ def _map_template_variables(found: dict[str, Any], fields: EventFields) -> None:
     """Prompt template variables are the event's inputs (spec §7.7)."""
     for key in _TEMPLATE_VARIABLES:
         variables = found.get(key)
-        if variables is None:
-            continue
-        parsed = parse_json(variables)
-        if type(parsed) is dict:
-            for name, value in parsed.items():
-                fields.put(fields.inputs, "inputs", name, value)
-        else:
-            fields.put(fields.inputs, "inputs", "template_variables", variables)
+        if variables is not None:
+            fields.put_object(fields.inputs, "inputs", variables, "template_variables")
 
 
 def fill_totals(metadata: JsonTree) -> None:

@@ -1,7 +1,8 @@
 """A decoded OTLP export request: its spans, what was rejected, and the shared rules.
 
-Both decoders (`otlp_protobuf`, `otlp_json`) fill one `DecodedTraces` and enforce one
-`OtlpLimits`. Problems come in two sizes:
+Both decoders (`otlp_protobuf`, `otlp_json`) fill one `DecodedTraces`, enforce one
+`OtlpLimits`, and walk spans (`add_spans`) and array values (`decode_array`) through
+the same functions, each decoding only its own wire type. Problems come in two sizes:
 
 - request-level (wrong JSON shape, a limit exceeded): the decoder raises `ShapeError`,
   the whole request is refused with a 400 naming the field, and nothing is stored;
@@ -15,9 +16,14 @@ Field paths use the OTLP/JSON (lowerCamelCase) names for either encoding, e.g.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from hivekeeper.ingest.spans import Span, StatusCode
+
+# A span or an array element as one encoding holds it (a JSON value, a protobuf message).
+_Wire = TypeVar("_Wire")
 
 MAX_PROBLEMS_REPORTED = 5
 """Problems quoted in a partial-success message; the count covers all of them."""
@@ -40,6 +46,9 @@ STATUS_BY_NUMBER = (StatusCode.UNSET, StatusCode.OK, StatusCode.ERROR)
 MAX_UINT64 = (1 << 64) - 1
 MIN_INT64 = -(1 << 63)
 MAX_INT64 = (1 << 63) - 1
+ZERO_TRACE_ID = bytes(16)
+ZERO_SPAN_ID = bytes(8)
+"""All-zero ids are invalid in OTLP: a span holding one is rejected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +110,61 @@ class ShapeError(Exception):
         return self
 
 
-def check_end_time(span: Span, decoded: DecodedTraces, path: str) -> None:
-    """Store a span without a usable end time as ending when it starts, and say so."""
-    if span.end_unix_nano < span.start_unix_nano:
-        span.end_unix_nano = span.start_unix_nano
-        decoded.warn(path, "endTimeUnixNano is missing or before startTimeUnixNano; set to start")
+def add_spans(
+    decoded: DecodedTraces,
+    spans: Sequence[_Wire],
+    decode_span: Callable[[_Wire], Span | str],
+    limits: OtlpLimits,
+    path: str,
+) -> None:
+    """Decode the `spans` of one ScopeSpans (at `path`, e.g. `resourceSpans[0].scopeSpans[1]`)
+    into `decoded`, with `decode_span` returning a span or why that one span is rejected.
+
+    Raises ShapeError when the request now holds more than `max_spans` spans, or for
+    a request-level defect of a span (its path then names the span).
+    """
+    # Every span so far was either accepted or rejected: no running count is needed.
+    total = len(decoded.spans) + decoded.rejected + len(spans)
+    if total > limits.max_spans:
+        raise ShapeError(
+            "resourceSpans",
+            f"too many spans ({total} or more; the limit is {limits.max_spans}, "
+            "setting otlp_max_spans_per_request)",
+        )
+    accepted = decoded.spans
+    for k, raw in enumerate(spans):
+        try:
+            span = decode_span(raw)
+        except ShapeError as exc:
+            raise exc.within(f"{path}.spans[{k}]") from None
+        if isinstance(span, str):
+            decoded.reject(f"{path}.spans[{k}]", span)
+            continue
+        if span.end_unix_nano < span.start_unix_nano:
+            # No usable end time: stored as ending when it starts, with a warning.
+            span.end_unix_nano = span.start_unix_nano
+            decoded.warn(
+                f"{path}.spans[{k}]",
+                "endTimeUnixNano is missing or before startTimeUnixNano; set to start",
+            )
+        accepted.append(span)
+
+
+def decode_array(
+    items: Iterable[_Wire], decode_item: Callable[[_Wire], Any], path: str
+) -> list[Any]:
+    """The values of an array AnyValue, each decoded by `decode_item`.
+
+    Unset elements stay as null: dropping them would shift the positions of the rest.
+    A ShapeError from an element names it (`path[i]`).
+    """
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(decode_item(item))
+        except ShapeError as exc:
+            raise exc.within(f"{path}[{i}]") from None
+    return out
 
 
 def finite_or_text(value: float) -> float | str:
@@ -124,15 +183,6 @@ def finite_or_text(value: float) -> float | str:
 def too_many(name: str, count: int, limit: int, setting: str) -> ShapeError:
     """The error for the list `name` past one of the `OtlpLimits`."""
     return ShapeError(name, f"too many entries ({count}; the limit is {limit}, setting {setting})")
-
-
-def too_many_spans(count: int, limit: int) -> ShapeError:
-    """The error for a request holding more than `max_spans` spans (`count` so far)."""
-    return ShapeError(
-        "resourceSpans",
-        f"too many spans ({count} or more; the limit is {limit}, "
-        "setting otlp_max_spans_per_request)",
-    )
 
 
 def too_deep(limit: int) -> ShapeError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,19 +25,19 @@ from hivekeeper.ingest.otlp_batch import (
     SPAN_KINDS,
     STATUS_BY_NUMBER,
     STATUS_CODES,
+    ZERO_SPAN_ID,
+    ZERO_TRACE_ID,
     DecodedTraces,
     OtlpLimits,
     ShapeError,
-    check_end_time,
+    add_spans,
+    decode_array,
     finite_or_text,
     too_deep,
     too_many,
-    too_many_spans,
 )
 from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
 
-_ZERO_TRACE_ID = bytes(16)
-_ZERO_SPAN_ID = bytes(8)
 _JSON_TYPES = {
     dict: "an object",
     list: "an array",
@@ -69,8 +70,6 @@ def decode_json(body: bytes, limits: OtlpLimits) -> DecodedTraces:
             "", f"the body must be an OTLP ExportTraceServiceRequest object, got {_type(root)}"
         )
     decoded = DecodedTraces()
-    spans_out = decoded.spans
-    total = 0
     for r, resource_spans in enumerate(_list(root, "resourceSpans", "resource_spans")):
         where = f"resourceSpans[{r}]"
         try:
@@ -90,20 +89,14 @@ def decode_json(body: bytes, limits: OtlpLimits) -> DecodedTraces:
                 spans = _list(scope_spans, "spans", "spans")
             except ShapeError as exc:
                 raise exc.within(here) from None
-            total += len(spans)
-            if total > limits.max_spans:
-                raise too_many_spans(total, limits.max_spans)
-            for k, raw in enumerate(spans):
-                try:
-                    span = _span(raw, resource, scope_name, scope_version, limits)
-                except ShapeError as exc:
-                    raise exc.within(f"{here}.spans[{k}]") from None
-                if isinstance(span, str):
-                    decoded.reject(f"{here}.spans[{k}]", span)
-                    continue
-                if span.end_unix_nano < span.start_unix_nano:
-                    check_end_time(span, decoded, f"{here}.spans[{k}]")
-                spans_out.append(span)
+            decode_span = partial(
+                _span,
+                resource=resource,
+                scope_name=scope_name,
+                scope_version=scope_version,
+                limits=limits,
+            )
+            add_spans(decoded, spans, decode_span, limits, here)
     return decoded
 
 
@@ -117,10 +110,10 @@ def _span(
     """The decoded span, or why this one span is rejected."""
     obj = _require_object(raw)
     trace_id = _id(_get(obj, "traceId", "trace_id"), 16)
-    if trace_id is None or trace_id == _ZERO_TRACE_ID:
+    if trace_id is None or trace_id == ZERO_TRACE_ID:
         return "traceId must be 32 hex digits or 24 base64 characters, not all zero"
     span_id = _id(_get(obj, "spanId", "span_id"), 8)
-    if span_id is None or span_id == _ZERO_SPAN_ID:
+    if span_id is None or span_id == ZERO_SPAN_ID:
         return "spanId must be 16 hex digits or 12 base64 characters, not all zero"
     parent = _get(obj, "parentSpanId", "parent_span_id")
     parent_id: str | None = None
@@ -128,7 +121,7 @@ def _span(
         parent_raw = _id(parent, 8)
         if parent_raw is None:
             return "parentSpanId must be empty, null, 16 hex digits or 12 base64 characters"
-        if parent_raw != _ZERO_SPAN_ID:
+        if parent_raw != ZERO_SPAN_ID:
             parent_id = parent_raw.hex()
     start = _nanos(_get(obj, "startTimeUnixNano", "start_time_unix_nano"))
     if not start:
@@ -278,14 +271,7 @@ def _array(values: object, member: str, depth: int, limits: OtlpLimits) -> list[
         return []
     if type(values) is not list:
         raise ShapeError(f"{member}.values", f"must be an array, got {_type(values)}")
-    # Unset elements stay as null: dropping them would shift the positions of the rest.
-    out = []
-    for i, item in enumerate(values):
-        try:
-            out.append(_value(item, depth, limits))
-        except ShapeError as exc:
-            raise exc.within(f"{member}.values[{i}]") from None
-    return out
+    return decode_array(values, lambda item: _value(item, depth, limits), f"{member}.values")
 
 
 def _int_value(item: object) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -20,19 +21,18 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from hivekeeper.domain.errors import BadRequest
 from hivekeeper.ingest.otlp_batch import (
     STATUS_BY_NUMBER,
+    ZERO_SPAN_ID,
+    ZERO_TRACE_ID,
     DecodedTraces,
     OtlpLimits,
     ShapeError,
-    check_end_time,
+    add_spans,
+    decode_array,
     finite_or_text,
     too_deep,
     too_many,
-    too_many_spans,
 )
 from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
-
-_ZERO_TRACE_ID = bytes(16)
-_ZERO_SPAN_ID = bytes(8)
 
 
 def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
@@ -50,8 +50,6 @@ def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
             field="body",
         ) from None
     decoded = DecodedTraces()
-    spans_out = decoded.spans
-    total = 0
     for r, resource_spans in enumerate(request.resource_spans):
         where = f"resourceSpans[{r}]"
         try:
@@ -61,30 +59,22 @@ def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
         except ShapeError as exc:
             raise exc.within(where) from None
         for s, scope_spans in enumerate(resource_spans.scope_spans):
+            here = f"{where}.scopeSpans[{s}]"
             scope = scope_spans.scope
             try:
                 # Validated for its limits only: a `Span` carries the scope's name and
                 # version, not its attributes.
                 _attributes(scope.attributes, limits, "scope.attributes")
             except ShapeError as exc:
-                raise exc.within(f"{where}.scopeSpans[{s}]") from None
-            spans = scope_spans.spans
-            total += len(spans)
-            if total > limits.max_spans:
-                raise too_many_spans(total, limits.max_spans)
-            scope_name = scope.name
-            scope_version = scope.version
-            for k, pb_span in enumerate(spans):
-                try:
-                    span = _span(pb_span, resource, scope_name, scope_version, limits)
-                except ShapeError as exc:
-                    raise exc.within(f"{where}.scopeSpans[{s}].spans[{k}]") from None
-                if isinstance(span, str):
-                    decoded.reject(f"{where}.scopeSpans[{s}].spans[{k}]", span)
-                    continue
-                if span.end_unix_nano < span.start_unix_nano:
-                    check_end_time(span, decoded, f"{where}.scopeSpans[{s}].spans[{k}]")
-                spans_out.append(span)
+                raise exc.within(here) from None
+            decode_span = partial(
+                _span,
+                resource=resource,
+                scope_name=scope.name,
+                scope_version=scope.version,
+                limits=limits,
+            )
+            add_spans(decoded, scope_spans.spans, decode_span, limits, here)
     return decoded
 
 
@@ -97,14 +87,14 @@ def _span(
 ) -> Span | str:
     """The decoded span, or why this one span is rejected."""
     trace_id = span.trace_id
-    if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
+    if len(trace_id) != 16 or trace_id == ZERO_TRACE_ID:
         return "traceId must be 16 bytes, not all zero"
     span_id = span.span_id
-    if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
+    if len(span_id) != 8 or span_id == ZERO_SPAN_ID:
         return "spanId must be 8 bytes, not all zero"
     parent = span.parent_span_id
     parent_id: str | None = None
-    if parent and parent != _ZERO_SPAN_ID:
+    if parent and parent != ZERO_SPAN_ID:
         if len(parent) != 8:
             return "parentSpanId must be empty or 8 bytes"
         parent_id = parent.hex()
@@ -187,7 +177,11 @@ def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
     if kind == "array_value":
         if depth >= limits.max_value_depth:
             raise too_deep(limits.max_value_depth)
-        return _array(value.array_value.values, depth + 1, limits)
+        return decode_array(
+            value.array_value.values,
+            lambda item: _value(item, depth + 1, limits),
+            "arrayValue.values",
+        )
     if kind == "kvlist_value":
         if depth >= limits.max_value_depth:
             raise too_deep(limits.max_value_depth)
@@ -196,14 +190,3 @@ def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
         return base64.b64encode(value.bytes_value).decode("ascii")
     # Unset, or `string_value_strindex`, which only the profiles signal may use.
     return None
-
-
-def _array(values: Sequence[AnyValue], depth: int, limits: OtlpLimits) -> list[Any]:
-    # Unset elements stay as null: dropping them would shift the positions of the rest.
-    out = []
-    for i, item in enumerate(values):
-        try:
-            out.append(_value(item, depth, limits))
-        except ShapeError as exc:
-            raise exc.within(f"arrayValue.values[{i}]") from None
-    return out

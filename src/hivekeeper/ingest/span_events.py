@@ -19,7 +19,7 @@ OpenTelemetry tools.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from hashlib import sha1
 from typing import Any
 
@@ -33,7 +33,6 @@ from hivekeeper.ingest.attributes import (
     insert,
     insert_bare,
     merge_missing,
-    parse_json,
     rebuild_object,
     split_key,
 )
@@ -359,11 +358,7 @@ def _add_honeyhive_values(found: dict[str, Any], fields: EventFields) -> None:
         fields.put(fields.user_properties, "user_properties", "user_id", user_id)
     config = found.get("honeyhive.config")
     if config is not None:
-        parsed = parse_json(config)
-        if type(parsed) is dict:
-            merge_missing(fields.config, parsed, fields.shadowed, "config.")
-        else:
-            fields.put(fields.config, "config", "value", config)
+        fields.merge_object(fields.config, "config", config, "value")
 
 
 def _identifier(value: Any) -> str | None:
@@ -381,31 +376,34 @@ def _text(value: Any) -> str | None:
 
 def _first_id(found: dict[str, Any], keys: tuple[str, ...], unmapped: dict[str, Any]) -> str | None:
     """The first valid id among `keys`; invalid or disagreeing values stay unmapped."""
-    chosen = None
-    for key in keys:
-        value = found.get(key)
-        if value is None:
-            continue
-        valid = _identifier(value)
-        if valid is None or (chosen is not None and valid != chosen):
-            unmapped[key] = value
-        elif chosen is None:
-            chosen = valid
-    return chosen
+    return _first_valid(found, keys, unmapped, _identifier)
 
 
 def _first_text(
     found: dict[str, Any], keys: tuple[str, ...], unmapped: dict[str, Any]
 ) -> str | None:
+    """The first non-empty string among `keys`; others or disagreeing ones stay unmapped."""
+    return _first_valid(found, keys, unmapped, _text)
+
+
+def _first_valid(
+    found: dict[str, Any],
+    keys: tuple[str, ...],
+    unmapped: dict[str, Any],
+    valid: Callable[[Any], str | None],
+) -> str | None:
+    """The first value among `keys` that `valid` accepts, as `valid` returns it; values
+    it refuses, or that disagree with the first, stay unmapped."""
     chosen = None
     for key in keys:
         value = found.get(key)
         if value is None:
             continue
-        if type(value) is not str or not value or (chosen is not None and value != chosen):
+        text = valid(value)
+        if text is None or (chosen is not None and text != chosen):
             unmapped[key] = value
         elif chosen is None:
-            chosen = value
+            chosen = text
     return chosen
 
 

@@ -8,25 +8,14 @@ The last stdout line is a JSON object naming the session.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import sys
-import warnings
 
-from honeyhive import HoneyHiveTracer, trace
+from _tracer import init_tracer
+from honeyhive import trace
 from openai import OpenAI
 from openinference.instrumentation.openai import OpenAIInstrumentor
 
-logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-warnings.filterwarnings("ignore", "The 'project' argument", DeprecationWarning)
-
-tracer = HoneyHiveTracer.init(
-    api_key=os.environ["SCENARIO_API_KEY"],
-    server_url=os.environ["SCENARIO_SERVER_URL"],
-    project="e2e-project",
-    source="e2e-test",
-    session_name="instrumented",
-)
+tracer = init_tracer("instrumented")
 OpenAIInstrumentor().instrument(tracer_provider=tracer.provider)
 
 

@@ -12,27 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
-import sys
-import warnings
 from typing import Any
 
-from honeyhive import HoneyHiveTracer, enrich_span, flush, trace
+from _tracer import init_tracer
+from honeyhive import enrich_span, flush, trace
 from opentelemetry import context as otel_context
 
-# Export failures are logged, never raised: send every warning to stderr for the test.
-logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-warnings.filterwarnings("ignore", "The 'project' argument", DeprecationWarning)
-
-tracer = HoneyHiveTracer.init(
-    api_key=os.environ["SCENARIO_API_KEY"],
-    server_url=os.environ["SCENARIO_SERVER_URL"],
-    project="e2e-project",
-    source="e2e-test",
-    session_name="workload",
-    disable_batch=os.environ.get("WORKLOAD_DISABLE_BATCH") == "1",
-)
+tracer = init_tracer("workload", disable_batch=os.environ.get("WORKLOAD_DISABLE_BATCH") == "1")
 
 
 @trace(event_type="tool", event_name="lookup")
