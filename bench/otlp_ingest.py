@@ -226,8 +226,14 @@ def measure_ingest(
 def measure_overload(
     gen: ModuleType, requests: list[Any], args: argparse.Namespace, tmp: Path
 ) -> None:
-    """Ten times the connections, no retries: memory must stay flat, excess gets 429."""
-    with serve(tmp / "overload", max_queue_ops="5000") as server:
+    """Ten times the connections, no retries: memory must stay flat, excess gets 429.
+
+    The queue is set below what the connections can have in flight (100 spans each),
+    so the server must refuse work rather than hold it.
+    """
+    queue_ops = args.concurrency * 10 * args.batch_spans // 2
+    limits = {"max_queue_ops": str(queue_ops), "max_batch_ops": str(queue_ops)}
+    with serve(tmp / "overload", **limits) as server:
         baseline_mb = server.rss_bytes() / 2**20
         peak = [0]
         stop = threading.Event()
@@ -244,7 +250,7 @@ def measure_overload(
     print(
         f"overload ({args.concurrency * 10} connections, no retries): "
         f"statuses {stats['status_counts']}, RSS {baseline_mb:.0f} MiB idle, "
-        f"peak {peak[0] / 2**20:.0f} MiB (queue bound 5,000 spans)"
+        f"peak {peak[0] / 2**20:.0f} MiB (queue bound {queue_ops:,} spans)"
     )
 
 
