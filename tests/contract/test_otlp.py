@@ -293,6 +293,44 @@ def test_x_source_header_is_the_fallback_source(api: httpx.Client) -> None:
     assert event["source"] == "from-header"
 
 
+def test_an_update_that_arrived_before_its_span_is_merged_into_it(api: httpx.Client) -> None:
+    trace = Trace(1)
+    [event_id] = trace.event_ids()
+    update = {"event_id": event_id, "metadata": {"attempt": 99, "reviewed": True}}
+    answer = api.put("/events", json={**update, "feedback": {"rating": 5}})
+    assert answer.status_code == 200, answer.text
+    assert api.get(f"/v1/events/{event_id}").status_code == 404  # kept, but not an event yet
+    _ok_protobuf(api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF))
+    event = api.get(f"/v1/events/{event_id}").json()["event"]
+    # The update describes a later state than the span, so its values win.
+    assert event["metadata"]["attempt"] == 99 and event["metadata"]["reviewed"] is True
+    assert event["feedback"] == {"rating": 5}
+    assert event["inputs"] == {"query": "question 0"}
+    assert event["metrics"] == {"score": 0.5}
+    session = api.get(f"/v1/sessions/{trace.session_id}").json()
+    assert session["metadata"]["has_feedback"] is True
+
+
+def test_a_span_creates_its_session_and_a_later_start_merges_into_it(api: httpx.Client) -> None:
+    trace = Trace(2)
+    _ok_protobuf(api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF))
+    implicit = api.get(f"/v1/sessions/{trace.session_id}").json()
+    assert implicit["event_type"] == "session" and implicit["parent_id"] is None
+    assert implicit["metadata"]["num_events"] == 2
+    assert implicit["start_time"] == pytest.approx(START / 1e6)
+    assert implicit["end_time"] == pytest.approx((START + 11_000_000) / 1e6)
+    started = api.post(
+        "/v1/sessions",
+        json={"session_id": trace.session_id, "session_name": "named later", "source": "app"},
+    )
+    assert started.status_code == 200, started.text
+    session = api.get(f"/v1/sessions/{trace.session_id}").json()
+    assert (session["event_name"], session["source"]) == ("named later", "app")
+    assert session["metadata"]["num_events"] == 2
+    assert session["start_time"] == implicit["start_time"]
+    assert [c["event_id"] for c in session["children"]] == trace.event_ids()[:1]
+
+
 # --- partial success -----------------------------------------------------------------
 
 
