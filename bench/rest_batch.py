@@ -5,15 +5,21 @@ Starts `hivekeeper serve` on a fresh data directory, sends batches of 100 events
 fresh database of the same schema with one `executemany` in one transaction. Prints
 both rates and their ratio; the two runs share the machine, so read the ratio.
 
-    python bench/rest_batch.py [--events 50000] [--concurrency 4]
+    python bench/rest_batch.py [--events 50000] [--concurrency 4] [--redaction-rules 3]
+
+`--redaction-rules N` gives the project N typical secret patterns first (none match
+the bench's text), to measure what redaction costs ingestion.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import queue
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,8 +31,10 @@ from harness import raw_insert_rate, serve, stored_rows
 
 from hivekeeper.domain.events import parse_event
 from hivekeeper.domain.merge import Upsert
+from hivekeeper.ingest.redaction import REFRESH_S
 
 BATCH = 100
+REDACTION_RULES = (r"sk-[A-Za-z0-9]{20,}", r"AKIA[0-9A-Z]{16}", r"\b\d{4}(?:[ -]?\d{4}){3}\b")
 PAYLOAD = "lorem ipsum dolor sit amet " * 48  # ~1.3 KB of text per event, ~2 KB as JSON
 
 
@@ -95,11 +103,27 @@ def send_all(port: int, key: str, bodies: list[bytes], concurrency: int) -> floa
     return elapsed
 
 
+def add_redaction_rules(data_dir: Path, count: int) -> None:
+    """Give the default project `count` rules, and wait until the server applies them."""
+    for pattern in REDACTION_RULES[:count]:
+        subprocess.run(
+            [sys.executable, "-m", "hivekeeper", "projects", "add-redaction", "default", pattern],
+            env={**os.environ, "HIVEKEEPER_DATA_DIR": str(data_dir)},
+            check=True,
+            capture_output=True,
+        )
+    if count:
+        time.sleep(REFRESH_S + 0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs; medians")
+    parser.add_argument(
+        "--redaction-rules", type=int, default=0, choices=range(len(REDACTION_RULES) + 1)
+    )
     args = parser.parse_args()
     batches = make_batches(args.events)
     bodies = [orjson.dumps({"events": b, "is_single_session": True}) for b in batches]
@@ -111,6 +135,7 @@ def main() -> None:
     for round_no in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
             with serve(Path(tmp) / "server") as server:
+                add_redaction_rules(Path(tmp) / "server", args.redaction_rules)
                 elapsed = send_all(server.port, server.key, bodies, args.concurrency)
                 server_rates.append(total / elapsed)
             raw_rates.append(raw_insert_rate(Path(tmp) / "raw.db", params))

@@ -9,16 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hivekeeper import __version__
-from hivekeeper.api import events, health, otlp, queries, sessions
+from hivekeeper.api import events, health, metrics, otlp, queries, sessions
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
+from hivekeeper.api.metrics import Metrics, MetricsMiddleware
+from hivekeeper.api.throttle import FailedAuthThrottle
 from hivekeeper.config import Settings
-from hivekeeper.ingest import Writer
+from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
 
 _DESCRIPTION = (
     "Self-hosted LLM observability that speaks the HoneyHive API. Every route but "
-    "`/health` and the docs needs `Authorization: Bearer <api key>`. Errors answer "
+    "`/health`, `/metrics` and the docs needs `Authorization: Bearer <api key>`. Errors answer "
     '`{"message", "errorCode", "field"?}`.'
 )
 
@@ -37,20 +39,43 @@ def create_app(
     the_store = store or open_store(
         settings.database_url, synchronous_full=settings.sqlite_synchronous_full
     )
+    the_metrics = Metrics()
+    redactions = RedactionRules(the_store)
     writer = Writer(
         the_store,
         max_queue_ops=settings.max_queue_ops,
         max_batch_ops=settings.max_batch_ops,
         clock=clock,
+        on_commit=the_metrics.observe_commit,
+        redact=redactions.apply,
     )
-    ctx = AppContext(settings=settings, store=the_store, writer=writer, clock=clock)
+    retention = RetentionJob(
+        the_store,
+        writer,
+        default_days=settings.retention_days,
+        interval_s=settings.retention_interval_s,
+        clock=clock,
+    )
+    the_metrics.watch_queue(lambda: writer.queued_ops, settings.max_queue_ops)
+    ctx = AppContext(
+        settings=settings,
+        store=the_store,
+        writer=writer,
+        clock=clock,
+        metrics=the_metrics,
+        auth_throttle=FailedAuthThrottle(settings.auth_failures_per_minute),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start(ctx)
         try:
+            await redactions.start()  # before the first request: no write escapes the rules
+            retention.start()
             yield
         finally:
+            await retention.close()
+            await redactions.close()
             stop(ctx)
 
     app = FastAPI(
@@ -58,8 +83,9 @@ def create_app(
     )
     app.state.hivekeeper = ctx
     install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=the_metrics)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
-    for module in (health, sessions, queries, events, otlp):
+    for module in (health, metrics, sessions, queries, events, otlp):
         app.include_router(module.router)
     return app
 

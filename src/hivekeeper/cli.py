@@ -1,7 +1,8 @@
 """The `hivekeeper` command: a thin shell over the library.
 
-Exit codes: 0 success, 1 a runtime error (e.g. unknown project), 2 a usage or
-configuration error (click's convention).
+Exit codes: 0 success (for `serve`, also a graceful stop on SIGTERM or SIGINT), 1 a
+runtime error (e.g. unknown project), 2 a usage or configuration error (click's
+convention).
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +21,8 @@ import click
 from hivekeeper import __version__
 from hivekeeper.config import Settings, build_settings, settings_options
 from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
+from hivekeeper.domain.retention import describe_retention, parse_retention
 from hivekeeper.domain.tenancy import KEY_KINDS
 from hivekeeper.store import Store, open_store
 
@@ -43,13 +49,43 @@ def serve(**options: Any) -> None:
         click.echo(_welcome(settings, first.project.name, first.new_key_secret))
     app = create_app(settings)
     _tune_gc()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=logging_config(settings.log_level, settings.log_format),
-        access_log=False,
-    )
+    with _stop_signals_exit_zero():
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=logging_config(settings.log_level, settings.log_format),
+            access_log=False,
+            # uvicorn would take X-Forwarded-For from any local peer as the client address;
+            # the app reads it itself, and only with --trust-forwarded-for.
+            proxy_headers=False,
+        )
+
+
+@contextlib.contextmanager
+def _stop_signals_exit_zero() -> Iterator[None]:
+    """Make SIGTERM and SIGINT a clean stop: exit 0 after uvicorn's graceful shutdown.
+
+    While it serves, uvicorn handles both: it stops accepting, lets the requests in
+    flight finish, then runs the lifespan shutdown, where the writer commits everything
+    it queued. Afterwards it restores the handlers it found and raises the signal again;
+    under Python's default SIGTERM handler the process would then die by the signal
+    (exit -15) although it stopped cleanly, so supervisors would report a failure. The
+    handlers installed here, which uvicorn finds and restores, turn that into exit 0.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _tune_gc() -> None:
@@ -68,7 +104,8 @@ def _tune_gc() -> None:
 
 @main.group()
 def projects() -> None:
-    """Create and list projects (works on a live database too)."""
+    """Create and list projects, and set their retention and redaction rules (works on a
+    live database too)."""
 
 
 @projects.command("create")
@@ -86,8 +123,74 @@ def projects_create(name: str, **options: Any) -> None:
 def projects_list(**options: Any) -> None:
     """List projects."""
     with _store(build_settings(options)) as store:
-        rows = [(p.name, p.id, _when(p.created_at)) for p in store.list_projects()]
-    _table(("NAME", "ID", "CREATED"), rows)
+        retention = store.retention_days()
+        rows = [
+            (p.name, p.id, _when(p.created_at), describe_retention(retention.get(p.id)))
+            for p in store.list_projects()
+        ]
+    _table(("NAME", "ID", "CREATED", "RETENTION"), rows)
+
+
+@projects.command("set-retention")
+@click.argument("name")
+@click.argument("days")
+@settings_options(serve=False)
+def projects_set_retention(name: str, days: str, **options: Any) -> None:
+    """Keep project NAME's sessions DAYS days after their last activity.
+
+    DAYS is a whole number, 0 or `none` to keep data forever, or `default` for the
+    server's --retention-days. A running server applies it at its next retention run.
+    """
+    parsed = _usage(lambda: parse_retention(days), "DAYS")
+    with _store(build_settings(options)) as store:
+        _run(lambda: store.set_retention(name, parsed))
+    click.echo(f"retention of project {name}: {describe_retention(parsed)}")
+
+
+@projects.command("add-redaction")
+@click.argument("name")
+@click.argument("regex")
+@click.option(
+    "--replace",
+    "replacement",
+    default=DEFAULT_REPLACEMENT,
+    show_default=True,
+    help="Literal text that replaces each match.",
+)
+@settings_options(serve=False)
+def projects_add_redaction(name: str, regex: str, replacement: str, **options: Any) -> None:
+    """Redact matches of REGEX (Python syntax) in every string project NAME stores.
+
+    Applies to events written from then on (a running server picks it up within
+    2 seconds); stored events are not rewritten.
+    """
+    _usage(lambda: compile_pattern(regex), "REGEX")
+    with _store(build_settings(options)) as store:
+        rule = _run(lambda: store.add_redaction(name, regex, replacement))
+    click.echo(f"added redaction rule {rule.id} to project {rule.project_name}")
+
+
+@projects.command("list-redactions")
+@click.argument("name", required=False)
+@settings_options(serve=False)
+def projects_list_redactions(name: str | None, **options: Any) -> None:
+    """List redaction rules (of project NAME, or of all), in the order they apply."""
+    with _store(build_settings(options)) as store:
+        rules = [r for r in store.list_redactions() if name is None or r.project_name == name]
+    rows = [
+        (str(r.id), r.project_name, r.pattern, r.replacement, _when(r.created_at)) for r in rules
+    ]
+    _table(("ID", "PROJECT", "PATTERN", "REPLACEMENT", "CREATED"), rows)
+
+
+@projects.command("remove-redaction")
+@click.argument("rule_id", type=int)
+@settings_options(serve=False)
+def projects_remove_redaction(rule_id: int, **options: Any) -> None:
+    """Remove redaction rule RULE_ID (a running server stops applying it within 2 s)."""
+    with _store(build_settings(options)) as store:
+        rule = _run(lambda: store.remove_redaction(rule_id))
+    click.echo(f"removed redaction rule {rule.id} ({rule.pattern}) of project {rule.project_name}")
 
 
 @main.group()
@@ -140,6 +243,31 @@ def keys_revoke(key_id: str, **options: Any) -> None:
     click.echo(f"revoked key {key.id} of project {key.project_name}")
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@settings_options(serve=False)
+def backup(path: Path, **options: Any) -> None:
+    """Copy the database to the new file PATH; safe while a server is writing to it."""
+    with _store(build_settings(options)) as store:
+        _run(lambda: store.backup(path))
+    click.echo(f"backed up to {path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@settings_options(serve=False)
+def restore(path: Path, **options: Any) -> None:
+    """Replace the database with the backup PATH (stop the server first).
+
+    PATH must pass SQLite's integrity check and be a hivekeeper database; the old
+    database is kept beside it as <name>.pre-restore-<time>.
+    """
+    settings = build_settings(options)
+    store = _run(lambda: open_store(settings.database_url))
+    kept = _run(lambda: store.restore(path))
+    click.echo(f"restored {path}" + (f"; the previous database is kept at {kept}" if kept else ""))
+
+
 @contextlib.contextmanager
 def _store(settings: Settings) -> Iterator[Store]:
     store = _run(lambda: open_store(settings.database_url))
@@ -155,6 +283,14 @@ def _run(fn: Callable[[], Any]) -> Any:
         return fn()
     except HivekeeperError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def _usage(fn: Callable[[], Any], param_hint: str) -> Any:
+    """Like `_run`, for checks of one argument: a mistake is a usage error (exit 2)."""
+    try:
+        return fn()
+    except HivekeeperError as exc:
+        raise click.BadParameter(exc.message, param_hint=param_hint) from exc
 
 
 def _when(epoch_s: float | None) -> str:

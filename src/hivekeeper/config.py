@@ -55,6 +55,30 @@ class Settings:
             serve_only=True,
         ),
     )
+    max_json_depth: int = field(
+        default=64,
+        metadata=_doc(
+            "Deepest nesting of arrays and objects in a REST JSON body (the body is level 1).",
+            # At most 200: a stored event must stay inside orjson's 254-level limit.
+            click.IntRange(2, 200),
+            serve_only=True,
+        ),
+    )
+    max_string_chars: int = field(
+        default=1 << 20,
+        metadata=_doc(
+            "Longest string (value or key) in a REST body or an OTLP span's attributes, "
+            "names and status message, in characters.",
+            click.IntRange(1024),
+            serve_only=True,
+        ),
+    )
+    max_batch_events: int = field(
+        default=10_000,
+        metadata=_doc(
+            "Most events in one REST batch (all-or-nothing).", click.IntRange(1), serve_only=True
+        ),
+    )
     max_queue_ops: int = field(
         default=50_000,
         metadata=_doc(
@@ -101,6 +125,41 @@ class Settings:
         metadata=_doc(
             "Deepest nesting of arrays and key-value lists in one OTLP attribute value.",
             click.IntRange(1, 64),
+            serve_only=True,
+        ),
+    )
+    auth_failures_per_minute: int = field(
+        default=30,
+        metadata=_doc(
+            "Rejected API keys one client may present per minute before its requests are "
+            "answered 429 with Retry-After; 0 turns throttling off.",
+            click.IntRange(0),
+            serve_only=True,
+        ),
+    )
+    trust_forwarded_for: bool = field(
+        default=False,
+        metadata=_doc(
+            "Behind a trusted reverse proxy: identify clients by the last X-Forwarded-For "
+            "address (the one the proxy appended), not the connection's peer address.",
+            bool,
+            serve_only=True,
+        ),
+    )
+    retention_days: int = field(
+        default=0,
+        metadata=_doc(
+            "Days to keep a session after its last activity, for projects without their "
+            "own retention (`hivekeeper projects set-retention`); 0 keeps data forever.",
+            click.IntRange(0),
+            serve_only=True,
+        ),
+    )
+    retention_interval_s: float = field(
+        default=600.0,
+        metadata=_doc(
+            "Seconds between two runs of the retention job (it also runs at start).",
+            click.FloatRange(0.1),
             serve_only=True,
         ),
     )

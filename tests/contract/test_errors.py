@@ -118,5 +118,72 @@ def test_nesting_past_the_storable_depth_is_400(api: httpx.Client) -> None:
     deep = "[" * 300 + "]" * 300
     raw = '{"event": {"event_type": "tool", "inputs": {"x": ' + deep + "}}}"
     got = api.post("/events", content=raw, headers={"Content-Type": "application/json"})
-    assert _error(got, 400)["field"] == "body"
+    error = _error(got, 400)
+    assert error["field"] == "event.inputs.x" + "[0]" * 61
+    assert "max_json_depth" in error["message"]
     assert api.post("/v1/events/export", json={}).json()["totalEvents"] == 0
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/events", {"event": {"event_type": "tool", "inputs": {"x": _nested(7)}}}, "event"),
+        ("/events", {"event": '{"event_type": "tool", "inputs": {"x": [[[[[[[1]]]]]]]}}'}, "event"),
+        ("/events/batch", {"events": [{"event_type": "tool", "outputs": _nested(7)}]}, "events"),
+        ("/v1/events/export", {"filters": [{"value": _nested(8)}]}, "filters"),
+        ("/session/start", {"session": '{"metadata": [[[[[[[[1]]]]]]]]}'}, "session"),
+    ],
+)
+def test_json_depth_limit(
+    tmp_path: object, store_kind: str, path: str, body: object, field: str
+) -> None:
+    with run_server(tmp_path, store_kind, max_json_depth=8) as live, live.client() as api:
+        error = _error(api.post(path, json=body), 400)
+        assert error["errorCode"] == "VALIDATION_ERROR"
+        assert error["field"].startswith(field)
+        assert "max_json_depth" in error["message"]
+        assert api.post("/v1/events/export", json={}).json()["totalEvents"] == 0
+        ok = {"event": {"event_type": "tool", "inputs": {"x": _nested(5)}}}
+        assert api.post("/events", json=ok).status_code == 200
+
+
+def test_string_length_limit(tmp_path: object, store_kind: str) -> None:
+    with run_server(tmp_path, store_kind, max_string_chars=2048) as live, live.client() as api:
+        long = "é" * 2049
+        for path, body, field in [
+            (
+                "/events",
+                {"event": {"event_type": "tool", "outputs": {"t": long}}},
+                "event.outputs.t",
+            ),
+            ("/events/batch", {"events": [{"event_type": "tool"}, {long: 1}]}, "events[1]"),
+            ("/events", {"event": {"event_type": "tool", "event_name": long}}, "event.event_name"),
+            ("/v1/sessions", {"session_name": long}, "session_name"),
+        ]:
+            error = _error(api.post(path, json=body), 400)
+            assert error["field"] == field
+            assert "max_string_chars" in error["message"]
+        assert api.post("/v1/events/export", json={}).json()["totalEvents"] == 0
+        ok = {"event": {"event_type": "tool", "outputs": {"t": long[:-1]}}}
+        assert api.post("/events", json=ok).status_code == 200
+
+
+def test_batch_length_limit(tmp_path: object, store_kind: str) -> None:
+    with run_server(tmp_path, store_kind, max_batch_events=2) as live, live.client() as api:
+        events = [{"event_type": "tool"}] * 3
+        for path, body, field in [
+            ("/events/batch", {"events": events}, "events"),
+            ("/session/s1/traces", {"logs": events}, "logs"),
+            ("/events/model/batch", {"model_events": events}, "model_events"),
+        ]:
+            error = _error(api.post(path, json=body), 400)
+            assert error["field"] == field
+            assert "max_batch_events" in error["message"]
+        assert api.post("/events/batch", json={"events": events[:2]}).status_code == 200

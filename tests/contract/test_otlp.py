@@ -432,6 +432,28 @@ def test_span_limit_is_a_400(tmp_path: Path, store_kind: str) -> None:
         assert _event_count(api) == before
 
 
+def test_string_past_the_limit_is_a_400_naming_the_attribute(
+    tmp_path: Path, store_kind: str
+) -> None:
+    long = "x" * 1025
+    request = ExportTraceServiceRequest.FromString(Trace(2).protobuf())
+    request.resource_spans[0].scope_spans[0].spans[1].attributes[3].value.string_value = long
+    as_json = orjson.loads(Trace(2).json())
+    as_json["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["attributes"][3]["value"] = {
+        "stringValue": long
+    }
+    field = "resourceSpans[0].scopeSpans[0].spans[1].attributes[3].value"
+    with run_server(tmp_path, store_kind, max_string_chars=1024) as live, live.client() as api:
+        answer = api.post(ROUTES[0], content=request.SerializeToString(), headers=PROTOBUF)
+        status = _protobuf_status(answer, 400)
+        assert status.code == 3
+        assert field in status.message
+        assert "max_string_chars" in status.message
+        error = _json_status(api.post(ROUTES[1], content=orjson.dumps(as_json), headers=JSON), 400)
+        assert error["field"] == field
+        assert _event_count(api) == 0
+
+
 @pytest.mark.parametrize("content_type", [PROTOBUF, JSON])
 def test_gzip_bomb_is_a_413(server: LiveServer, api: httpx.Client, content_type: Any) -> None:
     limit = server.settings.max_body_bytes

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from hivekeeper.config import env_var
 from tests.support.server import free_port
 
 HIVEKEEPER = [sys.executable, "-m", "hivekeeper"]
@@ -29,17 +30,24 @@ class ServeProcess:
 
 
 @contextlib.contextmanager
-def serve_process(data_dir: Path, timeout_s: float = 30) -> Iterator[ServeProcess]:
-    """`hivekeeper serve` on a free port, configured through env vars, healthy and with
-    the first-start key read from its output; interrupted (SIGINT) on exit if alive."""
+def serve_process(
+    data_dir: Path, timeout_s: float = 30, *, key: str | None = None, **settings: object
+) -> Iterator[ServeProcess]:
+    """`hivekeeper serve` on a free port, configured through env vars (`settings` as
+    `HIVEKEEPER_*`), healthy and with the first-start key read from its output;
+    interrupted (SIGINT) on exit if alive.
+
+    A restart on an existing `data_dir` prints no key: pass the first start's as `key`.
+    """
     port = free_port()
     env = {**os.environ, "HIVEKEEPER_PORT": str(port), "HIVEKEEPER_DATA_DIR": str(data_dir)}
+    env.update({env_var(name): str(value) for name, value in settings.items()})
     log = data_dir / "server.log"
-    with log.open("w") as out:
+    with log.open("a") as out:  # a restart keeps the earlier runs' output
         proc = subprocess.Popen([*HIVEKEEPER, "serve"], env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        key = _wait_ready(proc, log, url, time.monotonic() + timeout_s)
+        key = _wait_ready(proc, log, url, time.monotonic() + timeout_s, key)
         yield ServeProcess(url=url, key=key, proc=proc)
     finally:
         if proc.poll() is None:
@@ -47,8 +55,9 @@ def serve_process(data_dir: Path, timeout_s: float = 30) -> Iterator[ServeProces
         proc.wait(20)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], log: Path, url: str, deadline: float) -> str:
-    key = None
+def _wait_ready(
+    proc: subprocess.Popen[bytes], log: Path, url: str, deadline: float, key: str | None
+) -> str:
     while time.monotonic() < deadline and proc.poll() is None:
         if key is None and (match := _KEY_LINE.search(log.read_text())):
             key = match.group(1)

@@ -62,6 +62,7 @@ def run_server(data_dir: Path, store_kind: str, **overrides: Any) -> Iterator[Li
         port=settings.port,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # as `hivekeeper serve` runs it
         lifespan="on",
     )
     server = uvicorn.Server(config)

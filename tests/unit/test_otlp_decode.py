@@ -635,6 +635,45 @@ def test_value_depth_limit(encoding: str) -> None:
         decode_traces(encode(too_deep), encoding, limits)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda text: _pb_span(attributes={"a": 1, "s": text}), "attributes[1].value"),
+        (lambda text: _pb_span(attributes={"a": 1, text: 1}), "attributes[1].key"),
+        (
+            lambda text: _pb_span(attributes={"a": ["x", {"k": text}]}),
+            "attributes[0].value.arrayValue.values[1].kvlistValue.values[0].value",
+        ),
+        (lambda text: _pb_span(name=text), "name"),
+        (lambda text: _pb_span(status=(2, text)), "status.message"),
+        (lambda text: _pb_span(events=[("ok", START, {}), (text, START, {})]), "events[1].name"),
+        (
+            lambda text: _pb_span(events=[("e", START, {"s": text})]),
+            "events[0].attributes[0].value",
+        ),
+    ],
+    ids=["value", "key", "nested", "name", "status", "event-name", "event-attribute"],
+)
+def test_string_length_limit(build: Any, field: str) -> None:
+    limits = OtlpLimits(max_string_chars=16)
+    assert _decode_pb(_pb_request(build("é" * 16)), limits).spans
+    request = _pb_request(build("é" * 17))
+    for body, encoding in ((request.SerializeToString(), "protobuf"), (_to_json(request), "json")):
+        assert _shape_error(body, encoding, limits) == f"{SPANS}[0].{field}"
+    with pytest.raises(ValidationFailed, match="max_string_chars"):
+        _decode_pb(request, limits)
+
+
+def test_bytes_value_counts_its_base64_text() -> None:
+    limits = OtlpLimits(max_string_chars=16)
+    assert _decode_pb(_pb_request(_pb_span(attributes={"b": b"123456789012"})), limits).spans
+    request = _pb_request(_pb_span(attributes={"b": b"1234567890123"}))
+    assert _shape_error(request.SerializeToString(), "protobuf", limits) == (
+        f"{SPANS}[0].attributes[0].value"
+    )
+    assert _shape_error(_to_json(request), "json", limits) == f"{SPANS}[0].attributes[0].value"
+
+
 def _to_json(request: ExportTraceServiceRequest) -> bytes:
     return MessageToJson(request).encode()
 

@@ -131,3 +131,26 @@ def test_a_failing_batch_fails_alone(store: SqliteStore) -> None:
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError):
         Writer(None, max_queue_ops=1, max_batch_ops=2)  # type: ignore[arg-type]
+
+
+def test_each_commit_is_reported_and_a_failing_observer_loses_nothing(
+    store: SqliteStore,
+) -> None:
+    reported: list[tuple[int, float]] = []
+
+    def observe(ops: int, seconds: float) -> None:
+        reported.append((ops, seconds))
+        raise RuntimeError("a broken metrics hook")
+
+    writer = Writer(store, on_commit=observe)
+    writer.start()
+
+    async def go() -> None:
+        await writer.submit([_op("a"), _op("b")])
+        await writer.submit([_op("c")])
+
+    asyncio.run(go())
+    writer.close()
+    assert [ops for ops, _ in reported] == [2, 1]
+    assert all(seconds >= 0 for _, seconds in reported)
+    assert store.get_event("p", "c") is not None

@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
 
 from hivekeeper.api.context import context
+from hivekeeper.api.throttle import client_address
 from hivekeeper.domain.errors import Forbidden, Unauthorized
 from hivekeeper.domain.tenancy import Principal
 
+logger = logging.getLogger(__name__)
 # Literal tokens clients send when no key is configured (the tracer sends "Bearer None").
 _NO_KEY = frozenset({"", "none", "null", "undefined"})
 
 
 async def writer_principal(request: Request) -> Principal:
-    """Any valid key (full or ingest): for routes that write."""
+    """Any valid key (full or ingest): for routes that write.
+
+    Raises Unauthorized (401) for a missing, malformed, unknown or revoked key, and
+    AuthThrottled (429) for a client that presented too many unknown or revoked keys
+    lately, before its key is even looked up. Error messages never quote the key.
+    """
+    ctx = context(request)
+    client = client_address(request, trust_forwarded_for=ctx.settings.trust_forwarded_for)
+    ctx.auth_throttle.check(client)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
+    # A missing or malformed header is a misconfigured client, not a guess: refused,
+    # but not charged against the client's budget.
     if not header:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <api key>'")
     if scheme.lower() != "bearer" or token.lower() in _NO_KEY:
         raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
-    ctx = context(request)
     principal = await ctx.read(ctx.store.authenticate, token)
     if principal is None:
+        ctx.auth_throttle.record_failure(client)
+        # Never the key, nor the path: a client may have put a key there too.
+        logger.debug("refused an unknown or revoked API key from client %s", client)
         raise Unauthorized("unknown or revoked API key")
     return principal
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from hivekeeper.api.throttle import FailedAuthThrottle
 from hivekeeper.config import Settings
 from hivekeeper.ingest import Writer
 from hivekeeper.store import Store
+
+if TYPE_CHECKING:  # api.metrics reaches its counters through `context()`, so imports us
+    from hivekeeper.api.metrics import Metrics
 
 T = TypeVar("T")
 
@@ -22,6 +26,8 @@ class AppContext:
     store: Store
     writer: Writer
     clock: Callable[[], float]
+    metrics: Metrics
+    auth_throttle: FailedAuthThrottle
 
     def now_ms(self) -> float:
         return self.clock() * 1000.0

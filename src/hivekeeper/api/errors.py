@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from hivekeeper.api.http import JsonResponse
+from hivekeeper.api.metrics import note_rejection
 from hivekeeper.domain.errors import HivekeeperError
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _ours(request: Request, exc: HivekeeperError) -> Response:
+    note_rejection(request, exc.error_code)
     if exc.status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
     return JsonResponse(exc.body(), status_code=exc.status, headers=exc.headers())
@@ -37,11 +39,13 @@ async def _validation(request: Request, exc: RequestValidationError) -> Response
         "errorCode": "VALIDATION_ERROR",
         "field": field,
     }
+    note_rejection(request, body["errorCode"])
     return JsonResponse(body, status_code=400)
 
 
 async def _http(request: Request, exc: HTTPException) -> Response:
     code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+    note_rejection(request, code)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route for {request.method} {request.url.path}"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from hivekeeper.api.auth import reader_principal, writer_principal
 from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema
-from hivekeeper.api.http import JsonResponse, read_json
+from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.api.sessions import session_tree
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import parse_update, require_object
@@ -29,17 +29,24 @@ Reader = Annotated[Principal, Depends(reader_principal)]
 
 
 async def _write(request: Request, planned: PlannedWrite) -> None:
-    await context(request).writer.submit(planned.ops)
+    ctx = context(request)
+    await ctx.writer.submit(planned.ops)
+    ctx.metrics.count_events(len(planned.event_ids))
 
 
 async def _body(request: Request) -> Any:
-    return await read_json(request, context(request).settings.max_body_bytes)
+    return await read_json(request, context(request).settings)
+
+
+def _max_events(request: Request) -> int:
+    return context(request).settings.max_batch_events
 
 
 @router.post("/events", summary="Create an event", openapi_extra=body_schema("EventEnvelope"))
 @router.post("/v1/events", summary="Create an event", openapi_extra=body_schema("EventEnvelope"))
 async def create_event(request: Request, principal: Writer) -> JsonResponse:
-    planned = plan_event(principal.project.id, unwrap(await _body(request), "event"))
+    limits = json_limits(context(request).settings)
+    planned = plan_event(principal.project.id, unwrap(await _body(request), "event", limits))
     await _write(request, planned)
     return JsonResponse({"success": True, "event_id": planned.event_ids[0]})
 
@@ -55,7 +62,9 @@ async def create_event(request: Request, principal: Writer) -> JsonResponse:
     openapi_extra=body_schema("EventBatch"),
 )
 async def create_event_batch(request: Request, principal: Writer) -> JsonResponse:
-    planned = plan_batch(principal.project.id, await _body(request))
+    planned = plan_batch(
+        principal.project.id, await _body(request), max_events=_max_events(request)
+    )
     await _write(request, planned)
     return JsonResponse(_batch_answer(planned))
 
@@ -83,6 +92,7 @@ async def create_session_event_batch(
             "session_properties": {"session_id": session_id},
         },
         events_key=events_key,
+        max_events=_max_events(request),
     )
     await _write(request, planned)
     return JsonResponse(_batch_answer(planned))
@@ -99,7 +109,7 @@ async def create_session_event_batch(
     openapi_extra=body_schema("ModelEvent"),
 )
 async def create_model_event(request: Request, principal: Writer) -> JsonResponse:
-    raw = unwrap(await _body(request), "model_event")
+    raw = unwrap(await _body(request), "model_event", json_limits(context(request).settings))
     planned = plan_batch(
         principal.project.id,
         {"model_events": [raw]},
@@ -126,6 +136,7 @@ async def create_model_event_batch(request: Request, principal: Writer) -> JsonR
         await _body(request),
         events_key="model_events",
         model_events=True,
+        max_events=_max_events(request),
     )
     await _write(request, planned)
     return JsonResponse(_batch_answer(planned))

@@ -10,7 +10,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hivekeeper.config import Settings
 from hivekeeper.domain.errors import BadRequest, InvalidJson, PayloadTooLarge
+from hivekeeper.domain.limits import JsonLimits, check_json
 
 
 class JsonResponse(Response):
@@ -65,15 +67,26 @@ def _inflate(body: bytes, encoding: str, max_bytes: int) -> bytes:
     raise BadRequest(f"the body is not valid {encoding} data", field="body")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The decoded JSON body; 400 for an empty or malformed body, 413 when too large."""
-    body = await read_body(request, max_bytes)
+def json_limits(settings: Settings) -> JsonLimits:
+    """The JSON bounds a server runs with."""
+    return JsonLimits(max_depth=settings.max_json_depth, max_string_chars=settings.max_string_chars)
+
+
+async def read_json(request: Request, settings: Settings) -> Any:
+    """The decoded JSON body; 413 past `max_body_bytes`, 400 for an empty or malformed
+    body, or one nested deeper than `max_json_depth` or holding a string longer than
+    `max_string_chars` (naming the field)."""
+    body = await read_body(request, settings.max_body_bytes)
     if not body or body.isspace():
         raise InvalidJson("the request body is empty; send a JSON object", field="body")
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidJson(f"the body is not valid JSON: {exc}", field="body") from None
+    # A JSON string never decodes to more characters than its bytes, so a short body
+    # cannot hold a long string: the common case skips the string check.
+    check_json(value, json_limits(settings), strings=len(body) > settings.max_string_chars)
+    return value
 
 
 def _too_large(max_bytes: int) -> PayloadTooLarge:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from hivekeeper.api.auth import writer_principal
 from hivekeeper.api.context import context
 from hivekeeper.api.http import read_body
+from hivekeeper.api.metrics import note_rejection
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.merge import MergeOp
@@ -117,6 +118,7 @@ def _limits(settings: Settings) -> OtlpLimits:
         max_attributes=settings.otlp_max_attributes,
         max_events_per_span=settings.otlp_max_events_per_span,
         max_value_depth=settings.otlp_max_value_depth,
+        max_string_chars=settings.max_string_chars,
     )
 
 
@@ -156,6 +158,7 @@ async def export_traces(request: Request) -> Response:
         await ctx.writer.submit(ops)
     except HivekeeperError as exc:
         return _error(request, exc, encoding)
+    ctx.metrics.count_spans(accepted=len(decoded.spans), rejected=decoded.rejected)
     return Response(encode_answer(encoding, decoded), media_type=MEDIA_TYPES[encoding])
 
 
@@ -172,6 +175,7 @@ def _decode_and_map(
 
 
 def _error(request: Request, exc: HivekeeperError, encoding: Encoding) -> Response:
+    note_rejection(request, exc.error_code)
     if exc.status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
     extra = {k: v for k, v in exc.body().items() if k != "message"}

@@ -37,7 +37,7 @@ Reader = Annotated[Principal, Depends(reader_principal)]
 )
 async def export_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
-    body = require_object(await read_json(request, ctx.settings.max_body_bytes), "body")
+    body = require_object(await read_json(request, ctx.settings), "body")
     query = parse_export_body(body, now_ms=ctx.now_ms())
     events, total = await _page(request, principal, query)
     return JsonResponse({"events": events, "totalEvents": total, "count": total})

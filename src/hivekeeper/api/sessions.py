@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from hivekeeper.api.auth import reader_principal, writer_principal
 from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema
-from hivekeeper.api.http import JsonResponse, read_json
+from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.merge import DeleteSession
 from hivekeeper.domain.render import render_event, render_tree
@@ -33,8 +33,9 @@ Reader = Annotated[Principal, Depends(reader_principal)]
 )
 async def start_session(request: Request, principal: Writer) -> JsonResponse:
     ctx = context(request)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    op, session_id = plan_session(principal.project.id, unwrap(body, "session"))
+    body = await read_json(request, ctx.settings)
+    session = unwrap(body, "session", json_limits(ctx.settings))
+    op, session_id = plan_session(principal.project.id, session)
     await ctx.writer.submit([op])
     row = await ctx.read(ctx.store.get_event, principal.project.id, session_id)
     if row is None:  # deleted between commit and read

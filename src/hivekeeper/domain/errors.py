@@ -9,6 +9,7 @@ HivekeeperError                 500 INTERNAL_ERROR
 ├── NotFound                    404 NOT_FOUND
 ├── PayloadTooLarge             413 PAYLOAD_TOO_LARGE
 ├── Overloaded                  429 OVERLOADED         (carries Retry-After)
+├── AuthThrottled               429 AUTH_THROTTLED     (too many bad keys; Retry-After)
 └── Unavailable                 503 UNAVAILABLE        (shutting down, store closed)
 """
 
@@ -87,6 +88,11 @@ class _RetryLater(HivekeeperError):
 class Overloaded(_RetryLater):
     status = 429
     error_code = "OVERLOADED"
+
+
+class AuthThrottled(_RetryLater):
+    status = 429
+    error_code = "AUTH_THROTTLED"
 
 
 class Unavailable(_RetryLater):

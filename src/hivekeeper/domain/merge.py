@@ -103,7 +103,19 @@ class DeleteEvent:
     event_id: str
 
 
-WriteOp = Upsert | Update | DeleteSession | DeleteEvent
+@dataclass(frozen=True, slots=True)
+class ExpireSessions:
+    """Retention: remove up to `limit` whole sessions of a project last active before
+    `before_ms` (see `domain.retention`), and up to `limit` events without a session
+    row older than that. The condition is checked inside the transaction, so a session
+    that came back to life since it was found is kept. Repeat until none remain."""
+
+    project_id: str
+    before_ms: float
+    limit: int = 100
+
+
+WriteOp = Upsert | Update | DeleteSession | DeleteEvent | ExpireSessions
 MergeOp = Upsert | Update
 
 

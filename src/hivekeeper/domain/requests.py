@@ -22,10 +22,13 @@ from hivekeeper.domain.events import (
     parse_session,
     require_object,
 )
+from hivekeeper.domain.limits import JsonLimits, check_json
 from hivekeeper.domain.merge import Upsert
 
-# Batches are all-or-nothing; this bound keeps one request from monopolising the writer.
-MAX_BATCH_EVENTS = 10_000
+# Batches are all-or-nothing; a bound (setting max_batch_events) keeps one request from
+# monopolising the writer.
+DEFAULT_MAX_BATCH_EVENTS = 10_000
+_DEFAULT_JSON_LIMITS = JsonLimits()
 _SINGLE_SESSION_FLAGS = ("is_single_session", "single_session")
 _SESSION_PROPERTY_KEYS = ("session_properties", "session")
 
@@ -39,15 +42,21 @@ class PlannedWrite:
     session_id: str | None
 
 
-def unwrap(body: object, key: str) -> object:
-    """`{key: obj}`, `{key: "<json>"}` or a bare object → the object."""
+def unwrap(body: object, key: str, limits: JsonLimits = _DEFAULT_JSON_LIMITS) -> object:
+    """`{key: obj}`, `{key: "<json>"}` or a bare object → the object.
+
+    JSON text is held to `limits` as a body is; raises ValidationFailed naming `key`.
+    """
     if isinstance(body, dict) and key in body:
         inner = body[key]
         if isinstance(inner, str):
             try:
-                return orjson.loads(inner)
+                parsed = orjson.loads(inner)
             except orjson.JSONDecodeError:
                 raise ValidationFailed(f"{key} is a string but not valid JSON", field=key) from None
+            # Its strings are shorter than the text itself, which was already checked.
+            check_json(parsed, limits, key, strings=False)
+            return parsed
         return inner
     return body
 
@@ -69,16 +78,25 @@ def plan_event(project_id: str, raw: object, where: str = "event") -> PlannedWri
 
 
 def plan_batch(
-    project_id: str, body: object, *, events_key: str = "events", model_events: bool = False
+    project_id: str,
+    body: object,
+    *,
+    events_key: str = "events",
+    model_events: bool = False,
+    max_events: int = DEFAULT_MAX_BATCH_EVENTS,
 ) -> PlannedWrite:
-    """A batch: validated whole before anything is written (all-or-nothing)."""
+    """A batch: validated whole before anything is written (all-or-nothing).
+
+    Raises ValidationFailed naming the field, e.g. when it holds more than `max_events`.
+    """
     obj = require_object(body, "body")
     raw_events = obj.get(events_key)
     if not isinstance(raw_events, list) or not raw_events:
         raise ValidationFailed(f"{events_key} must be a non-empty array", field=events_key)
-    if len(raw_events) > MAX_BATCH_EVENTS:
+    if len(raw_events) > max_events:
         raise ValidationFailed(
-            f"{events_key} holds {len(raw_events)} events; at most {MAX_BATCH_EVENTS} per batch",
+            f"{events_key} holds {len(raw_events)} events; at most {max_events} per batch "
+            "(setting max_batch_events)",
             field=events_key,
         )
     single = any(_flag(obj.get(k), k) for k in _SINGLE_SESSION_FLAGS)

@@ -8,6 +8,7 @@ its hash, and the lookup must stay cheap because every request performs it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import string
 from dataclasses import dataclass
@@ -67,6 +68,18 @@ def generate_key(kind: KeyKind) -> tuple[str, str]:
 def hash_key(secret: str) -> str:
     """The stored form of a key."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_matches(secret: str, stored_hash: str) -> bool:
+    """Whether `secret` is the key stored as `stored_hash`, compared in constant time.
+
+    Stores find a key by its hash (an index lookup), and that lookup's timing can at
+    most reveal how many leading characters of a stored hash match the hash of the
+    caller's guess; the caller knows its guess's hash anyway, and a matching prefix
+    brings it no closer to a preimage. The final check is still constant-time, so no
+    comparison of secret material anywhere depends on how much of it matched.
+    """
+    return hmac.compare_digest(hash_key(secret).encode(), stored_hash.encode())
 
 
 def new_tenant_id(prefix: str) -> str:

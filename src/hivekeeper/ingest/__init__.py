@@ -1,6 +1,8 @@
 """Ingestion: OTLP decoding, span → event mapping, and the batching writer for every write.
 
 - `writer`: the `Writer` that owns the write connection and commits batches of ops;
+- `redaction` and `retention`: each project's redaction rules, applied to ops before
+  they are queued, and the job that expires old sessions through the writer;
 - `otlp` (with `otlp_protobuf`, `otlp_json` and their shared `otlp_batch`): an OTLP/HTTP
   trace export request's encoding, its decoding into `Span`s (`spans`), and the answers;
 - `span_events` (with `conventions`, `messages` and `attributes`): decoded spans → the
@@ -19,6 +21,8 @@ from hivekeeper.ingest.otlp import (
     sniff_encoding,
 )
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
+from hivekeeper.ingest.redaction import RedactionRules
+from hivekeeper.ingest.retention import RetentionJob
 from hivekeeper.ingest.span_events import span_event_id, spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 from hivekeeper.ingest.writer import Writer, WriterState
@@ -28,6 +32,8 @@ __all__ = [
     "DecodedTraces",
     "Encoding",
     "OtlpLimits",
+    "RedactionRules",
+    "RetentionJob",
     "Span",
     "SpanEvent",
     "StatusCode",

@@ -59,6 +59,8 @@ class OtlpLimits:
     max_attributes: int = 4096
     max_events_per_span: int = 4096
     max_value_depth: int = 32
+    max_string_chars: int = 1 << 20
+    """Longest attribute key or string value, span or event name, status message."""
 
 
 @dataclass(slots=True)
@@ -183,6 +185,14 @@ def finite_or_text(value: float) -> float | str:
 def too_many(name: str, count: int, limit: int, setting: str) -> ShapeError:
     """The error for the list `name` past one of the `OtlpLimits`."""
     return ShapeError(name, f"too many entries ({count}; the limit is {limit}, setting {setting})")
+
+
+def too_long(path: str, chars: int, limit: int) -> ShapeError:
+    """The error for a string at `path` longer than `max_string_chars`."""
+    return ShapeError(
+        path,
+        f"a string of {chars} characters is longer than {limit} (setting max_string_chars)",
+    )
 
 
 def too_deep(limit: int) -> ShapeError:

@@ -34,6 +34,7 @@ from hivekeeper.ingest.otlp_batch import (
     decode_array,
     finite_or_text,
     too_deep,
+    too_long,
     too_many,
 )
 from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
@@ -134,18 +135,25 @@ def _span(
     events = _events(obj.get("events"), start, limits)
     if isinstance(events, str):
         return events
+    name = _string(obj, "name", "name")
+    message = _string(status, "message", "status.message") if status else ""
+    max_chars = limits.max_string_chars
+    if len(name) > max_chars:
+        raise too_long("name", len(name), max_chars)
+    if len(message) > max_chars:
+        raise too_long("status.message", len(message), max_chars)
     return Span(
         trace_id.hex(),
         span_id.hex(),
         parent_id,
-        _string(obj, "name", "name"),
+        name,
         _kind(obj.get("kind")),
         start,
         end,
         _attributes(obj.get("attributes"), limits, "attributes"),
         events,
         _status_code(status.get("code")) if status else StatusCode.UNSET,
-        _string(status, "message", "status.message") if status else "",
+        message,
         scope_name,
         scope_version,
         resource,
@@ -170,6 +178,8 @@ def _events(raw: object, start: int, limits: OtlpLimits) -> list[SpanEvent] | st
             if time is None:
                 return f"events[{i}].timeUnixNano must be an integer (nanoseconds since the epoch)"
             name = _string(obj, "name", "name")
+            if len(name) > limits.max_string_chars:
+                raise too_long("name", len(name), limits.max_string_chars)
             attributes = _attributes(obj.get("attributes"), limits, "attributes")
         except ShapeError as exc:
             raise exc.within(f"events[{i}]") from None
@@ -186,6 +196,7 @@ def _attributes(pairs: object, limits: OtlpLimits, name: str, depth: int = 0) ->
     if len(pairs) > limits.max_attributes:
         raise too_many(name, len(pairs), limits.max_attributes, "otlp_max_attributes")
     out: Attributes = {}
+    max_chars = limits.max_string_chars
     try:
         for pair in pairs:
             # Fast path: a string value, as most attributes are.
@@ -194,7 +205,12 @@ def _attributes(pairs: object, limits: OtlpLimits, name: str, depth: int = 0) ->
                 if type(value) is dict:
                     text = value.get("stringValue")
                     key = pair.get("key")
-                    if type(text) is str and type(key) is str:
+                    if (
+                        type(text) is str
+                        and type(key) is str
+                        and len(text) <= max_chars
+                        and len(key) <= max_chars
+                    ):
                         out[key] = text
                         continue
             key, decoded = _pair(pair, depth, limits)
@@ -214,6 +230,8 @@ def _pair(pair: object, depth: int, limits: OtlpLimits) -> tuple[str, Any]:
         key = ""
     elif type(key) is not str:
         raise ShapeError("key", f"must be a string, got {_type(key)}")
+    elif len(key) > limits.max_string_chars:
+        raise too_long("key", len(key), limits.max_string_chars)
     try:
         return key, _value(obj.get("value"), depth, limits)
     except ShapeError as exc:
@@ -232,8 +250,11 @@ def _value(value: object, depth: int, limits: OtlpLimits) -> Any:
         kind = _VALUE_KINDS.get(member)
         if kind is None or item is None:
             continue  # unknown members are ignored; null is unset
-        if kind == "string":
+        if kind == "string" or kind == "bytes":
+            # Bytes are kept as the base64 text they arrive as: their JSON form (spec §7.1).
             if type(item) is str:
+                if len(item) > limits.max_string_chars:
+                    raise too_long("", len(item), limits.max_string_chars)
                 return item
         elif kind == "int":
             return _int_value(item)
@@ -241,10 +262,6 @@ def _value(value: object, depth: int, limits: OtlpLimits) -> Any:
             return _double_value(item)
         elif kind == "bool":
             if type(item) is bool:
-                return item
-        elif kind == "bytes":
-            # Kept as the base64 text it arrives as: that is its JSON form (spec §7.1).
-            if type(item) is str:
                 return item
         else:
             if depth >= limits.max_value_depth:

@@ -30,6 +30,7 @@ from hivekeeper.ingest.otlp_batch import (
     decode_array,
     finite_or_text,
     too_deep,
+    too_long,
     too_many,
 )
 from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
@@ -105,18 +106,25 @@ def _span(
     code = status.code
     kind = span.kind
     events = span.events
+    name = span.name
+    message = status.message
+    max_chars = limits.max_string_chars
+    if len(name) > max_chars:
+        raise too_long("name", len(name), max_chars)
+    if len(message) > max_chars:
+        raise too_long("status.message", len(message), max_chars)
     return Span(
         trace_id.hex(),
         span_id.hex(),
         parent_id,
-        span.name,
+        name,
         kind if 0 <= kind <= 5 else 0,
         start,
         span.end_time_unix_nano,
         _attributes(span.attributes, limits, "attributes"),
         _events(events, start, limits) if events else [],
         STATUS_BY_NUMBER[code] if 0 <= code <= 2 else StatusCode.UNSET,
-        status.message,
+        message,
         scope_name,
         scope_version,
         resource,
@@ -131,6 +139,8 @@ def _events(events: Sequence[PbSpan.Event], start: int, limits: OtlpLimits) -> l
     out = []
     for i, event in enumerate(events):
         try:
+            if len(event.name) > limits.max_string_chars:
+                raise too_long("name", len(event.name), limits.max_string_chars)
             attributes = _attributes(event.attributes, limits, "attributes")
         except ShapeError as exc:
             raise exc.within(f"events[{i}]") from None
@@ -146,20 +156,29 @@ def _attributes(
     if len(pairs) > limits.max_attributes:
         raise too_many(name, len(pairs), limits.max_attributes, "otlp_max_attributes")
     out: Attributes = {}
+    max_chars = limits.max_string_chars
     try:
         for pair in pairs:
+            key = pair.key
             value = pair.value
             text = value.string_value
+            if len(text) > max_chars:
+                raise too_long("value", len(text), max_chars)
+            if len(key) > max_chars:
+                raise too_long("key", len(key), max_chars)
             if text:
-                out[pair.key] = text
+                out[key] = text
                 continue
-            decoded = _value(value, depth, limits)
+            try:
+                decoded = _value(value, depth, limits)
+            except ShapeError as exc:
+                raise exc.within("value") from None
             if decoded is not None:
-                out[pair.key] = decoded
+                out[key] = decoded
     except ShapeError as exc:
         # The loop keeps no index (it is the hot path); the first pair equal to the
         # failing one fails the same way, so it is the one to name.
-        raise exc.within(f"{name}[{list(pairs).index(pair)}].value") from None
+        raise exc.within(f"{name}[{list(pairs).index(pair)}]") from None
     return out
 
 
@@ -167,7 +186,10 @@ def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
     """One AnyValue as a JSON value; None when unset."""
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return value.string_value
+        text = value.string_value
+        if len(text) > limits.max_string_chars:
+            raise too_long("", len(text), limits.max_string_chars)
+        return text
     if kind == "int_value":
         return value.int_value
     if kind == "double_value":
@@ -187,6 +209,9 @@ def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
             raise too_deep(limits.max_value_depth)
         return _attributes(value.kvlist_value.values, limits, "kvlistValue.values", depth + 1)
     if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
+        text = base64.b64encode(value.bytes_value).decode("ascii")
+        if len(text) > limits.max_string_chars:
+            raise too_long("", len(text), limits.max_string_chars)
+        return text
     # Unset, or `string_value_strindex`, which only the profiles signal may use.
     return None

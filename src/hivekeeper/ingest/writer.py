@@ -6,6 +6,10 @@ queued when the thread wakes (up to `max_batch_ops`) goes into one transaction: 
 commit, so throughput comes from batching and durability from answering late. The
 queue is bounded by operation count; when full, `submit()` raises `Overloaded` (429
 with Retry-After) instead of growing, so memory stays bounded under overload.
+
+The writer knows nothing of metrics libraries: it reports each committed transaction
+to an optional `on_commit(ops, seconds)` callback, and `queued_ops` can be read at
+any time; `api/metrics.py` turns both into Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from hivekeeper.domain.merge import WriteOp
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)
+
+CommitObserver = Callable[[int, float], None]
+"""Called on the writer thread after each committed transaction: (ops, seconds)."""
 
 
 class WriterState(enum.Enum):
@@ -50,6 +57,8 @@ class Writer:
         max_queue_ops: int = 50_000,
         max_batch_ops: int = 5_000,
         clock: Callable[[], float] = time.time,
+        on_commit: CommitObserver | None = None,
+        redact: Callable[[Sequence[WriteOp]], Sequence[WriteOp]] | None = None,
     ) -> None:
         if max_batch_ops < 1 or max_queue_ops < max_batch_ops:
             raise ValueError("need 1 <= max_batch_ops <= max_queue_ops")
@@ -57,6 +66,8 @@ class Writer:
         self._max_queue_ops = max_queue_ops
         self._max_batch_ops = max_batch_ops
         self._clock = clock
+        self._on_commit = on_commit
+        self._redact = redact
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
         self._wake = threading.Condition()
@@ -76,13 +87,17 @@ class Writer:
         self._thread.start()
 
     async def submit(self, ops: Sequence[WriteOp]) -> None:
-        """Queue `ops` as one unit and return once they are committed.
+        """Queue `ops` (redacted by `redact`, if given) as one unit; return once committed.
 
         Raises Overloaded when the queue is full, Unavailable when shutting down, or
         the store's error if the transaction failed (nothing of `ops` is stored then).
         """
         if not ops:
             return
+        if self._redact is not None:
+            # Before queueing, on the caller's side: nothing unredacted is ever held,
+            # and the cost lands on the request that carries the data, not the writer.
+            ops = self._redact(ops)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._wake:
@@ -131,7 +146,7 @@ class Writer:
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
-            self._store.write_batch([op for item in batch for op in item.ops], self._now_ms())
+            self._write([op for item in batch for op in item.ops])
         except Exception as exc:
             if len(batch) == 1:
                 self._settle(batch[0], exc)
@@ -139,7 +154,7 @@ class Writer:
             # One bad request must not fail its neighbours: retry each on its own.
             for item in batch:
                 try:
-                    self._store.write_batch(item.ops, self._now_ms())
+                    self._write(item.ops)
                 except Exception as item_exc:
                     self._settle(item, item_exc)
                 else:
@@ -147,6 +162,18 @@ class Writer:
             return
         for item in batch:
             self._settle(item, None)
+
+    def _write(self, ops: Sequence[WriteOp]) -> None:
+        """One transaction; reported to `on_commit` once it has committed."""
+        started = time.perf_counter()
+        self._store.write_batch(ops, self._now_ms())
+        if self._on_commit is None:
+            return
+        try:
+            self._on_commit(len(ops), time.perf_counter() - started)
+        except Exception:
+            # A metrics bug must not fail writes that are already committed.
+            logger.exception("the commit observer failed")
 
     def _now_ms(self) -> float:
         return self._clock() * 1000.0

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import StoredRow, WriteOp
+from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project
 
 
@@ -53,6 +55,35 @@ class Store(Protocol):
 
     def authenticate(self, secret: str) -> Principal | None:
         """The principal of a valid, unrevoked key, else None."""
+
+    # --- data care (admin, like tenancy; the server reads retention and rules) ---
+    def set_retention(self, project_name: str, days: int | None) -> None:
+        """Keep a project's sessions `days` days after their last activity (0: forever;
+        None: the server default). NotFound for no project."""
+
+    def retention_days(self) -> dict[str, int | None]:
+        """Every project id with its own retention setting (None: the server default)."""
+
+    def has_expired(self, project_id: str, before_ms: float) -> bool:
+        """Whether `ExpireSessions(project_id, before_ms)` would delete anything."""
+
+    def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
+        """Add a rule to a project. ValidationFailed for a bad pattern, NotFound for no project."""
+
+    def list_redactions(self) -> list[RedactionRule]:
+        """Every rule, grouped by project, each project's in the order they apply."""
+
+    def remove_redaction(self, rule_id: int) -> RedactionRule:
+        """Remove a rule and return it. NotFound for an unknown id."""
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the live database to the new file `target`, while
+        writes go on. NotFound for no database, ValidationFailed if `target` exists."""
+
+    def restore(self, source: Path) -> Path | None:
+        """On a store never opened: replace the database with the verified backup
+        `source`; return where the old one was kept (None if there was none).
+        ValidationFailed for a bad backup; Unavailable while a server uses the database."""
 
     # --- writes (the writer's thread only) ---
     def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:

@@ -21,6 +21,7 @@ from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
     DeleteEvent,
     DeleteSession,
+    ExpireSessions,
     Key,
     MergeOp,
     StoredRow,
@@ -30,6 +31,7 @@ from hivekeeper.domain.merge import (
     session_keys,
     subtract_from_session,
 )
+from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import (
     ApiKey,
     KeyKind,
@@ -37,9 +39,10 @@ from hivekeeper.domain.tenancy import (
     Project,
     generate_key,
     hash_key,
+    key_matches,
     new_tenant_id,
 )
-from hivekeeper.store import sqlite_reads
+from hivekeeper.store import sqlite_backup, sqlite_care, sqlite_reads
 from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sqlite_schema import (
     EVENT_COLUMNS,
@@ -141,10 +144,12 @@ class SqliteStore:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._use_lock = sqlite_backup.UseLock(self.path)
 
     # --- lifecycle ---
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._use_lock.acquire()
         with self._admin() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             migrate(conn)
@@ -161,6 +166,7 @@ class SqliteStore:
             for conn in self._all_readers:
                 conn.close()
             self._all_readers.clear()
+        self._use_lock.release()
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
         if self._closed:
@@ -267,17 +273,20 @@ class SqliteStore:
         return _api_key(row)
 
     def authenticate(self, secret: str) -> Principal | None:
+        # No cache: every request reads the key row, so a revocation (from the CLI, on
+        # the live database) refuses the very next request.
         with self._read() as conn:
             row = conn.execute(
-                "SELECT k.id, k.kind, p.id, p.name, p.workspace_id, w.org_id, p.created_at "
+                "SELECT k.secret_hash, k.id, k.kind, "
+                "p.id, p.name, p.workspace_id, w.org_id, p.created_at "
                 "FROM api_keys k JOIN projects p ON p.id = k.project_id "
                 "JOIN workspaces w ON w.id = p.workspace_id "
                 "WHERE k.secret_hash = ? AND k.revoked_at IS NULL",
                 (hash_key(secret),),
             ).fetchone()
-        if row is None:
+        if row is None or not key_matches(secret, row[0]):
             return None
-        return Principal(key_id=row[0], kind=row[1], project=_project(row[2:]))
+        return Principal(key_id=row[1], kind=row[2], project=_project(row[3:]))
 
     # --- writes ---
     def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
@@ -296,6 +305,10 @@ class SqliteStore:
                         self._merge(conn, merges, now_ms)
                         merges = []
                         self._delete(conn, op)
+                    elif isinstance(op, ExpireSessions):
+                        self._merge(conn, merges, now_ms)
+                        merges = []
+                        sqlite_care.expire(conn, op)
                     else:
                         merges.append(op)
                 self._merge(conn, merges, now_ms)
@@ -341,6 +354,39 @@ class SqliteStore:
             "DELETE FROM events WHERE project_id = ? AND (session_id = ? OR event_id = ?)",
             (op.project_id, session_id, session_id),
         )
+
+    # --- data care ---
+    def set_retention(self, project_name: str, days: int | None) -> None:
+        with self._admin() as conn, _transaction(conn):
+            sqlite_care.set_retention(conn, project_name, days)
+
+    def retention_days(self) -> dict[str, int | None]:
+        with self._read() as conn:
+            return sqlite_care.retention_days(conn)
+
+    def has_expired(self, project_id: str, before_ms: float) -> bool:
+        with self._read() as conn:
+            return sqlite_care.has_expired(conn, project_id, before_ms)
+
+    def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
+        with self._admin() as conn, _transaction(conn):
+            return sqlite_care.add_redaction(conn, project_name, pattern, replacement)
+
+    def list_redactions(self) -> list[RedactionRule]:
+        with self._read() as conn:
+            return sqlite_care.list_redactions(conn)
+
+    def remove_redaction(self, rule_id: int) -> RedactionRule:
+        with self._admin() as conn, _transaction(conn):
+            return sqlite_care.remove_redaction(conn, rule_id)
+
+    def backup(self, target: Path) -> None:
+        sqlite_backup.backup(self.path, target)
+
+    def restore(self, source: Path) -> Path | None:
+        if self._use_lock.held:
+            raise Unavailable("this store is open; restore through a store never opened")
+        return sqlite_backup.restore(self.path, source)
 
     # --- reads ---
     def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
@@ -430,7 +476,8 @@ def _ensure_workspace(conn: sqlite3.Connection) -> tuple[str, str]:
 def _insert_project(conn: sqlite3.Connection, name: str, workspace_id: str) -> Project:
     project_id = new_tenant_id("proj")
     conn.execute(
-        "INSERT INTO projects VALUES (?, ?, ?, ?)", (project_id, workspace_id, name, time.time())
+        "INSERT INTO projects (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)",
+        (project_id, workspace_id, name, time.time()),
     )
     row = conn.execute(f"{_PROJECT_SELECT} WHERE p.id = ?", (project_id,)).fetchone()
     return _project(row)

@@ -82,6 +82,32 @@ def _create_events(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_retention(conn: sqlite3.Connection) -> None:
+    # NULL: the server's default retention; 0: forever. The partial index holds session
+    # rows only, so finding expired sessions reads a handful of index pages and costs
+    # event ingestion nothing (a session row is rewritten once per batch anyway).
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE projects ADD COLUMN retention_days INTEGER;
+        CREATE INDEX events_session_end ON events (project_id, end_time)
+            WHERE event_type = 'session';
+        """,
+    )
+
+
+def _create_redaction_rules(conn: sqlite3.Connection) -> None:
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE redaction_rules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id TEXT NOT NULL REFERENCES projects(id),
+            pattern TEXT NOT NULL, replacement TEXT NOT NULL, created_at REAL NOT NULL);
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -95,6 +121,8 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_tenancy", _create_tenancy),
     ("0002_events", _create_events),
+    ("0003_retention", _add_retention),
+    ("0004_redaction_rules", _create_redaction_rules),
 )
 
 

@@ -1,0 +1,208 @@
+"""Backup and restore of a SQLite store, and the use lock that keeps them apart.
+
+- `backup()` copies a live database with SQLite's online backup API in one step, so
+  the copy is one read transaction's snapshot: consistent, and (in WAL mode) taken
+  while the writer goes on committing. Everything committed before it started is in.
+- `restore()` replaces the database with a verified copy. It must not run under a
+  server: the server's connections would keep reading the old file's pages.
+- Every open store holds a *shared* `flock` on `<database>.lock` until it closes;
+  `restore()` takes it *exclusively*, so it refuses while any hivekeeper process (a
+  server or a CLI command) has the database open, and those refuse to open meanwhile.
+  The kernel drops the lock when a process dies, so a crash leaves nothing stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from hivekeeper.domain.errors import NotFound, Unavailable, ValidationFailed
+from hivekeeper.store.sqlite_schema import MIGRATIONS
+
+_REQUIRED_TABLES = frozenset({"hivekeeper_migrations", "projects", "api_keys", "events"})
+_BUSY_TIMEOUT_MS = 10_000
+
+
+class UseLock:
+    """The shared lock an open store holds on `<database>.lock`."""
+
+    def __init__(self, database: Path) -> None:
+        self._path = lock_path(database)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the shared lock (idempotent). Unavailable while a restore runs."""
+        if self._fd is not None:
+            return
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise Unavailable(
+                f"{self._path.with_suffix('')} is being restored; try again when that is done"
+            ) from None
+        self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+def backup(database: Path, target: Path) -> None:
+    """Copy `database` to the new file `target`, consistently, while it is in use.
+
+    The copy is a self-contained file (rollback journal mode, no `-wal` beside it).
+    Raises NotFound for no database, ValidationFailed if `target` exists.
+    """
+    if not database.exists():
+        raise NotFound(f"no database at {database}", field="database_url")
+    if target.exists():
+        raise ValidationFailed(f"{target} already exists; choose a new path", field="path")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        _copy(database, partial)
+        _check(partial, thorough=False)
+        _fsync(partial)
+        os.replace(partial, target)
+        _fsync(target.parent)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def restore(database: Path, source: Path) -> Path | None:
+    """Replace `database` with the backup `source`; return where the old file was kept.
+
+    `source` must pass `PRAGMA integrity_check` and be a hivekeeper database of this
+    version or older (the next start migrates it). The old database, its WAL already
+    checkpointed into it, is renamed to `<database>.pre-restore-<UTC time>`; None
+    when there was none. Raises NotFound for no `source`, ValidationFailed for a bad
+    one, Unavailable while any hivekeeper process has `database` open.
+    """
+    if not source.is_file():
+        raise NotFound(f"no backup file at {source}", field="path")
+    if database.exists() and source.resolve() == database.resolve():
+        raise ValidationFailed(f"{source} is the database itself", field="path")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    staged = database.with_name(database.name + ".restoring")
+    staged.unlink(missing_ok=True)
+    try:
+        _copy(source, staged)
+        _check(staged, thorough=True)
+        _fsync(staged)
+        with _exclusive(database):
+            kept = _set_aside(database)
+            os.replace(staged, database)
+            _fsync(database.parent)
+    finally:
+        staged.unlink(missing_ok=True)
+    return kept
+
+
+def _copy(source: Path, target: Path) -> None:
+    """One-step online backup of `source` into the new file `target`."""
+    try:
+        # Read-write, though only read: a read-only connection cannot open a WAL
+        # database whose `-shm` file is missing.
+        src = sqlite3.connect(source)
+    except sqlite3.Error as exc:
+        raise ValidationFailed(f"cannot open {source}: {exc}", field="path") from None
+    dst = sqlite3.connect(target, isolation_level=None)
+    try:
+        src.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        # pages=-1: all pages in one step, i.e. one read transaction; stepping in
+        # parts would restart whenever another process commits meanwhile.
+        src.backup(dst, pages=-1)
+        dst.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.DatabaseError as exc:
+        raise ValidationFailed(f"{source} is not a usable SQLite database: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
+
+
+def _check(path: Path, *, thorough: bool) -> None:
+    """ValidationFailed unless `path` is a sound hivekeeper database we can migrate."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        pragma = "integrity_check" if thorough else "quick_check"
+        problems = [row[0] for row in conn.execute(f"PRAGMA {pragma}(5)")]
+        if problems != ["ok"]:
+            raise ValidationFailed(f"the copy fails SQLite's {pragma}: {'; '.join(problems)}")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if not tables >= _REQUIRED_TABLES:
+            raise ValidationFailed("not a hivekeeper database (its tables are missing)")
+        applied = {row[0] for row in conn.execute("SELECT name FROM hivekeeper_migrations")}
+    except sqlite3.DatabaseError as exc:
+        raise ValidationFailed(f"not a usable SQLite database: {exc}") from None
+    finally:
+        conn.close()
+    unknown = applied - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise ValidationFailed(
+            f"made by a newer hivekeeper (unknown migrations: {', '.join(sorted(unknown))})"
+        )
+
+
+@contextlib.contextmanager
+def _exclusive(database: Path) -> Iterator[None]:
+    fd = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Unavailable(
+                f"a hivekeeper server or command is using {database}; "
+                "stop the server before restoring"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _set_aside(database: Path) -> Path | None:
+    """Fold the WAL into the database file and rename it; its `-wal`/`-shm` must not
+    outlive it, or SQLite would replay them into the restored file."""
+    if not database.exists():
+        for suffix in ("-wal", "-shm"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+        return None
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise Unavailable(f"{database} is busy; stop whatever uses it and retry")
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = database.with_name(f"{database.name}.pre-restore-{stamp}")
+    os.replace(database, kept)
+    for suffix in ("-wal", "-shm"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    return kept
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,227 @@
+"""A real server under hostile input: every answer is a 2xx or a clean 4xx, never a 5xx.
+
+One server per module, on loopback, takes mutated OTLP (protobuf and JSON, with odd
+Content-Types and Content-Encodings) and random REST bodies for every write and query
+route. A 4xx must be the error shape its route promises; after each property the server
+still answers `/health` and still stores a valid write.
+"""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+import zlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote_from_bytes
+
+import httpx
+import pytest
+from google.protobuf.message import DecodeError
+from google.rpc.status_pb2 import Status
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.fuzz.strategies import (
+    HOSTILE_VALUES,
+    TEXT,
+    VALID_OTLP_BYTES,
+    dumps,
+    examples,
+    mutated_protobuf,
+    otlp_json_body,
+    rest_body,
+)
+from tests.support.server import LiveServer, run_server
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, module_store: str) -> Iterator[LiveServer]:
+    # Small limits, so that hostile values reach them often.
+    with run_server(
+        tmp_path_factory.mktemp("fuzz"),
+        module_store,
+        max_body_bytes=256 * 1024,
+        max_json_depth=32,
+        max_string_chars=16 * 1024,
+        otlp_max_value_depth=16,
+        max_batch_events=50,
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    with live.client() as api:
+        yield api
+
+
+@pytest.fixture(autouse=True)
+def still_alive(client: httpx.Client) -> Iterator[None]:
+    """After each property: `/health` answers and a valid write is stored."""
+    yield
+    assert client.get("/health").status_code == 200
+    event_id = str(uuid.uuid4())
+    written = client.post("/events", json={"event": {"event_type": "tool", "event_id": event_id}})
+    assert written.status_code == 200, written.text
+    assert client.get(f"/v1/events/{event_id}").status_code == 200
+
+
+def _clean_json(answer: httpx.Response) -> None:
+    assert answer.status_code < 500, answer.text
+    assert answer.headers["content-type"].startswith("application/json"), answer.headers
+    body = answer.json()
+    if answer.status_code >= 400:
+        assert isinstance(body["message"], str) and body["message"], body
+        assert isinstance(body["errorCode"], str), body
+
+
+def _clean_otlp(answer: httpx.Response, sent_protobuf: bool) -> None:
+    assert answer.status_code < 500, answer.content
+    if answer.headers["content-type"] == "application/json":
+        _clean_json(answer)
+        return
+    assert sent_protobuf, answer.headers
+    assert answer.headers["content-type"] == "application/x-protobuf"
+    if answer.status_code >= 400:
+        try:
+            status = Status.FromString(answer.content)
+        except DecodeError:
+            pytest.fail(f"not a google.rpc.Status: {answer.content!r}")
+        assert status.code and status.message
+
+
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/x-protobuf",
+        "application/protobuf",
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "",
+        "application/x-protobuf; garbage",
+    ]
+)
+
+
+@st.composite
+def _encoded(draw: st.DrawFn, body: bytes) -> tuple[bytes, dict[str, str]]:
+    """`body` sent as is, compressed, or claiming a compression it does not have."""
+    how = draw(st.sampled_from(["identity", "gzip", "deflate", "lie", "unknown"]))
+    if how == "gzip":
+        return gzip.compress(body), {"Content-Encoding": "gzip"}
+    if how == "deflate":
+        return zlib.compress(body), {"Content-Encoding": "deflate"}
+    if how == "lie":
+        return body, {"Content-Encoding": draw(st.sampled_from(["gzip", "deflate", "x-gzip"]))}
+    if how == "unknown":
+        return body, {
+            "Content-Encoding": draw(st.sampled_from(["br", "zstd", "gzip,deflate", "gzip, br"]))
+        }
+    return body, {}
+
+
+def _post_otlp(client: httpx.Client, body: bytes, content_type: str, data: st.DataObject) -> None:
+    sent, headers = data.draw(_encoded(body))
+    if content_type:
+        headers["Content-Type"] = content_type
+    route = data.draw(st.sampled_from(["/opentelemetry/v1/traces", "/v1/traces"]))
+    answer = client.post(route, content=sent, headers=headers)
+    declared_json = content_type.startswith("application/json")
+    _clean_otlp(answer, sent_protobuf=not declared_json)
+
+
+@examples(400)
+@given(body=mutated_protobuf(), content_type=CONTENT_TYPES, data=st.data())
+def test_otlp_protobuf(client: httpx.Client, body: bytes, content_type: str, data: Any) -> None:
+    _post_otlp(client, body, content_type, data)
+
+
+@examples(400)
+@given(body=otlp_json_body(), content_type=CONTENT_TYPES, data=st.data())
+def test_otlp_json(client: httpx.Client, body: bytes, content_type: str, data: Any) -> None:
+    _post_otlp(client, body, content_type, data)
+
+
+def test_the_valid_otlp_request_is_stored(client: httpx.Client) -> None:
+    answer = client.post(
+        "/v1/traces", content=VALID_OTLP_BYTES, headers={"Content-Type": "application/x-protobuf"}
+    )
+    assert answer.status_code == 200, answer.content
+
+
+# Each write and query route with the valid body it is mutated from.
+REST_ROUTES = [
+    ("POST", "/events", "event"),
+    ("POST", "/v1/events", "event"),
+    ("POST", "/events/batch", "batch"),
+    ("POST", "/v1/sessions/6d1f8c7e/events/batch", "batch"),
+    ("POST", "/session/6d1f8c7e/traces", "batch"),
+    ("POST", "/events/model", "model_event"),
+    ("POST", "/events/model/batch", "batch"),
+    ("PUT", "/events", "update"),
+    ("PUT", "/v1/events/0b9f6a8e-1f5a-4a57-9a53-6f0e1e3b4c11", "update"),
+    ("POST", "/session/start", "session"),
+    ("POST", "/v1/sessions", "session"),
+    ("POST", "/v1/events/export", "export"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kind"), REST_ROUTES, ids=[r[1] for r in REST_ROUTES])
+def test_rest_bodies(client: httpx.Client, method: str, path: str, kind: str) -> None:
+    @examples(100)
+    @given(value=rest_body(kind), data=st.data())
+    def post(value: Any, data: Any) -> None:
+        body = dumps(value)
+        if data.draw(st.booleans()):
+            # Bytes a JSON parser must refuse: cut, NUL-padded, or not UTF-8.
+            body = data.draw(
+                st.sampled_from(
+                    [
+                        body[: len(body) // 2],
+                        body + b"\x00",
+                        b"\xff" + body,
+                        body.replace(b'"', b"'"),
+                    ]
+                )
+            )
+        sent, headers = data.draw(_encoded(body))
+        headers["Content-Type"] = "application/json"
+        _clean_json(client.request(method, path, content=sent, headers=headers))
+
+    post()
+
+
+@examples(200)
+@given(
+    path=st.sampled_from(
+        ["/v1/events/", "/v1/sessions/", "/events?", "/v1/events/chart?", "/v1/events/export/"]
+    ),
+    tail=TEXT,
+    method=st.sampled_from(["GET", "DELETE", "POST", "PUT"]),
+)
+def test_odd_paths_and_query_strings(
+    client: httpx.Client, path: str, tail: str, method: str
+) -> None:
+    # Byte by byte, so lone surrogates arrive as the invalid UTF-8 they would be.
+    quoted = quote_from_bytes(tail.encode("utf-8", "surrogatepass"), safe="=&[]")
+    answer = client.request(method, path + quoted, content=b"{}")
+    if 300 <= answer.status_code < 400:  # `/v1/events/export/` → its slashless twin
+        return
+    _clean_json(answer)
+
+
+@examples(100)
+@given(value=HOSTILE_VALUES)
+def test_query_parameter_values(client: httpx.Client, value: Any) -> None:
+    text = dumps(value).decode()[:4000]
+    for path in ("/events", "/v1/events/chart"):
+        params = {"filters": text, "dateRange": text, "limit": text, "metric": text}
+        _clean_json(client.get(path, params=params))
+
+
+def test_huge_headers_and_bad_keys(live: LiveServer, client: httpx.Client) -> None:
+    for authorization in ("Bearer " + "x" * 60_000, "Bearer none", "Basic abc", "Bearer"):
+        with httpx.Client(base_url=live.url, timeout=30) as raw:
+            answer = raw.post("/events", json={}, headers={"Authorization": authorization})
+            assert answer.status_code in (400, 401, 429, 431), answer.text
