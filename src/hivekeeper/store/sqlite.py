@@ -350,9 +350,14 @@ class SqliteStore:
             session_id = op.event_id
         else:
             session_id = op.session_id
+        # Two statements, each on its index: with `OR`, SQLite scans the whole project.
         conn.execute(
-            "DELETE FROM events WHERE project_id = ? AND (session_id = ? OR event_id = ?)",
-            (op.project_id, session_id, session_id),
+            "DELETE FROM events WHERE project_id = ? AND session_id = ?",
+            (op.project_id, session_id),
+        )
+        conn.execute(
+            "DELETE FROM events WHERE project_id = ? AND event_id = ?",
+            (op.project_id, session_id),
         )
 
     # --- data care ---
