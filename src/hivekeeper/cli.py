@@ -59,6 +59,9 @@ def serve(**options: Any) -> None:
             # uvicorn would take X-Forwarded-For from any local peer as the client address;
             # the app reads it itself, and only with --trust-forwarded-for.
             proxy_headers=False,
+            # A client trickling its body must not hold a stopping server forever; a
+            # request cancelled here was never answered, so nothing acknowledged is lost.
+            timeout_graceful_shutdown=settings.shutdown_timeout_s,
         )
 
 

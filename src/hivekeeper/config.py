@@ -93,6 +93,15 @@ class Settings:
             "Most event writes committed in one transaction.", click.IntRange(1), serve_only=True
         ),
     )
+    shutdown_timeout_s: int = field(
+        default=30,
+        metadata=_doc(
+            "Seconds a stopping server waits for requests in flight before cancelling them "
+            "(queued writes are still committed).",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
     otlp_max_spans_per_request: int = field(
         default=100_000,
         metadata=_doc(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -229,3 +230,25 @@ def _stored(data_dir: Path) -> dict[str, tuple[str, dict[str, str]]]:
     with contextlib.closing(sqlite3.connect(data_dir / "hivekeeper.db")) as conn:
         rows = conn.execute("SELECT event_id, event_name, inputs FROM events").fetchall()
     return {event_id: (name, json.loads(inputs)) for event_id, name, inputs in rows}
+
+
+def test_a_trickling_client_cannot_hold_a_stopping_server(tmp_path: Path) -> None:
+    """A request whose body never finishes is cancelled after `shutdown_timeout_s`; the
+    server still commits what it acknowledged and exits 0."""
+    with serve_process(tmp_path, shutdown_timeout_s=1) as served:
+        assert _post_event(served, "before-stop").status_code == 200
+        host, port = served.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as slow:
+            slow.sendall(
+                b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {served.key}\r\n".encode()
+                + b'Content-Length: 1000\r\n\r\n{"event": '
+            )
+            time.sleep(0.3)  # the server is now waiting for the rest of the body
+            started = time.monotonic()
+            served.proc.send_signal(signal.SIGTERM)
+            code = served.proc.wait(20)
+            stopped_s = time.monotonic() - started
+    assert code == 0, (tmp_path / "server.log").read_text()
+    assert stopped_s < 10, f"the stop took {stopped_s:.1f} s with a 1 s shutdown timeout"
+    assert ("before-stop", {"n": "before-stop"}) in _stored(tmp_path).values()
