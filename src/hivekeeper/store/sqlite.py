@@ -45,10 +45,12 @@ from hivekeeper.domain.tenancy import (
 from hivekeeper.store import sqlite_backup, sqlite_care, sqlite_reads
 from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sqlite_schema import (
+    DELETE_EVENT,
     EVENT_COLUMNS,
     SELECT_EVENTS,
     VISIBLE,
     decode_row,
+    delete_sessions,
     encode_row,
     migrate,
 )
@@ -301,16 +303,16 @@ class SqliteStore:
             with _transaction(conn):
                 merges: list[MergeOp] = []
                 for op in ops:
-                    if isinstance(op, DeleteSession | DeleteEvent):
-                        self._merge(conn, merges, now_ms)
-                        merges = []
-                        self._delete(conn, op)
-                    elif isinstance(op, ExpireSessions):
-                        self._merge(conn, merges, now_ms)
-                        merges = []
+                    if isinstance(op, MergeOp):
+                        merges.append(op)
+                        continue
+                    # A delete sees every merge queued before it.
+                    self._merge(conn, merges, now_ms)
+                    merges = []
+                    if isinstance(op, ExpireSessions):
                         sqlite_care.expire(conn, op)
                     else:
-                        merges.append(op)
+                        self._delete(conn, op)
                 self._merge(conn, merges, now_ms)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
@@ -342,23 +344,12 @@ class SqliteStore:
                 if session is not None and row["event_type"] is not None:
                     subtract_from_session(session, row)
                     conn.execute(_UPSERT, encode_row(session))
-                conn.execute(
-                    "DELETE FROM events WHERE project_id = ? AND event_id = ?",
-                    (op.project_id, op.event_id),
-                )
+                conn.execute(DELETE_EVENT, (op.project_id, op.event_id))
                 return
             session_id = op.event_id
         else:
             session_id = op.session_id
-        # Two statements, each on its index: with `OR`, SQLite scans the whole project.
-        conn.execute(
-            "DELETE FROM events WHERE project_id = ? AND session_id = ?",
-            (op.project_id, session_id),
-        )
-        conn.execute(
-            "DELETE FROM events WHERE project_id = ? AND event_id = ?",
-            (op.project_id, session_id),
-        )
+        delete_sessions(conn, [(op.project_id, session_id)])
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:

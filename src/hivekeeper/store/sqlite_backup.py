@@ -32,22 +32,16 @@ class UseLock:
     """The shared lock an open store holds on `<database>.lock`."""
 
     def __init__(self, database: Path) -> None:
-        self._path = lock_path(database)
+        self._database = database
         self._fd: int | None = None
 
     def acquire(self) -> None:
         """Take the shared lock (idempotent). Unavailable while a restore runs."""
         if self._fd is not None:
             return
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise Unavailable(
-                f"{self._path.with_suffix('')} is being restored; try again when that is done"
-            ) from None
-        self._fd = fd
+        self._fd = _lock(self._database, fcntl.LOCK_SH)
+        if self._fd is None:
+            raise Unavailable(f"{self._database} is being restored; try again when that is done")
 
     @property
     def held(self) -> bool:
@@ -60,8 +54,16 @@ class UseLock:
             self._fd = None
 
 
-def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
+def _lock(database: Path, operation: int) -> int | None:
+    """A descriptor holding the `flock` `operation` on `<database>.lock`; None, without
+    waiting, while another process holds a conflicting one."""
+    fd = os.open(database.with_name(database.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def backup(database: Path, target: Path) -> None:
@@ -74,17 +76,10 @@ def backup(database: Path, target: Path) -> None:
         raise NotFound(f"no database at {database}", field="database_url")
     if target.exists():
         raise ValidationFailed(f"{target} already exists; choose a new path", field="path")
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    try:
-        _copy(database, partial)
-        _check(partial, thorough=False)
-        _fsync(partial)
+    with _verified_copy(database, partial, thorough=False):
         os.replace(partial, target)
         _fsync(target.parent)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def restore(database: Path, source: Path) -> Path | None:
@@ -100,20 +95,27 @@ def restore(database: Path, source: Path) -> Path | None:
         raise NotFound(f"no backup file at {source}", field="path")
     if database.exists() and source.resolve() == database.resolve():
         raise ValidationFailed(f"{source} is the database itself", field="path")
-    database.parent.mkdir(parents=True, exist_ok=True)
     staged = database.with_name(database.name + ".restoring")
+    with _verified_copy(source, staged, thorough=True), _exclusive(database):
+        kept = _set_aside(database)
+        os.replace(staged, database)
+        _fsync(database.parent)
+    return kept
+
+
+@contextlib.contextmanager
+def _verified_copy(source: Path, staged: Path, *, thorough: bool) -> Iterator[None]:
+    """Copy `source` to `staged`, check and fsync it, then let the caller move it
+    into place; whatever is left at `staged` afterwards is removed."""
+    staged.parent.mkdir(parents=True, exist_ok=True)
     staged.unlink(missing_ok=True)
     try:
         _copy(source, staged)
-        _check(staged, thorough=True)
+        _check(staged, thorough=thorough)
         _fsync(staged)
-        with _exclusive(database):
-            kept = _set_aside(database)
-            os.replace(staged, database)
-            _fsync(database.parent)
+        yield
     finally:
         staged.unlink(missing_ok=True)
-    return kept
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -163,15 +165,12 @@ def _check(path: Path, *, thorough: bool) -> None:
 
 @contextlib.contextmanager
 def _exclusive(database: Path) -> Iterator[None]:
-    fd = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _lock(database, fcntl.LOCK_EX)
+    if fd is None:
+        raise Unavailable(
+            f"a hivekeeper server or command is using {database}; stop the server before restoring"
+        )
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Unavailable(
-                f"a hivekeeper server or command is using {database}; "
-                "stop the server before restoring"
-            ) from None
         yield
     finally:
         os.close(fd)
@@ -180,21 +179,19 @@ def _exclusive(database: Path) -> Iterator[None]:
 def _set_aside(database: Path) -> Path | None:
     """Fold the WAL into the database file and rename it; its `-wal`/`-shm` must not
     outlive it, or SQLite would replay them into the restored file."""
-    if not database.exists():
-        for suffix in ("-wal", "-shm"):
-            database.with_name(database.name + suffix).unlink(missing_ok=True)
-        return None
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:
-            raise Unavailable(f"{database} is busy; stop whatever uses it and retry")
-        conn.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        conn.close()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    kept = database.with_name(f"{database.name}.pre-restore-{stamp}")
-    os.replace(database, kept)
+    kept = None
+    if database.exists():
+        conn = sqlite3.connect(database, isolation_level=None)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise Unavailable(f"{database} is busy; stop whatever uses it and retry")
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = database.with_name(f"{database.name}.pre-restore-{stamp}")
+        os.replace(database, kept)
     for suffix in ("-wal", "-shm"):
         database.with_name(database.name + suffix).unlink(missing_ok=True)
     return kept

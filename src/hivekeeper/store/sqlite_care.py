@@ -15,6 +15,7 @@ from typing import Any
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.merge import ExpireSessions
 from hivekeeper.domain.redaction import RedactionRule, compile_pattern
+from hivekeeper.store.sqlite_schema import delete_sessions
 
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`,
 # so the planner uses it.
@@ -32,10 +33,6 @@ _ORPHANS = (
     "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.project_id = e.project_id "
     "AND s.event_id = e.session_id AND s.event_type = 'session') LIMIT ?3"
 )
-# Two statements, not `session_id = ? OR event_id = ?`: SQLite plans that OR as a scan
-# of the whole project.
-_DELETE_SESSION_EVENTS = "DELETE FROM events WHERE project_id = ? AND session_id = ?"
-_DELETE_SESSION_ROW = "DELETE FROM events WHERE project_id = ? AND event_id = ?"
 _RULE_SELECT = (
     "SELECT r.id, r.project_id, p.name, r.pattern, r.replacement, r.created_at "
     "FROM redaction_rules r JOIN projects p ON p.id = r.project_id"
@@ -62,16 +59,13 @@ def has_expired(conn: sqlite3.Connection, project_id: str, before_ms: float) -> 
     )
 
 
-def expire(conn: sqlite3.Connection, op: ExpireSessions) -> int:
-    """Delete what `op` names inside the caller's transaction; return the rows found."""
+def expire(conn: sqlite3.Connection, op: ExpireSessions) -> None:
+    """Delete what `op` names inside the caller's transaction."""
     args = (op.project_id, op.before_ms, op.limit)
     sessions = [row[0] for row in conn.execute(_EXPIRED_SESSIONS, args)]
-    keys = [(op.project_id, session_id) for session_id in sessions]
-    conn.executemany(_DELETE_SESSION_EVENTS, keys)
-    conn.executemany(_DELETE_SESSION_ROW, keys)
+    delete_sessions(conn, [(op.project_id, session_id) for session_id in sessions])
     orphans = conn.execute(_ORPHANS, args).fetchall()
     conn.executemany("DELETE FROM events WHERE rowid = ?", orphans)
-    return len(sessions) + len(orphans)
 
 
 def add_redaction(

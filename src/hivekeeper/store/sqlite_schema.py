@@ -1,4 +1,5 @@
-"""The SQLite schema: migrations, the events column list, and row encoding.
+"""The SQLite schema: migrations, the events column list, row encoding, and the
+statements every events writer shares.
 
 Each migration is a named function applied in the same transaction as the row that
 records it, so running `migrate()` again (every start does) is safe, even from two
@@ -10,14 +11,14 @@ from __future__ import annotations
 import operator
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import orjson
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS
-from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.merge import ROLLUP_FIELDS, Key, StoredRow
 
 JSON_COLUMNS = (*OBJECT_FIELDS, "children_ids", "extra")
 # Event fields first, then the session roll-ups, as in the table definition.
@@ -185,3 +186,11 @@ def decode_row(values: tuple[Any, ...]) -> StoredRow:
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+DELETE_EVENT = "DELETE FROM events WHERE project_id = ? AND event_id = ?"
+
+
+def delete_sessions(conn: sqlite3.Connection, keys: Sequence[Key]) -> None:
+    """Delete each session `(project_id, session_id)`: its events and its own row."""
+    # Two statements, each on its index: with `OR`, SQLite scans the whole project.
+    conn.executemany("DELETE FROM events WHERE project_id = ? AND session_id = ?", keys)
+    conn.executemany(DELETE_EVENT, keys)
