@@ -24,8 +24,12 @@ async def writer_principal(request: Request) -> Principal:
     lately, before its key is even looked up. Error messages never quote the key.
     """
     ctx = context(request)
-    client = client_address(request, trust_forwarded_for=ctx.settings.trust_forwarded_for)
-    ctx.auth_throttle.check(client)
+    throttle = ctx.auth_throttle
+    trust_forwarded_for = ctx.settings.trust_forwarded_for
+    # Working out the client (an IPv6 /64, a proxy header) is skipped while no client
+    # has failed lately: then there is nobody to refuse.
+    if throttle.tracked_clients:
+        throttle.check(client_address(request, trust_forwarded_for=trust_forwarded_for))
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
@@ -37,7 +41,8 @@ async def writer_principal(request: Request) -> Principal:
         raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
     principal = await ctx.read(ctx.store.authenticate, token)
     if principal is None:
-        ctx.auth_throttle.record_failure(client)
+        client = client_address(request, trust_forwarded_for=trust_forwarded_for)
+        throttle.record_failure(client)
         # Never the key, nor the path: a client may have put a key there too.
         logger.debug("refused an unknown or revoked API key from client %s", client)
         raise Unauthorized("unknown or revoked API key")

@@ -24,10 +24,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-async def _ours(request: Request, exc: HivekeeperError) -> Response:
+def note_error(request: Request, exc: HivekeeperError) -> None:
+    """What every answer to one of our errors does besides rendering it: note its
+    errorCode for the metrics, and log it when it is the server's fault (5xx)."""
     note_rejection(request, exc.error_code)
     if exc.status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+
+
+async def _ours(request: Request, exc: HivekeeperError) -> Response:
+    note_error(request, exc)
     return JsonResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
 

@@ -7,7 +7,6 @@ is bad, do not retry"; 429/503 carry `Retry-After`; 200 only after the commit.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,8 +15,8 @@ from starlette.responses import Response
 
 from hivekeeper.api.auth import writer_principal
 from hivekeeper.api.context import context
+from hivekeeper.api.errors import note_error
 from hivekeeper.api.http import read_body
-from hivekeeper.api.metrics import note_rejection
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.merge import MergeOp
@@ -34,7 +33,6 @@ from hivekeeper.ingest import (
     spans_to_ops,
 )
 
-logger = logging.getLogger(__name__)
 router = APIRouter(tags=["opentelemetry"])
 
 # Bodies up to this size are decoded and mapped on the event loop: ~15 ms of work at
@@ -175,9 +173,7 @@ def _decode_and_map(
 
 
 def _error(request: Request, exc: HivekeeperError, encoding: Encoding) -> Response:
-    note_rejection(request, exc.error_code)
-    if exc.status >= 500:
-        logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    note_error(request, exc)
     extra = {k: v for k, v in exc.body().items() if k != "message"}
     return Response(
         encode_status(encoding, _GRPC_CODES.get(exc.status, _GRPC_INTERNAL), exc.message, extra),

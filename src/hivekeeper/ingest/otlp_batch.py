@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hivekeeper.ingest.spans import Span, StatusCode
+from hivekeeper.ingest.spans import SPAN_KIND_NAMES, Span, StatusCode
 
 # A span or an array element as one encoding holds it (a JSON value, a protobuf message).
 _Wire = TypeVar("_Wire")
@@ -28,21 +28,10 @@ _Wire = TypeVar("_Wire")
 MAX_PROBLEMS_REPORTED = 5
 """Problems quoted in a partial-success message; the count covers all of them."""
 
-SPAN_KINDS: dict[str, int] = {
-    "SPAN_KIND_UNSPECIFIED": 0,
-    "SPAN_KIND_INTERNAL": 1,
-    "SPAN_KIND_SERVER": 2,
-    "SPAN_KIND_CLIENT": 3,
-    "SPAN_KIND_PRODUCER": 4,
-    "SPAN_KIND_CONSUMER": 5,
-}
-STATUS_CODES: dict[str, StatusCode] = {
-    "STATUS_CODE_UNSET": StatusCode.UNSET,
-    "STATUS_CODE_OK": StatusCode.OK,
-    "STATUS_CODE_ERROR": StatusCode.ERROR,
-}
+SPAN_KINDS: dict[str, int] = {f"SPAN_KIND_{name}": n for n, name in enumerate(SPAN_KIND_NAMES)}
+STATUS_CODES: dict[str, StatusCode] = {f"STATUS_CODE_{code.name}": code for code in StatusCode}
 # Indexed by the wire integer: a plain tuple lookup, not an IntEnum call per span.
-STATUS_BY_NUMBER = (StatusCode.UNSET, StatusCode.OK, StatusCode.ERROR)
+STATUS_BY_NUMBER = tuple(StatusCode)
 MAX_UINT64 = (1 << 64) - 1
 MIN_INT64 = -(1 << 63)
 MAX_INT64 = (1 << 63) - 1
@@ -180,6 +169,15 @@ def finite_or_text(value: float) -> float | str:
     if value != value:
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def check_span_text(name: str, message: str, limits: OtlpLimits) -> None:
+    """Raise ShapeError when a span's name or status message is past `max_string_chars`."""
+    max_chars = limits.max_string_chars
+    if len(name) > max_chars:
+        raise too_long("name", len(name), max_chars)
+    if len(message) > max_chars:
+        raise too_long("status.message", len(message), max_chars)
 
 
 def too_many(name: str, count: int, limit: int, setting: str) -> ShapeError:

@@ -31,6 +31,7 @@ from hivekeeper.ingest.otlp_batch import (
     OtlpLimits,
     ShapeError,
     add_spans,
+    check_span_text,
     decode_array,
     finite_or_text,
     too_deep,
@@ -137,11 +138,7 @@ def _span(
         return events
     name = _string(obj, "name", "name")
     message = _string(status, "message", "status.message") if status else ""
-    max_chars = limits.max_string_chars
-    if len(name) > max_chars:
-        raise too_long("name", len(name), max_chars)
-    if len(message) > max_chars:
-        raise too_long("status.message", len(message), max_chars)
+    check_span_text(name, message, limits)
     return Span(
         trace_id.hex(),
         span_id.hex(),

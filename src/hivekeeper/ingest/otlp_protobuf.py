@@ -27,6 +27,7 @@ from hivekeeper.ingest.otlp_batch import (
     OtlpLimits,
     ShapeError,
     add_spans,
+    check_span_text,
     decode_array,
     finite_or_text,
     too_deep,
@@ -108,11 +109,7 @@ def _span(
     events = span.events
     name = span.name
     message = status.message
-    max_chars = limits.max_string_chars
-    if len(name) > max_chars:
-        raise too_long("name", len(name), max_chars)
-    if len(message) > max_chars:
-        raise too_long("status.message", len(message), max_chars)
+    check_span_text(name, message, limits)
     return Span(
         trace_id.hex(),
         span_id.hex(),

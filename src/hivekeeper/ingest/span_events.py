@@ -43,7 +43,7 @@ from hivekeeper.ingest.conventions import (
     fill_totals,
     infer_event_type,
 )
-from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
+from hivekeeper.ingest.spans import SPAN_KIND_NAMES, Attributes, Span, SpanEvent, StatusCode
 
 ID_NAMESPACE = uuid.UUID("fdd01780-562d-421b-a230-d66706ff4259")
 """UUIDv5 namespace of every id hivekeeper derives from OTLP trace and span ids.
@@ -111,7 +111,6 @@ _BUCKETS = {
 }
 # `session` is no span's type: the session event comes from its own routes (§7.2).
 _SPAN_TYPES: dict[str, EventType] = {t: t for t in ("model", "tool", "chain")}
-_KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _MAX_TIME_NS = int(MAX_TIME_MS) * 1_000_000
 _MAX_ID_CHARS = 256  # what the REST routes accept, so every route takes the same ids
 STATUS_ERROR_TEXT = "STATUS_CODE_ERROR"
@@ -480,7 +479,7 @@ def _add_otel(
     otel: JsonTree = {
         "trace_id": span.trace_id,
         "span_id": span.span_id,
-        "kind": _KIND_NAMES[kind] if 0 <= kind < len(_KIND_NAMES) else kind,
+        "kind": SPAN_KIND_NAMES[kind] if 0 <= kind < len(SPAN_KIND_NAMES) else kind,
     }
     if span.parent_span_id:
         otel["parent_span_id"] = span.parent_span_id

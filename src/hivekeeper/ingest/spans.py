@@ -14,6 +14,9 @@ from typing import Any
 
 Attributes = dict[str, Any]
 
+SPAN_KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+"""OTLP SpanKind names (without `SPAN_KIND_`), indexed by their wire number."""
+
 
 class StatusCode(IntEnum):
     UNSET = 0
