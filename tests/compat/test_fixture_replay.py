@@ -36,6 +36,7 @@ from honeyhive._generated.models import (
 from honeyhive.models import EventExportResponse
 
 from hivekeeper.domain.events import OBJECT_FIELDS
+from tests.support.reads import stored_event
 from tests.support.server import LiveServer
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "honeyhive-sdk-1.7.0"
@@ -249,13 +250,6 @@ def _export(rest: httpx.Client, *filters: tuple[str, str]) -> list[dict[str, Any
     return events
 
 
-def _stored(rest: httpx.Client, event_id: str) -> dict[str, Any]:
-    answer = rest.get(f"/v1/events/{event_id}")
-    assert answer.status_code == 200, answer.text
-    event: dict[str, Any] = answer.json()["event"]
-    return event
-
-
 def _answers(replayed: list[Replayed], method: str, template: str) -> list[Replayed]:
     return [r for r in replayed if (r.route.method, r.route.template) == (method, template)]
 
@@ -301,10 +295,10 @@ def test_api_client_capture_is_stored(server: LiveServer, api: httpx.Client, nam
     assert session["inputs"] == {"q": "hi"}
     assert session["metadata"]["num_events"] == 3
     assert session["metadata"]["num_model_events"] == 1
-    flat_session = _stored(api, flat.body["session_id"])
+    flat_session = stored_event(api, flat.body["session_id"])
     assert (flat_session["event_name"], flat_session["source"]) == ("flat-session", "capture-test")
 
-    event = _stored(api, eid)
+    event = stored_event(api, eid)
     assert event["metadata"] == {
         "prompt_tokens": 3,
         "completion_tokens": 1,
@@ -346,7 +340,7 @@ def test_generated_v1_capture_is_stored(server: LiveServer, api: httpx.Client) -
     names = sorted(e["event_name"] for e in in_session if e["event_id"] != sid)
     assert names == ["c", "llm", "t", "t2"]  # t2 came through /session/{id}/traces
     assert {e["parent_id"] for e in in_session if e["event_id"] != sid} == {sid}
-    stored_session = _stored(api, sid)
+    stored_session = stored_event(api, sid)
     assert stored_session["inputs"] == {"q": "hi"}
     assert stored_session["metadata"]["num_events"] == 4
 

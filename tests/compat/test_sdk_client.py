@@ -27,6 +27,7 @@ from honeyhive.models import (
 from honeyhive.utils import APIError, RetryConfig
 
 from hivekeeper.domain.events import OBJECT_FIELDS
+from tests.support.reads import stored_event
 from tests.support.server import LiveServer
 
 # 2026-11-26T09:33:20Z: inside the year the export date ranges below select.
@@ -73,13 +74,6 @@ def sdk(server: LiveServer) -> HoneyHive:
 def rest(server: LiveServer) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
-
-
-def _stored(rest: httpx.Client, event_id: str) -> dict[str, Any]:
-    answer = rest.get(f"/v1/events/{event_id}")
-    assert answer.status_code == 200, answer.text
-    event: dict[str, Any] = answer.json()["event"]
-    return event
 
 
 def _session_filter(session_id: str) -> EventFilter:
@@ -136,7 +130,7 @@ def test_start_session_echoes_the_supplied_id_and_answers_the_full_event(
     assert started.start_time == T0
     for tenant in (started.org_id, started.workspace_id, started.project_id):
         assert isinstance(tenant, str) and tenant
-    stored = _stored(rest, sid)
+    stored = stored_event(rest, sid)
     assert stored["event_name"] == "api-session"
     assert stored["project_id"] == started.project_id
     assert "project" not in stored  # the body's project name is a hint, the key decides
@@ -153,7 +147,7 @@ def test_start_session_without_an_id_generates_one(sdk: HoneyHive, rest: httpx.C
         assert uuid.UUID(started.session_id).version == 4
         assert started.event_id == started.session_id
         assert started.event_name == name
-        assert _stored(rest, started.session_id)["event_type"] == "session"
+        assert stored_event(rest, started.session_id)["event_type"] == "session"
     assert flat.source == "capture-test"
 
 
@@ -225,7 +219,7 @@ def test_create_event_stores_every_field(sdk: HoneyHive, rest: httpx.Client) -> 
     )
     assert created.success is True
     assert created.event_id == eid
-    stored = _stored(rest, eid)
+    stored = stored_event(rest, eid)
     assert stored["session_id"] == sid
     assert stored["parent_id"] == sid
     assert (stored["event_type"], stored["event_name"]) == ("model", "llm_call")
@@ -239,7 +233,7 @@ def test_create_event_stores_every_field(sdk: HoneyHive, rest: httpx.Client) -> 
         T0 + 600,
         500,
     )
-    session = _stored(rest, sid)
+    session = stored_event(rest, sid)
     assert session["metadata"]["num_model_events"] == 1
     assert session["metadata"]["total_tokens"] == 4
 
@@ -249,10 +243,10 @@ def test_create_event_without_ids_generates_them(sdk: HoneyHive, rest: httpx.Cli
         PostEventRequest(event={"event_type": "tool", "event_name": "lookup", "inputs": {"k": 1}})
     )
     assert created.success is True
-    stored = _stored(rest, created.event_id)
+    stored = stored_event(rest, created.event_id)
     assert stored["event_name"] == "lookup"
     assert stored["parent_id"] == stored["session_id"]
-    assert _stored(rest, stored["session_id"])["event_type"] == "session"
+    assert stored_event(rest, stored["session_id"])["event_type"] == "session"
 
 
 def test_create_batch_into_a_new_single_session(sdk: HoneyHive, rest: httpx.Client) -> None:
@@ -285,12 +279,12 @@ def test_create_batch_into_a_new_single_session(sdk: HoneyHive, rest: httpx.Clie
     assert answer.success is True
     assert len(answer.event_ids) == 2
     assert answer.session_id is not None
-    session = _stored(rest, answer.session_id)
+    session = stored_event(rest, answer.session_id)
     assert session["event_name"] == "batch-session"
     assert session["user_properties"] == {"u": 1}
     assert session["metadata"]["m"] == 2
     assert session["metadata"]["num_events"] == 2
-    names = {eid: _stored(rest, eid)["event_name"] for eid in answer.event_ids}
+    names = {eid: stored_event(rest, eid)["event_name"] for eid in answer.event_ids}
     assert sorted(names.values()) == ["c1", "t1"]
     found = sdk.events.export(filters=[_session_filter(answer.session_id)])
     assert found.total_events == 3
@@ -357,7 +351,7 @@ def test_update_and_update_event_merge_into_the_event(sdk: HoneyHive, rest: http
         is None
     )
     assert sdk.events.update_event({"event_id": eid, "metadata": {"x": 1}}) is None
-    stored = _stored(rest, eid)
+    stored = stored_event(rest, eid)
     assert stored["metadata"] == {"total_tokens": 4, "late": True, "x": 1}
     assert stored["feedback"] == {"rating": 5, "note": "ok"}
     assert stored["metrics"] == {"m": 1, "acc": 1.0}
@@ -375,7 +369,7 @@ def test_update_a_session_through_its_id(sdk: HoneyHive, rest: httpx.Client) -> 
     sdk.events.update_event(
         {"event_id": sid, "metadata": {"b": 2}, "feedback": {"ground_truth": {"answer": 42}}}
     )
-    session = _stored(rest, sid)
+    session = stored_event(rest, sid)
     assert (session["metadata"]["a"], session["metadata"]["b"]) == (1, 2)
     assert session["feedback"] == {"ground_truth": {"answer": 42}}
 

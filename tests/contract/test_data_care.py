@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.ingest.span_events import span_event_id
+from tests.support.poll import eventually
 from tests.support.server import LiveServer, run_server
 
 SECRET = "sk-live-" + "Q7x9Lm2Pz8Rt4Wv6Yb3N"
@@ -25,13 +26,6 @@ def care_server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
     """A server whose retention job runs every 0.2 s."""
     with run_server(tmp_path, store_kind, retention_interval_s=0.2) as live:
         yield live
-
-
-def _eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _session_with_events(api: httpx.Client, *starts: float) -> str:
@@ -75,7 +69,7 @@ def test_retention_deletes_old_sessions_whole_and_keeps_the_rest(
         assert all(_exists(api, sid) for sid in expired)
 
         care_server.store.set_retention("default", 30)
-        _eventually(lambda: not any(_exists(api, sid) for sid in expired))
+        eventually(lambda: not any(_exists(api, sid) for sid in expired), timeout_s=15)
         for sid in expired:
             tree = api.post(
                 "/v1/events/export",
@@ -95,7 +89,7 @@ def test_retention_deletes_old_sessions_whole_and_keeps_the_rest(
         assert _exists(other, elsewhere)  # its project keeps data forever
 
         care_server.store.set_retention("default", 10)
-        _eventually(lambda: not _exists(api, recent))
+        eventually(lambda: not _exists(api, recent), timeout_s=15)
         assert _exists(api, revived)
 
 
@@ -130,7 +124,7 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
             answer = api.post("/v1/sessions", json={"session_name": probe}).json()
             return bool(answer["event_name"] == "[REDACTED]")
 
-        _eventually(probe_redacted)
+        eventually(probe_redacted, timeout_s=15)
 
         sid = str(uuid.uuid4())
         session = api.post(
@@ -179,4 +173,4 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
         assert SECRET.encode() not in raw
 
         care_server.store.remove_redaction(rule.id)
-        _eventually(lambda: not probe_redacted())
+        eventually(lambda: not probe_redacted(), timeout_s=15)

@@ -12,8 +12,6 @@ to B mentions A, and A's data reads back byte for byte as it did before.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
 from hivekeeper.ingest.span_events import span_event_id
+from tests.support.process import run_cli
 from tests.support.server import LiveServer, run_server
 
 MARKER = "project-a-private-marker"
@@ -502,14 +501,8 @@ def test_ingest_keys_get_403_on_every_read_and_delete_route(
 
 
 def _revoke_with_cli(server: LiveServer, key_id: str) -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "hivekeeper", "keys", "revoke", key_id),
-            *("--database-url", server.settings.database_url),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_cli(
+        "keys", "revoke", key_id, "--database-url", server.settings.database_url, timeout_s=60
     )
     assert done.returncode == 0, done.stderr
 

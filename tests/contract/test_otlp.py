@@ -17,11 +17,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from hivekeeper.ingest.span_events import span_event_id
-from tests.support.otlp_protobuf import any_value, deeply_nested_request
+from tests.support.otlp_protobuf import deeply_nested_request, key_values
 from tests.support.overload import full_write_queue
 from tests.support.server import LiveServer, run_server
 
@@ -70,8 +69,7 @@ class Trace:
             )
             if i == bad_trace_id_at:
                 span.trace_id = b"\x01\x02"
-            for key, value in self._attributes(i).items():
-                span.attributes.append(KeyValue(key=key, value=any_value(value)))
+            span.attributes.extend(key_values(self._attributes(i)))
             scope_spans.spans.append(span)
         return request.SerializeToString()
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.process import HIVEKEEPER as EXE
-from tests.support.process import serve_process
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EXE, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
-    )
+from tests.support.process import run_cli, serve_process
 
 
 @pytest.fixture
@@ -29,8 +20,8 @@ def serving(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
 
 
 def test_version_and_help() -> None:
-    assert _run("--version").stdout.strip() == "hivekeeper, version 0.1.0"
-    help_text = _run("serve", "--help").stdout
+    assert run_cli("--version").stdout.strip() == "hivekeeper, version 0.1.0"
+    help_text = run_cli("serve", "--help").stdout
     for flag, env in [
         ("--host", "HIVEKEEPER_HOST"),
         ("--port", "HIVEKEEPER_PORT"),
@@ -47,46 +38,49 @@ def test_first_start_prints_a_working_key_once(serving: tuple[str, str, Path]) -
         assert client.get("/health").json()["status"] == "ok"
         session = client.post("/v1/sessions", json={"session_name": "cli"}).json()
         assert session["event_name"] == "cli"
-    keys = _run("keys", "list", "--data-dir", str(data_dir)).stdout
+    keys = run_cli("keys", "list", "--data-dir", str(data_dir)).stdout
     assert "default" in keys and key not in keys
 
 
 def test_projects_and_keys_on_a_new_database(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'sub' / 'hk.db'}"
-    created = _run("projects", "create", "alpha", "--database-url", db)
+    created = run_cli("projects", "create", "alpha", "--database-url", db)
     assert created.returncode == 0, created.stderr
-    assert _run("projects", "create", "alpha", "--database-url", db).returncode == 1
-    assert "alpha" in _run("projects", "list", "--database-url", db).stdout
-    made = _run("keys", "create", "--project", "alpha", "--kind", "ingest", "--database-url", db)
+    assert run_cli("projects", "create", "alpha", "--database-url", db).returncode == 1
+    assert "alpha" in run_cli("projects", "list", "--database-url", db).stdout
+    made = run_cli("keys", "create", "--project", "alpha", "--kind", "ingest", "--database-url", db)
     secret = made.stdout.strip()
     assert re.fullmatch(r"hh_ingst_[A-Za-z0-9]{24}_[A-Za-z0-9_-]{64}", secret)
-    listing = _run("keys", "list", "--database-url", db).stdout
+    listing = run_cli("keys", "list", "--database-url", db).stdout
     assert "ingest" in listing and secret not in listing
-    missing = _run("keys", "create", "--project", "nope", "--database-url", db)
+    missing = run_cli("keys", "create", "--project", "nope", "--database-url", db)
     assert missing.returncode == 1 and "no project named 'nope'" in missing.stderr
     key_id = secret.split("_")[2]
-    assert _run("keys", "revoke", key_id, "--database-url", db).returncode == 0
+    assert run_cli("keys", "revoke", key_id, "--database-url", db).returncode == 0
     assert re.search(
-        rf"{key_id}.*ingest.*\d{{4}}-.*\d{{4}}-", _run("keys", "list", "--database-url", db).stdout
+        rf"{key_id}.*ingest.*\d{{4}}-.*\d{{4}}-",
+        run_cli("keys", "list", "--database-url", db).stdout,
     )
 
 
 def test_keys_created_on_a_live_server_work_at_once(serving: tuple[str, str, Path]) -> None:
     url, _, data_dir = serving
-    assert _run("projects", "create", "beta", "--data-dir", str(data_dir)).returncode == 0
-    secret = _run("keys", "create", "--project", "beta", "--data-dir", str(data_dir)).stdout.strip()
+    assert run_cli("projects", "create", "beta", "--data-dir", str(data_dir)).returncode == 0
+    secret = run_cli(
+        "keys", "create", "--project", "beta", "--data-dir", str(data_dir)
+    ).stdout.strip()
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as client:
         assert client.post("/v1/sessions", json={}).json()["project_id"].startswith("proj_")
         key_id = secret.split("_")[1]
-        assert _run("keys", "revoke", key_id, "--data-dir", str(data_dir)).returncode == 0
+        assert run_cli("keys", "revoke", key_id, "--data-dir", str(data_dir)).returncode == 0
         assert client.post("/v1/sessions", json={}).status_code == 401
 
 
 def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
-    bad = _run("serve", "--port", "99999", "--data-dir", str(tmp_path))
+    bad = run_cli("serve", "--port", "99999", "--data-dir", str(tmp_path))
     assert bad.returncode == 2
     assert "--port" in bad.stderr
-    env_bad = _run(
+    env_bad = run_cli(
         "projects",
         "list",
         env={"HIVEKEEPER_LOG_LEVEL": "loud", "HIVEKEEPER_DATA_DIR": str(tmp_path)},

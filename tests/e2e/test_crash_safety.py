@@ -76,7 +76,7 @@ def test_acknowledged_writes_survive_repeated_kill_9(tmp_path: Path) -> None:
     )
     assert len(sent.events) > 500 and len(sent.spans) > 500, "too little load to mean much"
 
-    with serve_process(tmp_path, key=key) as served, _client(served) as api:
+    with serve_process(tmp_path, key=key) as served, served.client() as api:
         probe = {"event_type": "tool", "session_id": sessions[0], "event_name": "after"}
         answer = api.post("/events", json={"event": probe})
         assert answer.status_code == 200, answer.text
@@ -116,16 +116,11 @@ def _burst_then_kill(
         assert not thread.is_alive(), "a client hung after the kill"
 
 
-def _client(served: ServeProcess) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {served.key}"}
-    return httpx.Client(base_url=served.url, headers=headers, timeout=30)
-
-
 def _rest_client(
     served: ServeProcess, rng: random.Random, sessions: list[str], sent: Sent, stop: threading.Event
 ) -> Callable[[], None]:
     def run() -> None:
-        with _client(served) as api:
+        with served.client() as api:
             while not stop.is_set():
                 batch = [_event(rng, sessions) for _ in range(rng.randint(1, 40))]
                 try:
@@ -162,7 +157,7 @@ def _otlp_client(
     served: ServeProcess, rng: random.Random, sessions: list[str], sent: Sent, stop: threading.Event
 ) -> Callable[[], None]:
     def run() -> None:
-        with _client(served) as api:
+        with served.client() as api:
             while not stop.is_set():
                 body, spans = _export_request(rng, sessions, rng.randint(1, 40))
                 try:

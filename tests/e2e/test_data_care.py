@@ -3,32 +3,16 @@ taken mid-ingest and restored into a fresh data directory."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from hivekeeper.domain.retention import DAY_MS
-from tests.support.process import HIVEKEEPER as EXE
-from tests.support.process import serve_process
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EXE, *args], capture_output=True, text=True, timeout=120, env=dict(os.environ)
-    )
-
-
-def _eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from tests.support.poll import eventually
+from tests.support.process import run_cli, serve_process
 
 
 def test_retention_set_and_cleared_on_a_live_server(tmp_path: Path) -> None:
@@ -40,23 +24,25 @@ def test_retention_set_and_cleared_on_a_live_server(tmp_path: Path) -> None:
             fresh = api.post("/v1/sessions", json={}).json()["session_id"]
             where = ("--data-dir", str(tmp_path))
 
-            assert "server default" in _run("projects", "list", *where).stdout
-            bad = _run("projects", "set-retention", "default", "soon", *where)
+            assert "server default" in run_cli("projects", "list", *where).stdout
+            bad = run_cli("projects", "set-retention", "default", "soon", *where)
             assert bad.returncode == 2 and "whole number of days" in bad.stderr
-            assert _run("projects", "set-retention", "nope", "3", *where).returncode == 1
+            assert run_cli("projects", "set-retention", "nope", "3", *where).returncode == 1
 
-            done = _run("projects", "set-retention", "default", "none", *where)
+            done = run_cli("projects", "set-retention", "default", "none", *where)
             assert done.returncode == 0 and "forever" in done.stdout
             time.sleep(0.5)
             assert api.get(f"/v1/sessions/{sid}").status_code == 200
 
-            assert _run("projects", "set-retention", "default", "90", *where).returncode == 0
-            assert "90 days" in _run("projects", "list", *where).stdout
-            _eventually(lambda: api.get(f"/v1/sessions/{sid}").status_code == 404)
+            assert run_cli("projects", "set-retention", "default", "90", *where).returncode == 0
+            assert "90 days" in run_cli("projects", "list", *where).stdout
+            eventually(lambda: api.get(f"/v1/sessions/{sid}").status_code == 404, timeout_s=20)
             assert api.get(f"/v1/sessions/{fresh}").status_code == 200
 
-            assert _run("projects", "set-retention", "default", "default", *where).returncode == 0
-            assert "server default" in _run("projects", "list", *where).stdout
+            assert (
+                run_cli("projects", "set-retention", "default", "default", *where).returncode == 0
+            )
+            assert "server default" in run_cli("projects", "list", *where).stdout
 
 
 def test_redaction_rules_managed_on_a_live_server(tmp_path: Path) -> None:
@@ -65,9 +51,9 @@ def test_redaction_rules_managed_on_a_live_server(tmp_path: Path) -> None:
     with serve_process(tmp_path) as served:
         headers = {"Authorization": f"Bearer {served.key}"}
         with httpx.Client(base_url=served.url, headers=headers) as api:
-            bad = _run("projects", "add-redaction", "default", "ghp_(", *where)
+            bad = run_cli("projects", "add-redaction", "default", "ghp_(", *where)
             assert bad.returncode == 2 and "not a valid regular expression" in bad.stderr
-            added = _run(
+            added = run_cli(
                 "projects",
                 "add-redaction",
                 "default",
@@ -78,7 +64,7 @@ def test_redaction_rules_managed_on_a_live_server(tmp_path: Path) -> None:
             )
             assert added.returncode == 0, added.stderr
             rule_id = added.stdout.split()[3]
-            listing = _run("projects", "list-redactions", "default", *where).stdout
+            listing = run_cli("projects", "list-redactions", "default", *where).stdout
             assert rule_id in listing and r"ghp_\w{36}" in listing and "<token>" in listing
 
             def stored_name() -> str:
@@ -87,11 +73,11 @@ def test_redaction_rules_managed_on_a_live_server(tmp_path: Path) -> None:
                 ]
                 return name
 
-            _eventually(lambda: stored_name() == "<token>")  # applies within seconds
-            removed = _run("projects", "remove-redaction", rule_id, *where)
+            eventually(lambda: stored_name() == "<token>", timeout_s=20)  # applies within seconds
+            removed = run_cli("projects", "remove-redaction", rule_id, *where)
             assert removed.returncode == 0 and "removed" in removed.stdout
-            assert _run("projects", "remove-redaction", rule_id, *where).returncode == 1
-            _eventually(lambda: stored_name() == secret)
+            assert run_cli("projects", "remove-redaction", rule_id, *where).returncode == 1
+            eventually(lambda: stored_name() == secret, timeout_s=20)
 
 
 def test_backup_mid_ingest_restores_every_acknowledged_event(tmp_path: Path) -> None:
@@ -117,22 +103,24 @@ def test_backup_mid_ingest_restores_every_acknowledged_event(tmp_path: Path) -> 
         for thread in writers:
             thread.start()
         try:
-            _eventually(lambda: len(acknowledged) >= 20)
+            eventually(lambda: len(acknowledged) >= 20, timeout_s=20)
             backup_started = time.monotonic()
-            made = _run("backup", str(copy), "--data-dir", str(first))
+            made = run_cli("backup", str(copy), "--data-dir", str(first))
             backed_up = time.monotonic()
             assert made.returncode == 0, made.stderr
-            _eventually(lambda: acknowledged[-1][0] > backed_up)  # ingest went on meanwhile
+            eventually(
+                lambda: acknowledged[-1][0] > backed_up, timeout_s=20
+            )  # ingest went on meanwhile
         finally:
             stop.set()
             for thread in writers:
                 thread.join()
-        refused = _run("restore", str(copy), "--data-dir", str(first))
+        refused = run_cli("restore", str(copy), "--data-dir", str(first))
         assert refused.returncode == 1 and "stop the server" in refused.stderr
 
     expected = {i for at, ids in acknowledged if at < backup_started for i in ids}
     assert len(expected) >= 1000
-    restored = _run("restore", str(copy), "--data-dir", str(second))
+    restored = run_cli("restore", str(copy), "--data-dir", str(second))
     assert restored.returncode == 0, restored.stderr
     with serve_process(second, key=served.key) as again:
         headers = {"Authorization": f"Bearer {again.key}"}

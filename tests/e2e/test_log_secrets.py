@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from pathlib import Path
 
 import httpx
 
 from hivekeeper.domain.tenancy import generate_key, hash_key
-from tests.support.process import HIVEKEEPER, serve_process
+from tests.support.process import run_cli, serve_process
 
 
 def _cli(*args: str) -> str:
-    done = subprocess.run([*HIVEKEEPER, *args], capture_output=True, text=True, timeout=60)
+    done = run_cli(*args, timeout_s=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

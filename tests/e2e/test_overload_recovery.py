@@ -127,7 +127,7 @@ def test_overload_refuses_with_retry_after_bounds_memory_and_recovers(
     assert storm.refusals_without_retry_after == 0
     assert storm.peak_rss_mib < MAX_RSS_MIB, f"RSS peaked at {storm.peak_rss_mib:.0f} MiB"
 
-    with _client(served) as api:
+    with served.client() as api:
         started = time.monotonic()
         answer = api.post("/events", json={"event": {"event_type": "tool", "session_id": "calm"}})
         assert answer.status_code == 200, answer.text
@@ -189,7 +189,7 @@ def test_retrying_exporter_lands_every_span_through_overload(
     assert not failures, failures
     assert retries, "the exporter was never refused, so its retries went untested"
 
-    with _client(served) as api:
+    with served.client() as api:
         answer = api.post(
             "/v1/events/export",
             json={
@@ -203,8 +203,3 @@ def test_retrying_exporter_lands_every_span_through_overload(
     names = {e["event_name"] for e in answer.json()["events"] if e["event_type"] != "session"}
     expected = {f"span-{t}-{n}" for t in range(SPAN_THREADS) for n in range(SPANS_PER_THREAD)}
     assert names == expected, f"{len(expected - names)} spans never landed"
-
-
-def _client(served: ServeProcess) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {served.key}"}
-    return httpx.Client(base_url=served.url, headers=headers, timeout=30)

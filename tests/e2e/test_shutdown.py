@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.support.otlp_json import JsonTrace
+from tests.support.poll import eventually
 from tests.support.process import ServeProcess, serve_process
 
 SIGNALS = [pytest.param(signal.SIGTERM, id="SIGTERM"), pytest.param(signal.SIGINT, id="SIGINT")]
@@ -61,9 +62,17 @@ def test_in_flight_writes_finish_and_new_connections_are_refused(tmp_path: Path)
                 time.sleep(0.5)  # the writer takes the first write and waits for the lock
                 rest += [pool.submit(_post_event, served, f"in-flight-{i}") for i in (1, 2, 3)]
                 otlp = pool.submit(_post_trace, served, trace)
-                _wait_for(lambda: _queued_writes(served) >= 3 + trace.spans, "writes queued")
+                eventually(
+                    lambda: _queued_writes(served) >= 3 + trace.spans,
+                    timeout_s=10,
+                    message="timed out waiting for writes queued",
+                )
                 served.proc.send_signal(signal.SIGTERM)
-                _wait_for(lambda: _refused(served, "GET", "/health"), "new connections refused")
+                eventually(
+                    lambda: _refused(served, "GET", "/health"),
+                    timeout_s=10,
+                    message="timed out waiting for new connections refused",
+                )
                 assert _refused(served, "POST", "/events"), "a new connection was accepted"
                 in_flight: list[Future[httpx.Response]] = [*rest, otlp]
                 assert not any(f.done() for f in in_flight), "a write was answered before commit"
@@ -216,13 +225,6 @@ def _refused(served: ServeProcess, method: str, path: str) -> bool:
     except httpx.TimeoutException:  # taken in, and stuck behind the lock like the others
         return False
     return False
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _stored(data_dir: Path) -> dict[str, tuple[str, dict[str, str]]]:

@@ -22,11 +22,31 @@ HIVEKEEPER = [sys.executable, "-m", "hivekeeper"]
 _KEY_LINE = re.compile(r"^\s+(hh_\S+)$", re.MULTILINE)
 
 
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`hivekeeper <args>` run to completion, its output captured as text; `env` adds to
+    (or overrides) this process's environment."""
+    return subprocess.run(
+        [*HIVEKEEPER, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
 @dataclass
 class ServeProcess:
     url: str
     key: str
     proc: subprocess.Popen[bytes]
+
+    def client(self) -> httpx.Client:
+        """An HTTP client for this server, authenticated with `key`."""
+        headers = {"Authorization": f"Bearer {self.key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
 @contextlib.contextmanager
