@@ -380,8 +380,11 @@ def instrumented(proxy: RecordingProxy, server: LiveServer) -> Iterator[TracerPr
 def test_openinference_openai_instrumentor(
     instrumented: TracerProvider, api: httpx.Client, proxy: RecordingProxy
 ) -> None:
-    with fake_openai() as llm, using_session("chat-session-7"):
-        client = OpenAI(api_key="sk-test", base_url=llm.base_url, max_retries=0)
+    with (
+        fake_openai() as llm,
+        using_session("chat-session-7"),
+        OpenAI(api_key="sk-test", base_url=llm.base_url, max_retries=0) as client,
+    ):
         completion = client.chat.completions.create(
             model="gpt-4o-mini",
             temperature=0.1,
