@@ -17,6 +17,7 @@ import uvicorn
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
 from hivekeeper.store import Store, open_store
+from tests.support.databases import fresh_database_url
 
 
 @dataclass
@@ -43,8 +44,7 @@ def free_port() -> int:
 
 
 def settings_for(data_dir: Path, store_kind: str, **overrides: Any) -> Settings:
-    if store_kind != "sqlite":
-        raise ValueError(f"no test database for {store_kind}")
+    overrides.setdefault("database_url", fresh_database_url(store_kind, data_dir))
     return Settings(data_dir=data_dir, port=free_port(), **overrides)
 
 

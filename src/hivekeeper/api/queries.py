@@ -70,6 +70,7 @@ async def _page(
 ) -> tuple[list[dict[str, Any]], int]:
     ctx = context(request)
     rows, total = await ctx.read(ctx.store.query_events, principal.project.id, query)
+    assert total is not None, "the API's queries always count"
     children = await ctx.read(
         ctx.store.children_of, principal.project.id, [r["event_id"] for r in rows]
     )

@@ -239,3 +239,24 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+class OutlineRow(TypedDict):
+    """What a session tree and timeline draw of one event, without its payloads.
+
+    A 10,000-event session outlines in a few hundred kilobytes; the UI loads an
+    event's full JSON only when it is selected. `model` is `config.model` when it is
+    a string; `total_tokens` and `cost` come from `metadata` when they are numbers.
+    """
+
+    event_id: str
+    parent_id: str | None
+    event_type: str
+    event_name: str | None
+    start_time: float | None
+    end_time: float | None
+    duration: float | None
+    error: str | None
+    model: str | None
+    total_tokens: float | None
+    cost: float | None

@@ -68,6 +68,18 @@ FilterType = Literal["string", "number", "boolean", "datetime"]
 FILTER_TYPES: tuple[str, ...] = get_args(FilterType)
 FilterValue = str | float | bool | None
 """A coerced filter value: str (string), float (number, datetime as epoch ms), bool."""
+SortKey = Literal[
+    "start_time",
+    "end_time",
+    "duration",
+    "num_events",
+    "total_tokens",
+    "cost",
+    "error_count",
+    "feedback_count",
+]
+"""What a page may be ordered by: a column, or a session roll-up (zero on other rows)."""
+SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 7500
@@ -187,8 +199,14 @@ class Condition:
 class EventQuery:
     """Conditions (ANDed), a `start_time` range in epoch ms (inclusive), and a page.
 
-    Order is `start_time` then `event_id`, ascending unless `descending`.
+    Order is `sort`, then `event_id`, ascending unless `descending`; a NULL `sort`
+    value orders below every number (first ascending, last descending).
     `projections` None means every field.
+
+    `search`, when set, keeps rows whose `inputs` or `outputs` JSON text contains it
+    (case-insensitively); a session row is also kept when any event of its session
+    matches. `count_total` False skips counting the matches (the total is then None),
+    which a paged list that only needs "is there a next page" should do.
     """
 
     conditions: tuple[Condition, ...] = ()
@@ -198,6 +216,9 @@ class EventQuery:
     limit: int = DEFAULT_LIMIT
     page: int = 1
     descending: bool = False
+    sort: SortKey = "start_time"
+    search: str | None = None
+    count_total: bool = True
 
     @property
     def offset(self) -> int:

@@ -85,3 +85,25 @@ def key_matches(secret: str, stored_hash: str) -> bool:
 def new_tenant_id(prefix: str) -> str:
     """An opaque id for an organization, workspace or project."""
     return f"{prefix}_{secrets.token_hex(12)}"
+
+
+TenancyRow = dict[str, object]
+"""One row of a tenancy table, by column name, as engines store it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenancyDump:
+    """Every tenancy record of a store, ids and key hashes included, for `copy`.
+
+    Each table's rows carry that table's columns: `organizations` (id, name,
+    created_at), `workspaces` (id, org_id, name, created_at), `projects` (id,
+    workspace_id, name, created_at, retention_days), `api_keys` (id, project_id, kind,
+    secret_hash, created_at, revoked_at), `redaction_rules` (id, project_id, pattern,
+    replacement, created_at).
+    """
+
+    organizations: tuple[TenancyRow, ...] = ()
+    workspaces: tuple[TenancyRow, ...] = ()
+    projects: tuple[TenancyRow, ...] = ()
+    api_keys: tuple[TenancyRow, ...] = ()
+    redaction_rules: tuple[TenancyRow, ...] = ()

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Protocol
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
+from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import StoredRow, WriteOp
+from hivekeeper.domain.merge import Key, StoredRow, WriteOp
 from hivekeeper.domain.redaction import RedactionRule
-from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project
+from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +99,37 @@ class Store(Protocol):
     def children_of(self, project_id: str, event_ids: Sequence[str]) -> dict[str, list[str]]:
         """Child event ids per parent id, for `children_ids`."""
 
-    def query_events(self, project_id: str, query: EventQuery) -> tuple[list[StoredRow], int]:
-        """One page of events matching the query, and the total that match."""
+    def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
+        """Every visible event of a session, the session row included, by start time
+        then event id, without payloads: what a tree and a timeline draw."""
+
+    def query_events(
+        self, project_id: str, query: EventQuery
+    ) -> tuple[list[StoredRow], int | None]:
+        """One page of events matching the query, and the total that match (None when
+        `query.count_total` is False)."""
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         """Time buckets x group of the chart's metric (see sqlite_reads.chart)."""
+
+    # --- copy between stores (`hivekeeper copy`) ---
+    def export_tenancy(self) -> TenancyDump:
+        """Every organization, workspace, project, key (as its hash) and redaction rule."""
+
+    def import_tenancy(self, dump: TenancyDump) -> None:
+        """Insert the records of `dump` this store lacks, keeping their ids, in one
+        transaction; records already present (same id) are left as they are."""
+
+    def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
+        """Up to `limit` stored rows, pending ones included, in `(project_id, event_id)`
+        order by code point (the same order in every engine), after the key `after`."""
+
+    def put_rows(self, rows: Sequence[StoredRow]) -> None:
+        """Store the rows exactly as given (no merge, no roll-up), replacing any row
+        with the same key, in one transaction. Idempotent."""
+
+    def last_key(self) -> Key | None:
+        """The greatest `(project_id, event_id)` stored, in `scan_rows` order."""
+
+    def count_rows(self) -> dict[str, int]:
+        """Stored rows per project id, pending ones included."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, ValidationFailed
+from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
     DeleteEvent,
@@ -37,12 +38,13 @@ from hivekeeper.domain.tenancy import (
     KeyKind,
     Principal,
     Project,
+    TenancyDump,
     generate_key,
     hash_key,
     key_matches,
     new_tenant_id,
 )
-from hivekeeper.store import sqlite_backup, sqlite_care, sqlite_reads
+from hivekeeper.store import sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
 from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sqlite_schema import (
     DELETE_EVENT,
@@ -415,13 +417,44 @@ class SqliteStore:
                     children.setdefault(parent, []).append(child)
         return children
 
-    def query_events(self, project_id: str, query: EventQuery) -> tuple[list[StoredRow], int]:
+    def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
+        with self._read() as conn:
+            return sqlite_reads.session_outline(conn, project_id, session_id)
+
+    def query_events(
+        self, project_id: str, query: EventQuery
+    ) -> tuple[list[StoredRow], int | None]:
         with self._read() as conn:
             return sqlite_reads.select_events(conn, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         with self._read() as conn:
             return sqlite_reads.chart(conn, project_id, chart)
+
+    # --- copy between stores ---
+    def export_tenancy(self) -> TenancyDump:
+        with self._read() as conn:
+            return sqlite_copy.export_tenancy(conn)
+
+    def import_tenancy(self, dump: TenancyDump) -> None:
+        with self._admin() as conn, _transaction(conn):
+            sqlite_copy.import_tenancy(conn, dump)
+
+    def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
+        with self._read() as conn:
+            return sqlite_copy.scan_rows(conn, after, limit)
+
+    def put_rows(self, rows: Sequence[StoredRow]) -> None:
+        with self._admin() as conn, _transaction(conn):
+            conn.executemany(_UPSERT, [encode_row(row) for row in rows])
+
+    def last_key(self) -> Key | None:
+        with self._read() as conn:
+            return sqlite_copy.last_key(conn)
+
+    def count_rows(self) -> dict[str, int]:
+        with self._read() as conn:
+            return sqlite_copy.count_rows(conn)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
+from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
 from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE, decode_row
@@ -46,6 +47,7 @@ _SQL_COMPARISONS = {
     "greater than or equal": ">=",
     "less than or equal": "<=",
 }
+_OUTLINE_FIELDS = tuple(OutlineRow.__annotations__)
 _NEGATIONS = {"is not": "is", "not contains": "contains"}
 
 
@@ -82,35 +84,85 @@ def where_clause(project_id: str, query: EventQuery) -> tuple[str, list[object]]
     Always restricts to `project_id` and to visible rows (a NULL `event_type` marks a
     pending update), then the date range on `start_time`, then each condition, ANDed.
     """
-    parts = [_sql("project_id = ", _param(project_id)), _Sql(VISIBLE)]
+    parts = [_sql("project_id = ", _param(project_id)), _Sql(VISIBLE), *_date_range(query)]
+    parts.extend(_sql("(", _condition(c), ")") for c in query.conditions)
+    if query.search:
+        parts.append(_search(project_id, query))
+    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
+
+
+def _date_range(query: EventQuery) -> list[_Sql]:
+    parts = []
     if query.start_ms is not None:
         parts.append(_sql("start_time >= ", _param(query.start_ms)))
     if query.end_ms is not None:
         parts.append(_sql("start_time <= ", _param(query.end_ms)))
-    parts.extend(_sql("(", _condition(c), ")") for c in query.conditions)
-    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
+    return parts
+
+
+def _search(project_id: str, query: EventQuery) -> _Sql:
+    """The row's inputs or outputs contain the text, or (a session row) some event's do.
+
+    The events searched for a session are those in the query's date range: a session's
+    events start no earlier than it, and the bound keeps the scan to that range.
+    """
+    needle = (query.search or "").lower()
+    matches = _sql(
+        "(instr(lower(inputs), ", _param(needle), ") > 0 OR instr(lower(outputs), ",
+        _param(needle), ") > 0)",
+    )  # fmt: skip
+    inner = " AND ".join(p.text for p in _date_range(query)) or "1"
+    inner_params = tuple(v for p in _date_range(query) for v in p.params)
+    in_session = _sql(
+        "(event_type = 'session' AND event_id IN (SELECT session_id FROM events WHERE "
+        "project_id = ", _param(project_id), " AND ", _Sql(inner, inner_params), " AND ",
+        matches, "))",
+    )  # fmt: skip
+    return _sql("(", matches, " OR ", in_session, ")")
 
 
 def select_events(
     conn: sqlite3.Connection, project_id: str, query: EventQuery
-) -> tuple[list[StoredRow], int]:
-    """The page of rows `query` selects and the total number of rows matching it.
+) -> tuple[list[StoredRow], int | None]:
+    """The page of rows `query` selects and the number of rows matching it (None when
+    `query.count_total` is False).
 
-    Rows are ordered by `start_time`, then `event_id` (both descending when
+    Rows are ordered by `query.sort`, then `event_id` (both descending when
     `query.descending`). Page and total come from one read snapshot, so they agree.
     """
     clause, params = where_clause(project_id, query)
     direction = "DESC" if query.descending else "ASC"
     page_sql = (
         f"{SELECT_EVENTS} WHERE {clause} "
-        f"ORDER BY start_time {direction}, event_id {direction} LIMIT ? OFFSET ?"
+        f"ORDER BY {_quote(query.sort)} {direction}, event_id {direction} LIMIT ? OFFSET ?"
     )
     with _read_snapshot(conn):
-        (total,) = conn.execute(f"SELECT COUNT(*) FROM events WHERE {clause}", params).fetchone()
-        if total <= query.offset:
-            return [], total
+        total: int | None = None
+        if query.count_total:
+            (total,) = conn.execute(
+                f"SELECT COUNT(*) FROM events WHERE {clause}", params
+            ).fetchone()
+            if total <= query.offset:
+                return [], total
         cursor = conn.execute(page_sql, [*params, query.limit, query.offset])
         return [decode_row(values) for values in cursor], total
+
+
+def session_outline(conn: sqlite3.Connection, project_id: str, session_id: str) -> list[OutlineRow]:
+    """The outline of every visible event of a session, by start time then event id."""
+    cursor = conn.execute(
+        "SELECT event_id, parent_id, event_type, event_name, start_time, end_time, duration, "
+        "error, CASE json_type(config, '$.model') WHEN 'text' "
+        "THEN json_extract(config, '$.model') END, "
+        f"CASE WHEN json_type(metadata, '$.total_tokens') {_NUMERIC} "
+        "THEN json_extract(metadata, '$.total_tokens') END, "
+        f"CASE WHEN json_type(metadata, '$.cost') {_NUMERIC} "
+        "THEN json_extract(metadata, '$.cost') END "
+        f"FROM events WHERE project_id = ? AND session_id = ? AND {VISIBLE} "
+        "ORDER BY start_time, event_id",
+        (project_id, session_id),
+    )
+    return [OutlineRow(zip(_OUTLINE_FIELDS, values, strict=True)) for values in cursor]  # type: ignore[misc]
 
 
 def chart(conn: sqlite3.Connection, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
