@@ -47,6 +47,15 @@ class Settings:
         default=8000,
         metadata=_doc("TCP port to listen on.", click.IntRange(0, 65535), serve_only=True),
     )
+    workers: int = field(
+        default=1,
+        metadata=_doc(
+            "Server processes; more than 1 needs a PostgreSQL database (SQLite and chdb "
+            "are opened by one process).",
+            click.IntRange(1, 64),
+            serve_only=True,
+        ),
+    )
     max_body_bytes: int = field(
         default=20 * 1024 * 1024,
         metadata=_doc(

@@ -44,17 +44,22 @@ def free_port() -> int:
 
 
 def settings_for(data_dir: Path, store_kind: str, **overrides: Any) -> Settings:
-    overrides.setdefault("database_url", fresh_database_url(store_kind, data_dir))
+    if "database_url" not in overrides:
+        overrides["database_url"] = fresh_database_url(store_kind, data_dir)
     return Settings(data_dir=data_dir, port=free_port(), **overrides)
 
 
 @contextlib.contextmanager
-def run_server(data_dir: Path, store_kind: str, **overrides: Any) -> Iterator[LiveServer]:
+def run_server(
+    data_dir: Path, store_kind: str, *, key: str | None = None, **overrides: Any
+) -> Iterator[LiveServer]:
+    """A server on a fresh database of `store_kind` (or `database_url=`, an existing one
+    whose full `key` the caller knows)."""
     settings = settings_for(Path(data_dir), store_kind, **overrides)
     store = open_store(settings.database_url)
     store.open()
-    secret = store.bootstrap().new_key_secret
-    assert secret is not None
+    secret = store.bootstrap().new_key_secret or key
+    assert secret is not None, "an existing database needs the caller's key"
     app = create_app(settings, store=store)
     config = uvicorn.Config(
         app,

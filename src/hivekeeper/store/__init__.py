@@ -16,12 +16,26 @@ _ENGINES = {
     "sqlite": "hivekeeper.store.sqlite:SqliteStore",
 }
 
-__all__ = ["Bootstrap", "Store", "open_store"]
+# Engines whose writes stay correct with several server processes: PostgreSQL locks
+# each key across processes. SQLite and chdb are opened by one process; a ClickHouse
+# server's read-merge-write is only serialised within one process's writer.
+_MULTI_PROCESS = frozenset({"postgresql", "postgres"})
+
+__all__ = ["Bootstrap", "Store", "allows_workers", "open_store"]
+
+
+def _scheme(database_url: str) -> str:
+    return database_url.partition(":")[0].split("+")[0].lower()
+
+
+def allows_workers(database_url: str) -> bool:
+    """Whether several `serve` processes may share this database."""
+    return _scheme(database_url) in _MULTI_PROCESS
 
 
 def open_store(database_url: str, *, synchronous_full: bool = False) -> Store:
     """Build (not yet open) the store for `database_url`, e.g. `sqlite:////path/db`."""
-    scheme = database_url.partition(":")[0].split("+")[0].lower()
+    scheme = _scheme(database_url)
     target = _ENGINES.get(scheme)
     if target is None:
         raise ValidationFailed(
