@@ -10,7 +10,11 @@ import pytest
 
 from tests.support.server import LiveServer, run_server
 
-STORES = [pytest.param("sqlite", id="sqlite")]
+STORES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres"),
+    pytest.param("chdb", id="chdb"),
+]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -185,3 +185,43 @@ def test_rows_and_tenancy_copy_in_key_order(
     # The copied key signs in on the target.
     principal = empty_store.authenticate(server.key)
     assert principal is not None and principal.project.id == _project_id(server)
+
+
+@pytest.mark.parametrize("descending", [True, False], ids=["desc", "asc"])
+@pytest.mark.parametrize("sort", ["duration", "start_time", "cost"])
+def test_keyset_pages_walk_the_same_order_as_one_page(
+    server: LiveServer, api: httpx.Client, sort: SortKey, descending: bool
+) -> None:
+    _seed(api)
+    sid = str(uuid.uuid4())
+    # Ties on start time, duration and cost, broken by event id.
+    events = [
+        {
+            "session_id": sid,
+            "event_type": "tool",
+            "event_name": f"t{i}",
+            "start_time": T0 + i % 3,
+            "duration": float(i % 2),
+        }
+        for i in range(11)
+    ]
+    assert api.post("/events/batch", json={"events": events}).status_code == 200
+    project = _project_id(server)
+    whole, _ = server.store.query_events(
+        project, EventQuery(sort=sort, descending=descending, limit=100)
+    )
+    walked: list[str] = []
+    after = None
+    while True:
+        page, total = server.store.query_events(
+            project,
+            EventQuery(sort=sort, descending=descending, limit=4, after=after, count_total=False),
+        )
+        assert total is None
+        if not page:
+            break
+        walked += [r["event_id"] for r in page]
+        last = page[-1]
+        after = (last[sort], last["event_id"])  # type: ignore[literal-required]
+    assert walked == [r["event_id"] for r in whole]
+    assert len(walked) == 11 + 1 + 3 * 2

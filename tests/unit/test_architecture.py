@@ -62,5 +62,5 @@ def test_stores_know_nothing_of_http(path: Path) -> None:
 
 
 def test_public_surfaces_are_pinned() -> None:
-    assert hivekeeper.store.__all__ == ["Bootstrap", "Store", "open_store"]
+    assert hivekeeper.store.__all__ == ["Bootstrap", "Store", "allows_workers", "open_store"]
     assert sorted(hivekeeper.domain.__all__) == hivekeeper.domain.__all__

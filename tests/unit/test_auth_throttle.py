@@ -11,7 +11,7 @@ from starlette.requests import Request
 from hivekeeper.api.throttle import FailedAuthThrottle, client_address
 from hivekeeper.domain.errors import AuthThrottled
 from hivekeeper.domain.tenancy import generate_key, hash_key, key_matches
-from hivekeeper.store import sqlite as sqlite_store
+from hivekeeper.store import sql_tenancy
 from hivekeeper.store.sqlite import SqliteStore
 
 
@@ -147,7 +147,7 @@ def test_the_store_confirms_the_looked_up_hash(
         assert secret is not None
         assert store.authenticate(secret) is not None
         # The row found by hash must still pass the explicit constant-time comparison.
-        monkeypatch.setattr(sqlite_store, "key_matches", lambda secret, stored: False)
+        monkeypatch.setattr(sql_tenancy, "key_matches", lambda secret, stored: False)
         assert store.authenticate(secret) is None
     finally:
         store.close()

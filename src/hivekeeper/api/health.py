@@ -22,6 +22,7 @@ async def health(request: Request) -> JsonResponse:
             "version": __version__,
             "writer": writer.state.value,
             "queued_writes": writer.queued_ops,
+            "writing": writer.writing_ops,
         },
         status_code=200 if ok else 503,
     )

@@ -203,6 +203,11 @@ class EventQuery:
     value orders below every number (first ascending, last descending).
     `projections` None means every field.
 
+    `after`, a `(sort value, event_id)` pair taken from the last row of a page, keeps
+    only the rows that come after that row in this order: a keyset cursor, so reading
+    page after page costs the same at any depth and rows written meanwhile shift
+    nothing.
+
     `search`, when set, keeps rows whose `inputs` or `outputs` JSON text contains it
     (case-insensitively); a session row is also kept when any event of its session
     matches. `count_total` False skips counting the matches (the total is then None),
@@ -217,6 +222,7 @@ class EventQuery:
     page: int = 1
     descending: bool = False
     sort: SortKey = "start_time"
+    after: tuple[float | None, str] | None = None
     search: str | None = None
     count_total: bool = True
 

@@ -70,6 +70,7 @@ class Writer:
         self._redact = redact
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
+        self._writing_ops = 0
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.state = WriterState.NEW
@@ -78,6 +79,11 @@ class Writer:
     def queued_ops(self) -> int:
         """Operations waiting for a transaction (for /health)."""
         return self._queued_ops
+
+    @property
+    def writing_ops(self) -> int:
+        """Operations taken from the queue whose transaction has not finished (for /health)."""
+        return self._writing_ops
 
     def start(self) -> None:
         if self.state is not WriterState.NEW:
@@ -132,7 +138,10 @@ class Writer:
                 if not self._queue:
                     return
                 batch = self._take_batch()
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            finally:
+                self._writing_ops = 0
 
     def _take_batch(self) -> list[_Pending]:
         batch = [self._queue.popleft()]
@@ -142,6 +151,7 @@ class Writer:
             batch.append(item)
             size += len(item.ops)
         self._queued_ops -= size
+        self._writing_ops = size
         return batch
 
     def _commit(self, batch: list[_Pending]) -> None:

@@ -14,6 +14,10 @@ from hivekeeper.store.protocol import Bootstrap, Store
 
 _ENGINES = {
     "sqlite": "hivekeeper.store.sqlite:SqliteStore",
+    "postgresql": "hivekeeper.store.postgres:PostgresStore",
+    "postgres": "hivekeeper.store.postgres:PostgresStore",
+    "clickhouse": "hivekeeper.store.clickhouse:ClickHouseStore",
+    "chdb": "hivekeeper.store.clickhouse:ClickHouseStore",
 }
 
 # Engines whose writes stay correct with several server processes: PostgreSQL locks

@@ -13,10 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, ValidationFailed
+from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
@@ -39,21 +38,15 @@ from hivekeeper.domain.tenancy import (
     Principal,
     Project,
     TenancyDump,
-    generate_key,
-    hash_key,
-    key_matches,
-    new_tenant_id,
 )
-from hivekeeper.store import sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
+from hivekeeper.store import sql_tenancy, sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
+from hivekeeper.store.event_rows import EVENT_COLUMNS, decode_row, encode_row
 from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sqlite_schema import (
     DELETE_EVENT,
-    EVENT_COLUMNS,
     SELECT_EVENTS,
     VISIBLE,
-    decode_row,
     delete_sessions,
-    encode_row,
     migrate,
 )
 
@@ -74,14 +67,6 @@ _UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".
     f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
 )
 _CHECKPOINT_INTERVAL_S = 0.5
-_PROJECT_SELECT = (
-    "SELECT p.id, p.name, p.workspace_id, w.org_id, p.created_at "
-    "FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-)
-_KEY_SELECT = (
-    "SELECT k.id, k.project_id, p.name, k.kind, k.created_at, k.revoked_at "
-    "FROM api_keys k JOIN projects p ON p.id = k.project_id"
-)
 
 
 def database_path(database_url: str) -> Path:
@@ -223,25 +208,13 @@ class SqliteStore:
     # --- tenancy ---
     def bootstrap(self) -> Bootstrap:
         with self._admin() as conn, _transaction(conn):
-            workspace_id, _ = _ensure_workspace(conn)
-            row = conn.execute(
-                f"{_PROJECT_SELECT} WHERE p.name = 'default' AND p.workspace_id = ?",
-                (workspace_id,),
-            ).fetchone()
-            project = _project(row) if row else _insert_project(conn, "default", workspace_id)
-            secret = None
-            if conn.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0] == 0:
-                _, secret = _insert_key(conn, project.id, "full")
-            return Bootstrap(project=project, new_key_secret=secret)
+            return sql_tenancy.bootstrap(conn)
 
     def create_project(self, name: str) -> Project:
-        name = name.strip()
-        if not name or len(name) > 100:
-            raise ValidationFailed("a project name must be 1-100 characters", field="name")
+        name = sql_tenancy.project_name(name)
         with self._admin() as conn, _transaction(conn):
-            workspace_id, _ = _ensure_workspace(conn)
             try:
-                return _insert_project(conn, name, workspace_id)
+                return sql_tenancy.create_project(conn, name)
             except sqlite3.IntegrityError:
                 raise ValidationFailed(
                     f"a project named {name!r} already exists", field="name"
@@ -249,48 +222,25 @@ class SqliteStore:
 
     def list_projects(self) -> list[Project]:
         with self._admin() as conn:
-            rows = conn.execute(f"{_PROJECT_SELECT} ORDER BY p.created_at").fetchall()
-        return [_project(r) for r in rows]
+            return sql_tenancy.list_projects(conn)
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._admin() as conn, _transaction(conn):
-            _ensure_workspace(conn)
-            row = conn.execute("SELECT id FROM projects WHERE name = ?", (project_name,)).fetchone()
-            if row is None:
-                raise NotFound(f"no project named {project_name!r}", field="project")
-            return _insert_key(conn, row[0], kind)
+            return sql_tenancy.create_key(conn, project_name, kind)
 
     def list_keys(self) -> list[ApiKey]:
         with self._admin() as conn:
-            rows = conn.execute(f"{_KEY_SELECT} ORDER BY k.created_at").fetchall()
-        return [_api_key(r) for r in rows]
+            return sql_tenancy.list_keys(conn)
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._admin() as conn, _transaction(conn):
-            conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (time.time(), key_id),
-            )
-            row = conn.execute(f"{_KEY_SELECT} WHERE k.id = ?", (key_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no key with id {key_id!r}", field="key_id")
-        return _api_key(row)
+            return sql_tenancy.revoke_key(conn, key_id)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: every request reads the key row, so a revocation (from the CLI, on
         # the live database) refuses the very next request.
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT k.secret_hash, k.id, k.kind, "
-                "p.id, p.name, p.workspace_id, w.org_id, p.created_at "
-                "FROM api_keys k JOIN projects p ON p.id = k.project_id "
-                "JOIN workspaces w ON w.id = p.workspace_id "
-                "WHERE k.secret_hash = ? AND k.revoked_at IS NULL",
-                (hash_key(secret),),
-            ).fetchone()
-        if row is None or not key_matches(secret, row[0]):
-            return None
-        return Principal(key_id=row[1], kind=row[2], project=_project(row[3:]))
+            return sql_tenancy.authenticate(conn, secret)
 
     # --- writes ---
     def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
@@ -356,11 +306,11 @@ class SqliteStore:
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._admin() as conn, _transaction(conn):
-            sqlite_care.set_retention(conn, project_name, days)
+            sql_tenancy.set_retention(conn, project_name, days)
 
     def retention_days(self) -> dict[str, int | None]:
         with self._read() as conn:
-            return sqlite_care.retention_days(conn)
+            return sql_tenancy.retention_days(conn)
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         with self._read() as conn:
@@ -368,15 +318,15 @@ class SqliteStore:
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sqlite_care.add_redaction(conn, project_name, pattern, replacement)
+            return sql_tenancy.add_redaction(conn, project_name, pattern, replacement)
 
     def list_redactions(self) -> list[RedactionRule]:
         with self._read() as conn:
-            return sqlite_care.list_redactions(conn)
+            return sql_tenancy.list_redactions(conn)
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sqlite_care.remove_redaction(conn, rule_id)
+            return sql_tenancy.remove_redaction(conn, rule_id)
 
     def backup(self, target: Path) -> None:
         sqlite_backup.backup(self.path, target)
@@ -488,53 +438,6 @@ def _load(conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _ensure_workspace(conn: sqlite3.Connection) -> tuple[str, str]:
-    """The single workspace of a self-hosted install, created on first use."""
-    row = conn.execute("SELECT id, org_id FROM workspaces ORDER BY created_at LIMIT 1").fetchone()
-    if row:
-        return row[0], row[1]
-    now = time.time()
-    org_id, workspace_id = new_tenant_id("org"), new_tenant_id("ws")
-    conn.execute("INSERT INTO organizations VALUES (?, 'default', ?)", (org_id, now))
-    conn.execute("INSERT INTO workspaces VALUES (?, ?, 'default', ?)", (workspace_id, org_id, now))
-    return workspace_id, org_id
-
-
-def _insert_project(conn: sqlite3.Connection, name: str, workspace_id: str) -> Project:
-    project_id = new_tenant_id("proj")
-    conn.execute(
-        "INSERT INTO projects (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)",
-        (project_id, workspace_id, name, time.time()),
-    )
-    row = conn.execute(f"{_PROJECT_SELECT} WHERE p.id = ?", (project_id,)).fetchone()
-    return _project(row)
-
-
-def _insert_key(conn: sqlite3.Connection, project_id: str, kind: KeyKind) -> tuple[ApiKey, str]:
-    key_id, secret = generate_key(kind)
-    conn.execute(
-        "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-        (key_id, project_id, kind, hash_key(secret), time.time()),
-    )
-    row = conn.execute(f"{_KEY_SELECT} WHERE k.id = ?", (key_id,)).fetchone()
-    return _api_key(row), secret
-
-
-def _project(row: Sequence[Any]) -> Project:
-    return Project(id=row[0], name=row[1], workspace_id=row[2], org_id=row[3], created_at=row[4])
-
-
-def _api_key(row: Sequence[Any]) -> ApiKey:
-    return ApiKey(
-        id=row[0],
-        project_id=row[1],
-        project_name=row[2],
-        kind=row[3],
-        created_at=row[4],
-        revoked_at=row[5],
-    )
 
 
 def _translate(exc: sqlite3.Error) -> HivekeeperError:

@@ -22,48 +22,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hivekeeper.domain.errors import NotFound, Unavailable, ValidationFailed
+from hivekeeper.store.flock import FileLock, try_flock
 from hivekeeper.store.sqlite_schema import MIGRATIONS
 
 _REQUIRED_TABLES = frozenset({"hivekeeper_migrations", "projects", "api_keys", "events"})
 _BUSY_TIMEOUT_MS = 10_000
 
 
-class UseLock:
+class UseLock(FileLock):
     """The shared lock an open store holds on `<database>.lock`."""
 
     def __init__(self, database: Path) -> None:
-        self._database = database
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the shared lock (idempotent). Unavailable while a restore runs."""
-        if self._fd is not None:
-            return
-        self._fd = _lock(self._database, fcntl.LOCK_SH)
-        if self._fd is None:
-            raise Unavailable(f"{self._database} is being restored; try again when that is done")
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def release(self) -> None:
-        """Drop the lock (idempotent)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        super().__init__(
+            _lock_file(database),
+            exclusive=False,
+            busy_message=f"{database} is being restored; try again when that is done",
+        )
 
 
-def _lock(database: Path, operation: int) -> int | None:
-    """A descriptor holding the `flock` `operation` on `<database>.lock`; None, without
-    waiting, while another process holds a conflicting one."""
-    fd = os.open(database.with_name(database.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, operation | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+def _lock_file(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
 
 
 def backup(database: Path, target: Path) -> None:
@@ -165,7 +143,7 @@ def _check(path: Path, *, thorough: bool) -> None:
 
 @contextlib.contextmanager
 def _exclusive(database: Path) -> Iterator[None]:
-    fd = _lock(database, fcntl.LOCK_EX)
+    fd = try_flock(_lock_file(database), fcntl.LOCK_EX)
     if fd is None:
         raise Unavailable(
             f"a hivekeeper server or command is using {database}; stop the server before restoring"

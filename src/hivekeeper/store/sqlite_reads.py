@@ -22,13 +22,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
-from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE, decode_row
+from hivekeeper.store.event_rows import decode_row
+from hivekeeper.store.sql_fragments import COMPARISONS, after_row, filter_condition
+from hivekeeper.store.sql_fragments import Sql as _Sql
+from hivekeeper.store.sql_fragments import param as _param
+from hivekeeper.store.sql_fragments import sql as _sql
+from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE
 
 _TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
 _IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
@@ -38,35 +42,7 @@ _ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
 _NUMERIC = "IN ('integer', 'real')"
 # julianday() counts days from noon, 4714 BC; 2440587.5 is 1970-01-01T00:00:00Z.
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
-_SQL_COMPARISONS = {
-    "is": "=",
-    "greater than": ">",
-    "after": ">",
-    "less than": "<",
-    "before": "<",
-    "greater than or equal": ">=",
-    "less than or equal": "<=",
-}
 _OUTLINE_FIELDS = tuple(OutlineRow.__annotations__)
-_NEGATIONS = {"is not": "is", "not contains": "contains"}
-
-
-class _Sql(NamedTuple):
-    """A SQL fragment and the parameters its `?` placeholders bind, in order."""
-
-    text: str
-    params: tuple[object, ...] = ()
-
-
-def _sql(*parts: _Sql | str) -> _Sql:
-    """Concatenate fragments, keeping their parameters in placeholder order."""
-    text = "".join(p if isinstance(p, str) else p.text for p in parts)
-    params = tuple(v for p in parts if not isinstance(p, str) for v in p.params)
-    return _Sql(text, params)
-
-
-def _param(value: object) -> _Sql:
-    return _Sql("?", (value,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +104,27 @@ def select_events(
     `query.count_total` is False).
 
     Rows are ordered by `query.sort`, then `event_id` (both descending when
-    `query.descending`). Page and total come from one read snapshot, so they agree.
+    `query.descending`). Page and total come from one read snapshot, so they agree;
+    the total ignores the `query.after` cursor (it counts the whole result).
     """
     clause, params = where_clause(project_id, query)
     direction = "DESC" if query.descending else "ASC"
+    column = _quote(query.sort)
+    cursor_sql = _Sql("")
+    if query.after is not None:
+        value, event_id = query.after
+        cursor_sql = _sql(
+            " AND ",
+            after_row(
+                column,
+                None if value is None else _param(value),
+                _param(event_id),
+                descending=query.descending,
+            ),
+        )
     page_sql = (
-        f"{SELECT_EVENTS} WHERE {clause} "
-        f"ORDER BY {_quote(query.sort)} {direction}, event_id {direction} LIMIT ? OFFSET ?"
+        f"{SELECT_EVENTS} WHERE {clause}{cursor_sql.text} "
+        f"ORDER BY {column} {direction}, event_id {direction} LIMIT ? OFFSET ?"
     )
     with _read_snapshot(conn):
         total: int | None = None
@@ -144,7 +134,9 @@ def select_events(
             ).fetchone()
             if total <= query.offset:
                 return [], total
-        cursor = conn.execute(page_sql, [*params, query.limit, query.offset])
+        cursor = conn.execute(
+            page_sql, [*params, *cursor_sql.params, query.limit, query.offset]
+        )
         return [decode_row(values) for values in cursor], total
 
 
@@ -202,15 +194,12 @@ def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
 
 def _condition(condition: Condition) -> _Sql:
     operand = _operand(condition.field)
-    operator = condition.operator
-    if operator == "exists":
-        return operand.present
-    if operator == "not exists":
-        return _sql("NOT ", operand.present)
-    positive = _NEGATIONS.get(operator)
-    test = _test(operand, condition, positive or operator)
-    # A test on an absent field is NULL or false; the negation must then be true.
-    return _sql("NOT COALESCE(", test, ", 0)") if positive else test
+    return filter_condition(
+        condition.operator,
+        operand.present,
+        lambda operator: _test(operand, condition, operator),
+        false="0",
+    )
 
 
 def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
@@ -222,7 +211,7 @@ def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
     if condition.type == "boolean":
         accepted = "('true', '1')" if value is True else "('false', '0')"
         return _sql("lower(", operand.text, f") IN {accepted}")
-    comparison = _SQL_COMPARISONS[operator]
+    comparison = COMPARISONS[operator]
     if condition.type == "number":
         return _sql(
             "(typeof(", operand.value, f") {_NUMERIC} AND ", operand.value,

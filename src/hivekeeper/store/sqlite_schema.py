@@ -1,5 +1,4 @@
-"""The SQLite schema: migrations, the events column list, row encoding, and the
-statements every events writer shares.
+"""The SQLite schema: migrations and the statements every events writer shares.
 
 Each migration is a named function applied in the same transaction as the row that
 records it, so running `migrate()` again (every start does) is safe, even from two
@@ -8,30 +7,12 @@ processes at once.
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
 
-import orjson
-
-from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import OBJECT_FIELDS
-from hivekeeper.domain.merge import ROLLUP_FIELDS, Key, StoredRow
-
-JSON_COLUMNS = (*OBJECT_FIELDS, "children_ids", "extra")
-# Event fields first, then the session roll-ups, as in the table definition.
-EVENT_COLUMNS = (
-    *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
-    *ROLLUP_FIELDS,
-)
-_JSON_INDEXES = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
-_JSON_POSITIONS = frozenset(_JSON_INDEXES)
-_EMPTY_JSON = {i: "[]" if EVENT_COLUMNS[i] == "children_ids" else "{}" for i in _JSON_INDEXES}
-_all_columns = operator.itemgetter(*EVENT_COLUMNS)
-_dumps = orjson.dumps
-_BOOL_POSITION = EVENT_COLUMNS.index("duration_set")
+from hivekeeper.domain.merge import Key
+from hivekeeper.store.event_rows import EVENT_COLUMNS
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -109,6 +90,15 @@ def _create_redaction_rules(conn: sqlite3.Connection) -> None:
     )
 
 
+def _index_sessions(conn: sqlite3.Connection) -> None:
+    # The UI's session list filters on event_type = 'session' and sorts by time or a
+    # roll-up: this index reads the ~1 in 10 rows that are sessions, not the project.
+    conn.execute(
+        "CREATE INDEX events_sessions ON events (project_id, start_time) "
+        "WHERE event_type = 'session'"
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -124,6 +114,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0002_events", _create_events),
     ("0003_retention", _add_retention),
     ("0004_redaction_rules", _create_redaction_rules),
+    ("0005_sessions_index", _index_sessions),
 )
 
 
@@ -149,38 +140,6 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute("ROLLBACK")
             raise
     return applied
-
-
-def encode_row(row: StoredRow) -> list[Any]:
-    """The row as bound parameters in `EVENT_COLUMNS` order.
-
-    Raises ValidationFailed for a value nested too deeply for orjson (254 levels).
-    """
-    # On the ingest path for every event: fetch all values in C, then encode only
-    # the JSON columns, writing empty containers as constants.
-    values = list(_all_columns(row))
-    try:
-        for i in _JSON_INDEXES:
-            value = values[i]
-            values[i] = _dumps(value).decode() if value else _EMPTY_JSON[i]
-    except orjson.JSONEncodeError as exc:
-        raise ValidationFailed(
-            f"event {row['event_id']} cannot be stored: {exc}", field="body"
-        ) from None
-    return values
-
-
-def decode_row(values: tuple[Any, ...]) -> StoredRow:
-    """A `SELECT <EVENT_COLUMNS>` result tuple back into a row."""
-    out: dict[str, Any] = {}
-    for i, column in enumerate(EVENT_COLUMNS):
-        value = values[i]
-        if i in _JSON_POSITIONS:
-            value = orjson.loads(value)
-        elif i == _BOOL_POSITION:
-            value = bool(value)
-        out[column] = value
-    return cast(StoredRow, out)
 
 
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.

@@ -1,0 +1,258 @@
+"""The ClickHouse schema as data: tables, their DDL (one node or a cluster), migrations
+and the row encoding of events.
+
+Every table is a `ReplacingMergeTree(version, is_deleted)`: a write inserts a new
+version of a row, a delete inserts a tombstone version, and reads use `FINAL` to see
+the newest version of each key. Background merges only drop superseded versions, so
+what a read returns never depends on whether they ran.
+
+`single_node_ddl()` is what the store runs; `cluster_ddl()` renders the same tables
+as `ReplicatedReplacingMergeTree` shards behind `Distributed` tables. Events shard by
+a hash of `(project_id, session id)`, so a session's rows, and every version of each,
+live on one shard: `FINAL` and the session subqueries stay shard-local.
+
+ClickHouse has no transactions, so a migration cannot commit with its record. Every
+statement is idempotent instead (`IF NOT EXISTS`); a migration interrupted halfway
+is simply run again at the next start, then recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hivekeeper.domain.merge import StoredRow
+from hivekeeper.store import event_rows
+from hivekeeper.store.event_rows import EVENT_COLUMNS, JSON_COLUMNS
+
+VERSION_COLUMNS = (("version", "UInt64"), ("is_deleted", "UInt8"))
+_ROLLUP_TYPES = {
+    "num_events": "Int64",
+    "num_model_events": "Int64",
+    "prompt_tokens": "Float64",
+    "completion_tokens": "Float64",
+    "total_tokens": "Float64",
+    "cost": "Float64",
+    "feedback_count": "Int64",
+    "error_count": "Int64",
+}
+_EVENT_TYPES: dict[str, str] = {
+    "project_id": "String",
+    "event_id": "String",
+    "session_id": "Nullable(String)",
+    "parent_id": "Nullable(String)",
+    "event_type": "LowCardinality(Nullable(String))",
+    "event_name": "Nullable(String)",
+    "source": "Nullable(String)",
+    "start_time": "Nullable(Float64)",
+    "end_time": "Nullable(Float64)",
+    "duration": "Nullable(Float64)",
+    "duration_set": "Bool",
+    "error": "Nullable(String)",
+    **{c: "String" for c in JSON_COLUMNS},
+    **_ROLLUP_TYPES,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table: columns (without the version columns), sorting key, skip indexes,
+    and the expression that picks its shard in a cluster."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    order_by: tuple[str, ...]
+    shard_by: str
+    indexes: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> tuple[tuple[str, str], ...]:
+        return (*self.columns, *VERSION_COLUMNS)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.all_columns)
+
+    @property
+    def column_types(self) -> tuple[str, ...]:
+        return tuple(kind for _, kind in self.all_columns)
+
+
+# Sorting key (project_id, event_id): every version of a row collapses, and loading
+# rows by key (the write path) reads a few granules. The tree (`session_id = ?`) and
+# parents use bloom filters; the session list (`event_type = 'session'` by start time)
+# reads only the small key/type/time columns of a project's range first, then the
+# page's payloads by key (see clickhouse_reads). A projection ordered by start time
+# would serve the list better, but `FINAL` reads ignore projections, and a projection
+# on a ReplacingMergeTree must be rebuilt on every merge.
+EVENTS = Table(
+    name="events",
+    columns=tuple((c, _EVENT_TYPES[c]) for c in EVENT_COLUMNS),
+    order_by=("project_id", "event_id"),
+    shard_by="cityHash64(project_id, ifNull(session_id, event_id))",
+    indexes=(
+        "INDEX by_session session_id TYPE bloom_filter(0.01) GRANULARITY 1",
+        "INDEX by_parent parent_id TYPE bloom_filter(0.01) GRANULARITY 1",
+        "INDEX by_start start_time TYPE minmax GRANULARITY 1",
+    ),
+)
+ORGANIZATIONS = Table(
+    "organizations",
+    (("id", "String"), ("name", "String"), ("created_at", "Float64")),
+    ("id",),
+    "cityHash64(id)",
+)
+WORKSPACES = Table(
+    "workspaces",
+    (("id", "String"), ("org_id", "String"), ("name", "String"), ("created_at", "Float64")),
+    ("id",),
+    "cityHash64(id)",
+)
+PROJECTS = Table(
+    "projects",
+    (
+        ("id", "String"),
+        ("workspace_id", "String"),
+        ("name", "String"),
+        ("created_at", "Float64"),
+        ("retention_days", "Nullable(Int64)"),
+    ),
+    ("id",),
+    "cityHash64(id)",
+)
+API_KEYS = Table(
+    "api_keys",
+    (
+        ("id", "String"),
+        ("project_id", "String"),
+        ("kind", "String"),
+        ("secret_hash", "String"),
+        ("created_at", "Float64"),
+        ("revoked_at", "Nullable(Float64)"),
+    ),
+    ("id",),
+    "cityHash64(id)",
+)
+REDACTION_RULES = Table(
+    "redaction_rules",
+    (
+        ("id", "Int64"),
+        ("project_id", "String"),
+        ("pattern", "String"),
+        ("replacement", "String"),
+        ("created_at", "Float64"),
+    ),
+    ("id",),
+    "cityHash64(id)",
+)
+MIGRATIONS_TABLE = Table(
+    "hivekeeper_migrations",
+    (("name", "String"), ("applied_at", "Float64")),
+    ("name",),
+    "cityHash64(name)",
+)
+TENANCY_TABLES = (ORGANIZATIONS, WORKSPACES, PROJECTS, API_KEYS, REDACTION_RULES)
+MIGRATIONS: tuple[tuple[str, tuple[Table, ...]], ...] = (
+    ("0001_tenancy", TENANCY_TABLES),
+    ("0002_events", (EVENTS,)),
+)
+
+
+def quote_identifier(name: str) -> str:
+    """Backquote an identifier from our own schema (or a database name we were given)."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _columns_sql(table: Table) -> str:
+    parts = [f"{quote_identifier(name)} {kind}" for name, kind in table.all_columns]
+    return ",\n    ".join([*parts, *table.indexes])
+
+
+def _table_ddl(table: Table, name: str, engine: str, on_cluster: str) -> str:
+    order = ", ".join(quote_identifier(c) for c in table.order_by)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name}{on_cluster} (\n    {_columns_sql(table)}\n)\n"
+        f"ENGINE = {engine}\nORDER BY ({order})"
+    )
+
+
+def single_node_ddl(table: Table) -> str:
+    """The CREATE statement the store runs on one node (in the client's database)."""
+    return _table_ddl(
+        table, quote_identifier(table.name), "ReplacingMergeTree(version, is_deleted)", ""
+    )
+
+
+def cluster_ddl(cluster: str, database: str) -> list[str]:
+    """Statements creating every table on `cluster`: a replicated local table per shard
+    and a `Distributed` table over them under the name the store uses, then the
+    migration records, so a store pointed at the cluster runs no DDL itself."""
+    on = f" ON CLUSTER {quote_identifier(cluster)}"
+    db = quote_identifier(database)
+    out = [f"CREATE DATABASE IF NOT EXISTS {db}{on}"]
+    for table in (MIGRATIONS_TABLE, *(t for _, tables in MIGRATIONS for t in tables)):
+        local = f"{table.name}_local"
+        path = _string_literal(f"/clickhouse/tables/{{shard}}/{database}/{local}")
+        engine = f"ReplicatedReplacingMergeTree({path}, '{{replica}}', version, is_deleted)"
+        out.append(_table_ddl(table, f"{db}.{quote_identifier(local)}", engine, on))
+        distributed = (
+            f"Distributed({quote_identifier(cluster)}, {db}, {quote_identifier(local)}, "
+            f"{table.shard_by})"
+        )
+        out.append(
+            f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name)}{on} "
+            f"AS {db}.{quote_identifier(local)}\nENGINE = {distributed}"
+        )
+    names = ", ".join(f"('{name}', 0, 1, 0)" for name, _ in MIGRATIONS)
+    out.append(
+        f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name)} "
+        f"(name, applied_at, version, is_deleted) VALUES {names}"
+    )
+    return out
+
+
+_JSON_POSITIONS = frozenset(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
+_SESSION_POSITION = EVENT_COLUMNS.index("session_id")
+
+
+def encode_row(row: StoredRow, version: int) -> list[Any]:
+    """The row as insert values in `EVENTS.column_names` order: `event_rows`' encoding
+    and the version. Raises ValidationFailed as `event_rows.encode_row`."""
+    values = event_rows.encode_row(row)
+    values.append(version)
+    values.append(0)
+    return values
+
+
+def tombstone(project_id: str, event_id: str, session_id: str | None, version: int) -> list[Any]:
+    """A deletion marker for a row; `session_id` routes it to the row's shard."""
+    values: list[Any] = []
+    for i, column in enumerate(EVENT_COLUMNS):
+        kind = _EVENT_TYPES[column]
+        if i in _JSON_POSITIONS:
+            values.append("[]" if column == "children_ids" else "{}")
+        elif "Nullable" in kind:
+            values.append(None)
+        elif kind == "Bool":
+            values.append(False)
+        elif kind == "String":
+            values.append("")
+        else:
+            values.append(0)
+    values[0], values[1], values[_SESSION_POSITION] = project_id, event_id, session_id
+    values.append(version)
+    values.append(1)
+    return values
+
+
+def decode_row(values: Sequence[Any]) -> StoredRow:
+    """A `SELECT <EVENT_COLUMNS>` result row back into a row."""
+    return event_rows.decode_row(tuple(values))
+SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events FINAL"
+# Pending rows (an update whose event has not arrived) have no type and stay unseen.
+VISIBLE = "event_type IS NOT NULL"

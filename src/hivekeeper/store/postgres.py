@@ -1,0 +1,531 @@
+"""The PostgreSQL engine: a psycopg connection pool shared by the writer and readers.
+
+Several server processes may write at once. Read-merge-write stays correct because a
+transaction first takes a transaction-scoped advisory lock on every key it will load
+(event and session rows), in ascending order, so two writers touching the same session
+take turns. Keys found only after loading (the session of a loaded row, what a retention
+run picks) are locked with the non-waiting `pg_try_advisory_xact_lock`; if one is taken,
+the transaction rolls back and starts over holding every key it now knows, in order.
+Waiting only in ascending order means two writers never wait for each other in a cycle.
+
+`synchronous_full` has no meaning here: durability is the server's `synchronous_commit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import logging
+import random
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from hivekeeper.domain.charts import ChartPoint, ChartQuery
+from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
+from hivekeeper.domain.events import OutlineRow
+from hivekeeper.domain.filters import EventQuery
+from hivekeeper.domain.merge import (
+    DeleteEvent,
+    DeleteSession,
+    ExpireSessions,
+    Key,
+    MergeOp,
+    StoredRow,
+    WriteOp,
+    apply_ops,
+    keys_to_load,
+    session_keys,
+    subtract_from_session,
+)
+from hivekeeper.domain.redaction import RedactionRule
+from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
+from hivekeeper.store import postgres_care, postgres_copy, postgres_reads, sql_tenancy
+from hivekeeper.store.event_rows import decode_row, encode_row
+from hivekeeper.store.postgres_schema import SELECT_EVENTS, UPSERT, VISIBLE, migrate
+from hivekeeper.store.protocol import Bootstrap
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[TupleRow]
+
+# The writer holds one connection; the API reads from a thread pool. Past this many
+# concurrent reads a request waits up to _POOL_WAIT_S for a connection.
+_POOL_SIZE = 10
+_POOL_WAIT_S = 10.0
+_CONNECT_TIMEOUT_S = 10
+# Any pooled statement running longer is cancelled (QueryCanceled → 503); migrations
+# run on their own connection, without this limit.
+_STATEMENT_LIMIT_S = 30
+# A write that keeps finding keys taken by other writers starts over at most this often
+# (each attempt locks more of what it needs up front, so two are usually enough).
+_WRITE_ATTEMPTS = 8
+
+
+class StoreState(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class _LockConflict(Exception):
+    """A key another transaction holds was needed out of order: start over."""
+
+    def __init__(self, lock_ids: set[int]) -> None:
+        super().__init__("key lock taken")
+        self.lock_ids = lock_ids
+
+
+class _KeyLocks:
+    """Transaction-scoped advisory locks on row keys, waited for only in ascending order."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.held: set[int] = set()
+
+    def acquire_ids(self, lock_ids: Iterable[int]) -> None:
+        wanted = sorted(set(lock_ids) - self.held)
+        if not wanted:
+            return
+        if not self.held or wanted[0] > max(self.held):
+            # unnest() yields in array order, so the locks are taken in that order.
+            self._conn.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (wanted,)
+            ).fetchall()
+        else:
+            got = self._conn.execute(
+                "SELECT bool_and(pg_try_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
+                (wanted,),
+            ).fetchone()
+            if not (got and got[0]):
+                raise _LockConflict(set(wanted))
+        self.held.update(wanted)
+
+    def acquire(self, keys: Iterable[Key]) -> None:
+        self.acquire_ids(lock_id(key) for key in keys)
+
+
+def lock_id(key: Key) -> int:
+    """The advisory lock number of a row key (a collision only serialises two keys)."""
+    digest = hashlib.blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class _Qmark:
+    """A psycopg connection taking the `?` placeholders `sql_tenancy` is written with."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def execute(self, query: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[TupleRow]:
+        return self._conn.execute(query.replace("?", "%s"), parameters)
+
+
+class _Pool(ConnectionPool[Connection]):
+    """A pool that draws the jitter of connection lifetimes from its own generator.
+
+    psycopg_pool draws it from the global `random` on its worker threads, changing the
+    random state under whatever else relies on it (Hypothesis fails such tests).
+    """
+
+    _random = random.Random()
+
+    @classmethod
+    def _jitter(cls, value: float, min_pc: float, max_pc: float) -> float:
+        return value * (1.0 + (max_pc - min_pc) * cls._random.random() + min_pc)
+
+
+class PostgresStore:
+    """The PostgreSQL implementation of `hivekeeper.store.Store`."""
+
+    def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        self._conninfo = conninfo(database_url)
+        self._pool: ConnectionPool[Connection] | None = None
+        self._state = StoreState.NEW
+        self._state_lock = threading.Lock()
+
+    # --- lifecycle ---
+    def open(self) -> None:
+        with self._state_lock:
+            if self._state is StoreState.OPEN:
+                return
+            if self._state is StoreState.CLOSED:
+                raise Unavailable("the store is closed")
+            try:
+                # A plain connection first: a wrong URL or a server that is down fails
+                # at once, where a pool would keep retrying until its timeout.
+                with psycopg.connect(
+                    self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+                ) as conn:
+                    migrate(conn)
+            except psycopg.Error as exc:
+                raise _translate(exc) from exc
+            pool = _Pool(
+                self._conninfo,
+                min_size=1,
+                max_size=_POOL_SIZE,
+                timeout=_POOL_WAIT_S,
+                kwargs={
+                    "autocommit": True,
+                    "connect_timeout": _CONNECT_TIMEOUT_S,
+                    "options": f"-c statement_timeout={_STATEMENT_LIMIT_S * 1000}",
+                },
+                configure=_configure,
+                open=False,
+                name="hivekeeper",
+            )
+            try:
+                pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+            except psycopg.Error as exc:
+                pool.close()
+                raise _translate(exc) from exc
+            self._pool = pool
+            self._state = StoreState.OPEN
+
+    def close(self) -> None:
+        with self._state_lock:
+            self._state = StoreState.CLOSED
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if self._state is StoreState.NEW:
+            self.open()  # the CLI's admin commands work on a store not yet opened
+        pool = self._pool
+        if pool is None:
+            raise Unavailable("the store is closed")
+        try:
+            with pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
+    # --- tenancy ---
+    def bootstrap(self) -> Bootstrap:
+        with self._transaction() as conn:
+            # Two workers starting together must not both create the default project.
+            conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
+            return sql_tenancy.bootstrap(_Qmark(conn))
+
+    def create_project(self, name: str) -> Project:
+        name = sql_tenancy.project_name(name)
+        try:
+            with self._transaction() as conn:
+                conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
+                return sql_tenancy.create_project(_Qmark(conn), name)
+        except HivekeeperError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise ValidationFailed(
+                    f"a project named {name!r} already exists", field="name"
+                ) from None
+            raise
+
+    def list_projects(self) -> list[Project]:
+        with self._connection() as conn:
+            return sql_tenancy.list_projects(_Qmark(conn))
+
+    def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
+        with self._transaction() as conn:
+            conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
+            return sql_tenancy.create_key(_Qmark(conn), project_name, kind)
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._connection() as conn:
+            return sql_tenancy.list_keys(_Qmark(conn))
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        with self._transaction() as conn:
+            return sql_tenancy.revoke_key(_Qmark(conn), key_id)
+
+    def authenticate(self, secret: str) -> Principal | None:
+        # No cache: a revocation refuses the very next request, on every worker.
+        with self._connection() as conn:
+            return sql_tenancy.authenticate(_Qmark(conn), secret)
+
+    # --- data care ---
+    def set_retention(self, project_name: str, days: int | None) -> None:
+        with self._transaction() as conn:
+            sql_tenancy.set_retention(_Qmark(conn), project_name, days)
+
+    def retention_days(self) -> dict[str, int | None]:
+        with self._connection() as conn:
+            return sql_tenancy.retention_days(_Qmark(conn))
+
+    def has_expired(self, project_id: str, before_ms: float) -> bool:
+        with self._connection() as conn:
+            return postgres_care.has_expired(conn, project_id, before_ms)
+
+    def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
+        with self._transaction() as conn:
+            return sql_tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
+
+    def list_redactions(self) -> list[RedactionRule]:
+        with self._connection() as conn:
+            return sql_tenancy.list_redactions(_Qmark(conn))
+
+    def remove_redaction(self, rule_id: int) -> RedactionRule:
+        with self._transaction() as conn:
+            return sql_tenancy.remove_redaction(_Qmark(conn), rule_id)
+
+    def backup(self, target: Path) -> None:
+        raise ValidationFailed(
+            "backup copies a SQLite file; for PostgreSQL use pg_dump "
+            "(e.g. pg_dump --format=custom --file=hivekeeper.dump DATABASE_URL)",
+            field="database_url",
+        )
+
+    def restore(self, source: Path) -> Path | None:
+        raise ValidationFailed(
+            "restore replaces a SQLite file; for PostgreSQL use pg_restore "
+            "(e.g. pg_restore --clean --dbname=DATABASE_URL hivekeeper.dump)",
+            field="database_url",
+        )
+
+    # --- writes ---
+    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+        known: set[int] = set()
+        for _ in range(_WRITE_ATTEMPTS):
+            try:
+                with self._transaction() as conn:
+                    locks = _KeyLocks(conn)
+                    locks.acquire_ids(known)
+                    self._apply(conn, locks, ops, now_ms)
+                return
+            except _LockConflict as conflict:
+                known |= conflict.lock_ids
+            except Unavailable as exc:
+                # Ordered locks rule out cycles among our writers, but a row lock taken
+                # by a statement (a session delete) can still close one; retry it.
+                if not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected):
+                    raise
+        raise Unavailable("the database is busy with the same sessions; retry shortly")
+
+    def _apply(
+        self, conn: Connection, locks: _KeyLocks, ops: Sequence[WriteOp], now_ms: float
+    ) -> None:
+        merges: list[MergeOp] = []
+        for op in ops:
+            if isinstance(op, MergeOp):
+                merges.append(op)
+                continue
+            # A delete sees every merge queued before it.
+            self._merge(conn, locks, merges, now_ms)
+            merges = []
+            if isinstance(op, ExpireSessions):
+                postgres_care.expire(conn, op, locks.acquire)
+            else:
+                self._delete(conn, locks, op)
+        self._merge(conn, locks, merges, now_ms)
+
+    def _merge(self, conn: Connection, locks: _KeyLocks, ops: list[MergeOp], now_ms: float) -> None:
+        if not ops:
+            return
+        keys = keys_to_load(ops)
+        locks.acquire(keys)
+        rows = _load(conn, keys)
+        sessions = session_keys(rows.values()) - rows.keys()
+        locks.acquire(sessions)
+        rows.update(_load(conn, sessions))
+        changed = apply_ops(rows, ops, now_ms)
+        locks.acquire(changed)
+        _upsert(conn, [rows[key] for key in sorted(changed)])
+
+    def _delete(self, conn: Connection, locks: _KeyLocks, op: DeleteSession | DeleteEvent) -> None:
+        if isinstance(op, DeleteEvent):
+            key = (op.project_id, op.event_id)
+            locks.acquire([key])
+            row = _load(conn, [key]).get(key)
+            if row is None:
+                return
+            if row["event_type"] != "session":
+                session_key = (op.project_id, row["session_id"] or "")
+                locks.acquire([session_key])
+                session = _load(conn, [session_key]).get(session_key)
+                if session is not None and row["event_type"] is not None:
+                    subtract_from_session(session, row)
+                    _upsert(conn, [session])
+                conn.execute("DELETE FROM events WHERE project_id = %s AND event_id = %s", key)
+                return
+            session_id = op.event_id
+        else:
+            session_id = op.session_id
+        locks.acquire([(op.project_id, session_id)])
+        postgres_care.delete_session_events(conn, op.project_id, [session_id])
+
+    # --- reads ---
+    def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
+        if "\x00" in event_id:
+            return None  # no stored text holds NUL (and a bound NUL is refused)
+        with self._connection() as conn:
+            row = conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = %s AND {VISIBLE}",
+                (project_id, event_id),
+            ).fetchone()
+        return decode_row(row) if row else None
+
+    def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
+        if "\x00" in session_id:
+            return []
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = %s AND session_id = %s AND {VISIBLE} "
+                "ORDER BY start_time NULLS FIRST, event_id",
+                (project_id, session_id),
+            ).fetchall()
+        return [decode_row(r) for r in rows]
+
+    def children_of(self, project_id: str, event_ids: Sequence[str]) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        event_ids = [i for i in event_ids if "\x00" not in i]
+        if not event_ids:
+            return children
+        with self._connection() as conn:
+            for parent, child in conn.execute(
+                "SELECT parent_id, event_id FROM events WHERE project_id = %s "
+                f"AND parent_id = ANY(%s) AND {VISIBLE} ORDER BY start_time NULLS FIRST, event_id",
+                (project_id, list(event_ids)),
+            ):
+                children.setdefault(parent, []).append(child)
+        return children
+
+    def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
+        if "\x00" in session_id:
+            return []
+        with self._connection() as conn:
+            return postgres_reads.session_outline(conn, project_id, session_id)
+
+    def query_events(
+        self, project_id: str, query: EventQuery
+    ) -> tuple[list[StoredRow], int | None]:
+        with self._connection() as conn:
+            return postgres_reads.select_events(conn, project_id, query)
+
+    def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
+        with self._connection() as conn:
+            return postgres_reads.chart(conn, project_id, chart)
+
+    # --- copy between stores ---
+    def export_tenancy(self) -> TenancyDump:
+        with self._transaction() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return postgres_copy.export_tenancy(conn)
+
+    def import_tenancy(self, dump: TenancyDump) -> None:
+        with self._transaction() as conn:
+            postgres_copy.import_tenancy(conn, dump)
+
+    def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
+        with self._connection() as conn:
+            return postgres_copy.scan_rows(conn, after, limit)
+
+    def put_rows(self, rows: Sequence[StoredRow]) -> None:
+        with self._transaction() as conn:
+            _upsert(conn, rows)
+
+    def last_key(self) -> Key | None:
+        with self._connection() as conn:
+            return postgres_copy.last_key(conn)
+
+    def count_rows(self) -> dict[str, int]:
+        with self._connection() as conn:
+            return postgres_copy.count_rows(conn)
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq URL for `postgresql://…`, `postgres://…` or `postgresql+psycopg://…`."""
+    parts = urlsplit(database_url)
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme not in ("postgresql", "postgres"):
+        raise ValidationFailed(
+            f"expected postgresql://USER@HOST/DATABASE, got scheme {parts.scheme!r}",
+            field="database_url",
+        )
+    return urlunsplit(("postgresql", *parts[1:]))
+
+
+def _configure(conn: Connection) -> None:
+    # JSONB columns arrive as their text; `decode_row` parses it with orjson, as for
+    # SQLite, rather than psycopg's default stdlib json.
+    conn.adapters.register_loader("jsonb", psycopg.types.string.TextLoader)
+
+
+def _load(conn: Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]:
+    by_project: dict[str, list[str]] = {}
+    for project_id, event_id in keys:
+        by_project.setdefault(project_id, []).append(event_id)
+    rows: dict[Key, StoredRow] = {}
+    for project_id, event_ids in by_project.items():
+        for values in conn.execute(
+            f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = ANY(%s)",
+            (project_id, event_ids),
+        ):
+            row = decode_row(values)
+            rows[(project_id, row["event_id"])] = row
+    return rows
+
+
+def _upsert(conn: Connection, rows: Sequence[StoredRow]) -> None:
+    """Insert or replace whole rows, in one pipelined batch.
+
+    PostgreSQL stores no NUL character (text and JSONB refuse U+0000), so such a row is
+    a 400 naming its event, not the 500 of a refused statement.
+    """
+    values = [encode_row(row) for row in rows]
+    for row, encoded in zip(rows, values, strict=True):
+        # A scan of the encoded text finds every candidate cheaply (JSON spells NUL
+        # \u0000); the exact walk runs only for those.
+        suspect = any(isinstance(v, str) and ("\x00" in v or "\\u0000" in v) for v in encoded)
+        if suspect and _has_nul(row):
+            raise ValidationFailed(
+                f"event {row['event_id']} holds the NUL character (\\u0000), which "
+                "PostgreSQL cannot store; remove it",
+                field="body",
+            )
+    try:
+        conn.cursor().executemany(UPSERT, values)
+    except psycopg.Error as exc:
+        raise _translate(exc) from exc
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _translate(exc: psycopg.Error) -> HivekeeperError:
+    """Driver errors become ours at the store boundary."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return Unavailable(
+            f"the query ran past {_STATEMENT_LIMIT_S} s; narrow the filters or date range"
+        )
+    if isinstance(exc, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+        return Unavailable("the database is busy; retry shortly", retry_after_s=1)
+    if isinstance(exc, psycopg.OperationalError):
+        # Connection refused or lost, server shutting down, no pooled connection free.
+        return Unavailable(f"the database is unavailable: {exc}; retry shortly", retry_after_s=5)
+    if isinstance(exc, psycopg.errors.UntranslatableCharacter) or (
+        isinstance(exc, psycopg.DataError) and "NUL" in str(exc)
+    ):
+        return ValidationFailed(
+            "PostgreSQL cannot store the NUL character (\\u0000); remove it", field="body"
+        )
+    return HivekeeperError(f"storage error: {exc}")

@@ -1,0 +1,82 @@
+"""PostgreSQL side of retention: finding and deleting expired sessions and orphans.
+
+The same rule as `sqlite_care` (see `domain.retention.is_expired`): a session row is
+expired when both its start and end are before the cutoff; an event without a session
+row by its own times. Deletions run inside the writer's transaction, after the keys
+they touch are locked, and re-check the condition, so a session that came back to life
+meanwhile is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from hivekeeper.domain.merge import ExpireSessions, Key
+
+Connection = psycopg.Connection[TupleRow]
+
+# `event_type = 'session'` spelled exactly as in the partial index `events_session_end`.
+_SESSION_EXPIRED = "event_type = 'session' AND end_time < %(before)s AND start_time < %(before)s"
+_EXPIRED_SESSIONS = (
+    f"SELECT event_id FROM events WHERE project_id = %(project)s AND {_SESSION_EXPIRED} "
+    "ORDER BY end_time LIMIT %(limit)s"
+)
+_ORPHAN = (
+    "e.start_time < %(before)s AND COALESCE(e.end_time, e.start_time) < %(before)s "
+    "AND (e.event_type IS NULL OR e.event_type <> 'session') "
+    "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.project_id = e.project_id "
+    "AND s.event_id = e.session_id AND s.event_type = 'session')"
+)
+_ORPHANS = (
+    f"SELECT e.event_id FROM events e WHERE e.project_id = %(project)s AND {_ORPHAN} "
+    "LIMIT %(limit)s"
+)
+
+
+def has_expired(conn: Connection, project_id: str, before_ms: float) -> bool:
+    args = {"project": project_id, "before": before_ms, "limit": 1}
+    return (
+        conn.execute(_EXPIRED_SESSIONS, args).fetchone() is not None
+        or conn.execute(_ORPHANS, args).fetchone() is not None
+    )
+
+
+def expire(conn: Connection, op: ExpireSessions, lock: Callable[[Iterable[Key]], None]) -> None:
+    """Delete what `op` names inside the caller's transaction; `lock` locks keys first."""
+    args = {"project": op.project_id, "before": op.before_ms, "limit": op.limit}
+    candidates = [row[0] for row in conn.execute(_EXPIRED_SESSIONS, args)]
+    lock((op.project_id, session_id) for session_id in candidates)
+    sessions = [
+        row[0]
+        for row in conn.execute(
+            "DELETE FROM events WHERE project_id = %(project)s AND event_id = ANY(%(ids)s) "
+            f"AND {_SESSION_EXPIRED} RETURNING event_id",
+            {**args, "ids": candidates},
+        )
+    ]
+    delete_session_events(conn, op.project_id, sessions)
+    orphans = [row[0] for row in conn.execute(_ORPHANS, args)]
+    lock((op.project_id, event_id) for event_id in orphans)
+    conn.execute(
+        "DELETE FROM events e WHERE e.project_id = %(project)s AND e.event_id = ANY(%(ids)s) "
+        f"AND {_ORPHAN}",
+        {**args, "ids": orphans},
+    )
+
+
+def delete_session_events(conn: Connection, project_id: str, session_ids: list[str]) -> None:
+    """Delete every event of these sessions and the session rows themselves."""
+    if not session_ids:
+        return
+    # Two statements, each on its index, rather than one with OR.
+    conn.execute(
+        "DELETE FROM events WHERE project_id = %s AND session_id = ANY(%s)",
+        (project_id, session_ids),
+    )
+    conn.execute(
+        "DELETE FROM events WHERE project_id = %s AND event_id = ANY(%s)",
+        (project_id, session_ids),
+    )
