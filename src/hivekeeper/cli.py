@@ -8,8 +8,11 @@ convention).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import gc
+import json
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +27,10 @@ from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
 from hivekeeper.domain.retention import describe_retention, parse_retention
 from hivekeeper.domain.tenancy import KEY_KINDS
-from hivekeeper.store import Store, open_store
+from hivekeeper.store import Store, allows_workers, open_store
+from hivekeeper.store.transfer import copy_store
+
+_WORKER_SETTINGS = "HIVEKEEPER_WORKER_SETTINGS"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,8 +40,15 @@ def main() -> None:
 
 
 @main.command()
+@click.option(
+    "--demo",
+    is_flag=True,
+    envvar="HIVEKEEPER_DEMO",
+    show_envvar=True,
+    help="First load the demo data set (unless loaded) and print a new key per demo project.",
+)
 @settings_options(serve=True)
-def serve(**options: Any) -> None:
+def serve(demo: bool, **options: Any) -> None:
     """Run the server (creates and migrates the database on first start)."""
     import uvicorn
 
@@ -43,15 +56,31 @@ def serve(**options: Any) -> None:
     from hivekeeper.logs import logging_config
 
     settings = build_settings(options)
+    if settings.workers > 1 and not allows_workers(settings.database_url):
+        raise click.BadParameter(
+            "SQLite and chdb databases are served by one process; use --workers 1, or a "
+            "PostgreSQL --database-url for several",
+            param_hint="--workers",
+        )
     with _store(settings) as store:
         first = store.bootstrap()
+        demo_text = _load_demo(store, _base_url(settings)) if demo else ""
     if first.new_key_secret:
         click.echo(_welcome(settings, first.project.name, first.new_key_secret))
-    app = create_app(settings)
-    _tune_gc()
+    if demo_text:
+        click.echo(demo_text)
+    if settings.workers > 1:
+        # Each worker process builds its own app (store pool, writer) from these.
+        os.environ[_WORKER_SETTINGS] = _settings_json(settings)
+        app: Any = f"{__name__}:worker_app"
+    else:
+        app = create_app(settings)
+        _tune_gc()
     with _stop_signals_exit_zero():
         uvicorn.run(
             app,
+            factory=settings.workers > 1,
+            workers=settings.workers,
             host=settings.host,
             port=settings.port,
             log_config=logging_config(settings.log_level, settings.log_format),
@@ -63,6 +92,22 @@ def serve(**options: Any) -> None:
             # request cancelled here was never answered, so nothing acknowledged is lost.
             timeout_graceful_shutdown=settings.shutdown_timeout_s,
         )
+
+
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process, from the settings `serve` resolved."""
+    from hivekeeper.app import create_app
+
+    values = json.loads(os.environ[_WORKER_SETTINGS])
+    _tune_gc()
+    return create_app(Settings(**values))
+
+
+def _settings_json(settings: Settings) -> str:
+    return json.dumps(
+        {f.name: str(v) if isinstance(v := getattr(settings, f.name), Path) else v
+         for f in dataclasses.fields(settings)}
+    )  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -247,6 +292,45 @@ def keys_revoke(key_id: str, **options: Any) -> None:
 
 
 @main.command()
+@click.option("--from", "source_url", required=True, help="Database URL to copy from.")
+@click.option("--to", "target_url", required=True, help="Database URL to copy into.")
+@click.option(
+    "--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000),
+    help="Rows per target transaction.",
+)  # fmt: skip
+@click.option(
+    "--from-start", is_flag=True,
+    help="Re-copy every row instead of resuming after the target's last one.",
+)  # fmt: skip
+def copy(source_url: str, target_url: str, batch_size: int, from_start: bool) -> None:
+    """Copy every project, key, session and event between two databases of any engine.
+
+    Interrupted, it resumes where it stopped; at the end it compares the row counts of
+    every project. Stop servers on the source first, or new events may be missed
+    (a re-run with --from-start then catches up).
+    """
+    with _open(source_url) as source, _open(target_url) as target:
+        report = _run(
+            lambda: copy_store(
+                source, target, batch_size=batch_size, from_start=from_start,
+                progress=lambda n: click.echo(f"copied {n} rows", err=True),
+            )
+        )  # fmt: skip
+    if report.resumed_after is not None:
+        click.echo(f"resumed after {report.resumed_after[1]} of project {report.resumed_after[0]}")
+    total = sum(report.target_counts.values())
+    if not report.verified:
+        raise click.ClickException(
+            f"counts differ after copying {report.copied} rows: source "
+            f"{report.source_counts}, target {report.target_counts}; re-run with --from-start"
+        )
+    click.echo(
+        f"copied {report.copied} rows; verified {total} rows in "
+        f"{len(report.target_counts)} projects"
+    )
+
+
+@main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @settings_options(serve=False)
 def backup(path: Path, **options: Any) -> None:
@@ -271,9 +355,60 @@ def restore(path: Path, **options: Any) -> None:
     click.echo(f"restored {path}" + (f"; the previous database is kept at {kept}" if kept else ""))
 
 
+@main.command("demo")
+@settings_options(serve=False)
+def demo_command(**options: Any) -> None:
+    """Load the demo data set (3 projects, a 10,000-event session; idempotent) and print
+    a new full key per demo project."""
+    with _store(build_settings(options)) as store:
+        click.echo(_load_demo(store, None))
+
+
+def _load_demo(store: Store, url: str | None) -> str:
+    from hivekeeper.demo import create_demo_keys, load_demo
+
+    loaded = _run(lambda: load_demo(store))
+    keys = _run(lambda: create_demo_keys(store))
+    done = (
+        f"loaded {loaded.sessions:,} sessions and {loaded.events:,} events in "
+        f"{loaded.seconds:.1f} s"
+        if loaded.written
+        else "already loaded; nothing written"
+    )
+    lines = [f"\nhivekeeper demo data set: {done}.", "A full API key per demo project, shown once:"]
+    lines += [f"    {name:<12} {secret}" for name, secret in keys]
+    lines.append(f"Browse it at {url}/" if url else "Browse it: hivekeeper serve, then open /")
+    return "\n".join(lines) + "\n"
+
+
+def _base_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+@main.command("clickhouse-ddl")
+@click.option("--cluster", required=True, help="The ClickHouse cluster (remote_servers) name.")
+@click.option("--database", default="default", show_default=True, help="Database to create.")
+def clickhouse_ddl(cluster: str, database: str) -> None:
+    """Print the DDL of a sharded, replicated ClickHouse cluster for hivekeeper.
+
+    Run it once with clickhouse-client; then point every server at the cluster with
+    --database-url clickhouse://HOST/DATABASE (it finds the schema in place).
+    """
+    from hivekeeper.store.clickhouse_schema import cluster_ddl
+
+    click.echo(";\n\n".join(cluster_ddl(cluster, database)) + ";")
+
+
 @contextlib.contextmanager
 def _store(settings: Settings) -> Iterator[Store]:
-    store = _run(lambda: open_store(settings.database_url))
+    with _open(settings.database_url) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def _open(database_url: str) -> Iterator[Store]:
+    store = _run(lambda: open_store(database_url))
     _run(store.open)
     try:
         yield store

@@ -17,7 +17,7 @@ import pytest
 from hivekeeper.store import open_store
 from hivekeeper.store.transfer import copy_store
 from tests.support.databases import fresh_database_url
-from tests.support.process import run_cli
+from tests.support.process import run_cli, serve_process
 from tests.support.server import run_server
 
 PAIRS = [
@@ -67,15 +67,22 @@ def _answers(api: httpx.Client, sessions: list[str]) -> list[Any]:
     return [export, *(api.get(f"/v1/sessions/{sid}").json() for sid in sessions)]
 
 
+def _url(kind: str, directory: Path) -> str:
+    """A fresh database for server and CLI processes. A chdb directory is opened by one
+    process at a time, so chdb gets its own, not this test process's shared one."""
+    directory.mkdir()
+    if kind == "chdb":
+        return f"chdb://{directory / 'chdb'}"
+    return fresh_database_url(kind, directory)
+
+
 @pytest.mark.parametrize(("source_kind", "target_kind"), PAIRS)
 def test_copy_serves_the_same_answers(tmp_path: Path, source_kind: str, target_kind: str) -> None:
-    source_url = fresh_database_url(source_kind, tmp_path / "source")
-    target_url = fresh_database_url(target_kind, tmp_path / "target")
-    (tmp_path / "source").mkdir()
-    (tmp_path / "target").mkdir()
-    with run_server(tmp_path / "source", source_kind, database_url=source_url) as live:
-        key = live.key
-        with live.client() as api:
+    source_url = _url(source_kind, tmp_path / "source")
+    target_url = _url(target_kind, tmp_path / "target")
+    with serve_process(tmp_path / "source", database_url=source_url) as served:
+        key = served.key
+        with served.client() as api:
             sessions = _write(api)
             before = _answers(api, sessions)
 
@@ -84,8 +91,8 @@ def test_copy_serves_the_same_answers(tmp_path: Path, source_kind: str, target_k
     assert "verified 19 rows in 1 projects" in copied.stdout
 
     with (
-        run_server(tmp_path / "target", target_kind, database_url=target_url, key=key) as live,
-        live.client() as api,
+        serve_process(tmp_path / "target", key=key, database_url=target_url) as served,
+        served.client() as api,
     ):
         assert _answers(api, sessions) == before
         # The copy is a live database: new writes merge with the copied rows.
