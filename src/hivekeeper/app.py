@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hivekeeper import __version__
+from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, metrics, otlp, queries, sessions
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
@@ -87,6 +87,7 @@ def create_app(
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
     for module in (health, metrics, sessions, queries, events, otlp):
         app.include_router(module.router)
+    app.include_router(ui.router)
     return app
 
 

@@ -1,0 +1,26 @@
+"""The web UI: server-rendered pages over the same store and writer as the API.
+
+- `signin`: sign in with an API key, add a project, sign out (`auth`: the cookie
+  session, CSRF tokens, Origin checks);
+- `sessions`: the sessions list, one session's tree, waterfall and detail;
+- `detail`: an event's detail fragment and feedback on it;
+- `events` and `export`: the events explorer and its streamed JSONL/CSV download;
+- `dashboard` (with `svg`): charts over time from the chart query;
+- `route`, `params`, `paging`, `views`, `formats`, `templating`, `assets`, `web`: the
+  shared plumbing (error pages and headers, view state in the URL, paging, row shaping,
+  rendering, static files).
+
+`router` holds every UI route; the app includes it after the API's.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hivekeeper.ui import assets, dashboard, detail, events, export, sessions, signin
+
+router = APIRouter(include_in_schema=False)
+for _module in (assets, signin, sessions, detail, export, events, dashboard):
+    router.include_router(_module.router)
+
+__all__ = ["router"]

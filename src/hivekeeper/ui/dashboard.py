@@ -1,0 +1,209 @@
+"""The dashboard: requests, error rate, latency, tokens and cost over time.
+
+Each chart is a `ChartQuery` answered by `store.chart`, the code under
+`GET /v1/events/chart`, so a number on the page is the number the API gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from fastapi import APIRouter
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hivekeeper.api.context import AppContext, context
+from hivekeeper.domain.charts import (
+    BUCKETS,
+    Aggregation,
+    Bucket,
+    ChartPoint,
+    ChartQuery,
+    bucket_start_ms,
+)
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.events import EVENT_TYPES
+from hivekeeper.domain.filters import DURATION, OPERATORS, Condition, EventQuery, FieldRef
+from hivekeeper.ui import auth, formats, params
+from hivekeeper.ui.route import UiRoute
+from hivekeeper.ui.svg import MAX_SERIES, Series, line_chart
+from hivekeeper.ui.templating import page as render_page
+
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
+SPLITS = {
+    "": None,
+    "model": FieldRef(namespace="config", path=("model",)),
+    "event_name": FieldRef(column="event_name"),
+}
+_STEP_MS = {"minute": 60_000.0, "hour": 3_600_000.0, "day": 86_400_000.0, "week": 604_800_000.0}
+# More buckets than a chart's width in pixels only blur: beyond this, fall back to a
+# coarser bucket.
+MAX_BUCKETS = 600
+_TIME_FORMATS = {
+    "minute": "%H:%M",
+    "hour": "%m-%d %H:%M",
+    "day": "%Y-%m-%d",
+    "week": "%Y-%m-%d",
+    "month": "%Y-%m",
+}
+_ERROR = Condition(FieldRef(column="error"), "exists", "string", None)
+_TOKENS = FieldRef(namespace="metadata", path=("total_tokens",))
+_COST = FieldRef(namespace="metadata", path=("cost",))
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    title: str
+    svg: Markup
+    legend: list[str]
+    hidden: int
+
+
+@router.get("/p/{pid}/dashboard")
+async def dashboard(request: Request, page: auth.Page) -> Response:
+    ctx = context(request)
+    query_params = {k: request.query_params.getlist(k) for k in request.query_params}
+    state = params.read_state(query_params, default_range="24h", default_type="model")
+    error = None
+    charts: list[Chart] = []
+    bucket: Bucket = "hour"
+    try:
+        if state.split not in SPLITS:
+            raise ValidationFailed("split must be none, model or event_name", field="split")
+        query = params.event_query(replace(state, sort="start_time", order="asc"), ctx.now_ms())
+        start, end = query.start_ms, query.end_ms
+        bucket = _coarsen(params.bucket_for(state, start, end), start, end)
+        charts = await _charts(ctx, page.project.id, query, bucket, SPLITS[state.split])
+    except ValidationFailed as exc:
+        error = exc.message
+    return render_page(
+        request,
+        "dashboard.html",
+        **auth.chrome(page, "dashboard"),
+        state=state,
+        charts=charts,
+        error=error,
+        bucket=bucket,
+        buckets=BUCKETS,
+        event_types=sorted(EVENT_TYPES),
+        operators=OPERATORS,
+        ranges=params.RANGES,
+    )
+
+
+async def _charts(
+    ctx: AppContext, project_id: str, query: EventQuery, bucket: Bucket, split: FieldRef | None
+) -> list[Chart]:
+    def chart(q: EventQuery, metric: FieldRef, aggregation: Aggregation) -> ChartQuery:
+        return ChartQuery(
+            query=q, metric=metric, group_by=split, bucket=bucket, aggregation=aggregation
+        )
+
+    errors_query = replace(query, conditions=(*query.conditions, _ERROR))
+    requests, errors, latency, tokens, cost = await asyncio.gather(
+        *(
+            ctx.read(ctx.store.chart, project_id, c)
+            for c in (
+                chart(query, DURATION, "count"),
+                chart(errors_query, DURATION, "count"),
+                chart(query, DURATION, "p50"),
+                chart(query, _TOKENS, "sum"),
+                chart(query, _COST, "sum"),
+            )
+        )
+    )
+    groups = _top_groups(requests)
+    xs = _bucket_starts(requests, query, bucket)
+    time_fmt = _TIME_FORMATS[bucket]
+
+    def series(points: list[ChartPoint], stat: str, fill: float | None) -> list[Series]:
+        return [Series(_name(g, split), _aligned(points, xs, g, stat, fill)) for g in groups]
+
+    count_by = {(p["bucket_start_ms"], p["group"]): p["value"] for p in requests}
+    rate_series = []
+    for g in groups:
+        failed = {p["bucket_start_ms"]: p["value"] for p in errors if p["group"] == g}
+        values: list[float | None] = []
+        for x in xs:
+            total = count_by.get((x, g))
+            values.append(None if not total else float(failed.get(x) or 0) / float(total) * 100)
+        rate_series.append(Series(_name(g, split), values))
+    if split is None:
+        latency_series = [
+            Series(stat, _aligned(latency, xs, None, stat, None)) for stat in ("p50", "p95", "p99")
+        ]
+    else:
+        latency_series = series(latency, "p95", None)
+    hidden = max(len({p["group"] for p in requests}) - len(groups), 0)
+
+    def make(title: str, lines: list[Series], fmt: Callable[[float], str]) -> Chart:
+        svg = line_chart(xs, lines, label=title, fmt=fmt, time_fmt=time_fmt)
+        return Chart(title, svg, [s.name for s in lines], hidden)
+
+    latency_title = "Latency p50 / p95 / p99" if split is None else "Latency p95"
+    return [
+        make("Requests", series(requests, "value", 0.0), formats.count),
+        make("Error rate", rate_series, lambda v: f"{v:.1f}%"),
+        make(latency_title, latency_series, formats.duration),
+        make("Tokens", series(tokens, "sum", 0.0), formats.count),
+        make("Cost", series(cost, "sum", 0.0), formats.cost),
+    ]
+
+
+def _top_groups(points: Sequence[ChartPoint]) -> list[str | None]:
+    totals: dict[str | None, float] = {}
+    for p in points:
+        totals[p["group"]] = totals.get(p["group"], 0.0) + float(p["value"] or 0)
+    ranked = sorted(totals, key=lambda g: (-totals[g], g is not None, g or ""))
+    return ranked[:MAX_SERIES] or [None]
+
+
+def _name(group: str | None, split: FieldRef | None) -> str:
+    if group is None:
+        return "all" if split is None else f"(no {split.text})"
+    return group or "(empty)"
+
+
+def _aligned(
+    points: Sequence[ChartPoint],
+    xs: Sequence[float],
+    group: str | None,
+    stat: str,
+    fill: float | None,
+) -> list[float | None]:
+    by_x: dict[float, float | None] = {}
+    for p in points:
+        if p["group"] == group:
+            raw = p.get(stat)
+            by_x[p["bucket_start_ms"]] = float(raw) if isinstance(raw, int | float) else None
+    return [by_x.get(x, fill) for x in xs]
+
+
+def _bucket_starts(points: Sequence[ChartPoint], query: EventQuery, bucket: Bucket) -> list[float]:
+    """Every bucket of the range (empty ones too, so a quiet hour reads as zero)."""
+    seen = sorted({p["bucket_start_ms"] for p in points})
+    first = query.start_ms if query.start_ms is not None else (seen[0] if seen else None)
+    last = query.end_ms if query.end_ms is not None else (seen[-1] if seen else None)
+    if first is None or last is None:
+        return seen
+    out: list[float] = []
+    current = bucket_start_ms(first, bucket)
+    while current <= last and len(out) <= MAX_BUCKETS * 2:
+        out.append(current)
+        step = _STEP_MS.get(bucket, 32 * 86_400_000.0)
+        current = bucket_start_ms(current + step, bucket)
+    return sorted(set(out) | set(seen))
+
+
+def _coarsen(bucket: Bucket, start: float | None, end: float | None) -> Bucket:
+    """`bucket`, or the first coarser one giving at most MAX_BUCKETS buckets."""
+    if start is None or end is None:
+        return bucket
+    order = list(BUCKETS)
+    for name in order[order.index(bucket) :]:
+        if (end - start) / _STEP_MS.get(name, 30 * 86_400_000.0) <= MAX_BUCKETS:
+            return name  # type: ignore[return-value]  # BUCKETS holds Bucket names
+    return "month"

@@ -1,0 +1,62 @@
+"""The events explorer: every event of the project, filtered, with chosen columns."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hivekeeper.api.context import context
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.events import EVENT_TYPES
+from hivekeeper.domain.filters import OPERATORS
+from hivekeeper.domain.render import render_event
+from hivekeeper.ui import auth, params
+from hivekeeper.ui.paging import read_page
+from hivekeeper.ui.route import UiRoute
+from hivekeeper.ui.templating import page as render_page
+from hivekeeper.ui.views import DEFAULT_COLUMNS, event_cells
+
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
+# Roll-up sort keys are zero on every row but sessions: meaningless across events.
+EVENT_SORT_KEYS = ("start_time", "end_time", "duration")
+
+
+@router.get("/p/{pid}/events")
+async def events_list(request: Request, page: auth.Page) -> Response:
+    ctx = context(request)
+    state = params.read_state({k: request.query_params.getlist(k) for k in request.query_params})
+    error = None
+    rows: list[tuple[dict[str, object], list[str]]] = []
+    more = False
+    columns = state.cols or DEFAULT_COLUMNS
+    try:
+        params.columns(state)
+        if state.sort not in EVENT_SORT_KEYS:
+            raise ValidationFailed(f"sort must be one of {', '.join(EVENT_SORT_KEYS)}")
+        query = params.event_query(state, ctx.now_ms())
+        found, more = await read_page(ctx, page.project.id, query)
+        for row in found:
+            event = render_event(row, page.project)
+            rows.append((event, event_cells(event, columns)))
+    except ValidationFailed as exc:
+        error = exc.message
+    export = state.query_string(page=1)
+    return render_page(
+        request,
+        "events.html",
+        **auth.chrome(page, "events"),
+        state=state,
+        rows=rows,
+        more=more,
+        error=error,
+        columns=columns,
+        default_columns=DEFAULT_COLUMNS,
+        sort_keys=EVENT_SORT_KEYS,
+        event_types=sorted(EVENT_TYPES),
+        operators=OPERATORS,
+        ranges=params.RANGES,
+        limits=params.LIMITS,
+        export_jsonl=f"/p/{page.project.id}/events/export.jsonl{export}",
+        export_csv=f"/p/{page.project.id}/events/export.csv{export}",
+    )

@@ -1,0 +1,231 @@
+"""A list page's whole view state, read from and written back to its URL.
+
+Every page is a GET form, so a link reproduces what its author saw. Filters are
+repeated parameter groups `f` (field), `op`, `v` (value), `t` (type), one group per
+filter row, parsed by the export API's own filter code into the same `EventQuery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import cast
+from urllib.parse import urlencode
+
+from hivekeeper.domain.charts import BUCKETS, Bucket
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.events import EVENT_TYPES, parse_time_ms
+from hivekeeper.domain.filters import (
+    SORT_KEYS,
+    Condition,
+    EventQuery,
+    FieldRef,
+    SortKey,
+    parse_condition,
+    parse_date_range,
+    parse_field,
+)
+
+RANGES = ("15m", "1h", "24h", "7d", "30d")
+LIMITS = (25, 50, 100, 200)
+DEFAULT_LIMIT = 50
+MAX_FILTERS = 20
+MAX_COLUMNS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FilterRow:
+    """One filter as the form shows it (raw text, so a bad value is shown back)."""
+
+    field: str
+    op: str = "is"
+    value: str = ""
+    type: str = "string"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewState:
+    """The raw parameters of a list page; nothing here has been validated yet."""
+
+    q: str = ""
+    sort: str = "start_time"
+    order: str = "desc"
+    range: str = ""
+    from_: str = ""
+    to: str = ""
+    filters: tuple[FilterRow, ...] = ()
+    page: int = 1
+    limit: int = DEFAULT_LIMIT
+    type: str = ""
+    cols: tuple[str, ...] = ()
+    bucket: str = ""
+    split: str = ""
+
+    def params(self, **changes: object) -> list[tuple[str, str]]:
+        """The query parameters of this state with `changes`, defaults left out."""
+        state = replace(self, **changes) if changes else self  # type: ignore[arg-type]  # keyword names are fields
+        out: list[tuple[str, str]] = []
+        for name, value, default in (
+            ("q", state.q, ""),
+            ("type", state.type, ""),
+            ("range", state.range, ""),
+            ("from", state.from_, ""),
+            ("to", state.to, ""),
+            ("sort", state.sort, "start_time"),
+            ("order", state.order, "desc"),
+            ("bucket", state.bucket, ""),
+            ("split", state.split, ""),
+        ):
+            if value != default:
+                out.append((name, value))
+        for row in state.filters:
+            out.extend([("f", row.field), ("op", row.op), ("v", row.value), ("t", row.type)])
+        out.extend(("col", col) for col in state.cols)
+        if state.limit != DEFAULT_LIMIT:
+            out.append(("limit", str(state.limit)))
+        if state.page != 1:
+            out.append(("page", str(state.page)))
+        return out
+
+    def query_string(self, **changes: object) -> str:
+        """`?…` for this state with `changes` (empty string when all are defaults)."""
+        params = self.params(**changes)
+        return f"?{urlencode(params)}" if params else ""
+
+
+def read_state(
+    params: Mapping[str, list[str]], *, default_range: str = "", default_type: str = ""
+) -> ViewState:
+    """The view state in `params` (`parse_qs` shape). Never raises: values are checked
+    when the state becomes a query, where errors name the form field."""
+    fields = params.get("f", [])
+    ops, values, types = params.get("op", []), params.get("v", []), params.get("t", [])
+    rows = []
+    for i, name in enumerate(fields[:MAX_FILTERS]):
+        if not name.strip():
+            continue
+        rows.append(
+            FilterRow(
+                field=name.strip(),
+                op=_at(ops, i, "is"),
+                value=_at(values, i, ""),
+                type=_at(types, i, "string"),
+            )
+        )
+    limit = _int(_last(params, "limit"), DEFAULT_LIMIT)
+    return ViewState(
+        q=(_last(params, "q") or "").strip(),
+        sort=_last(params, "sort") or "start_time",
+        order=_last(params, "order") or "desc",
+        range=_last(params, "range", default_range) or "",
+        from_=(_last(params, "from") or "").strip(),
+        to=(_last(params, "to") or "").strip(),
+        filters=tuple(rows),
+        page=max(1, _int(_last(params, "page"), 1)),
+        limit=limit if limit in LIMITS else DEFAULT_LIMIT,
+        type=_last(params, "type", default_type) or "",
+        cols=tuple(c.strip() for c in params.get("col", [])[:MAX_COLUMNS] if c.strip()),
+        bucket=_last(params, "bucket") or "",
+        split=_last(params, "split") or "",
+    )
+
+
+def conditions(state: ViewState) -> list[Condition]:
+    """The filter rows and the event type as conditions; ValidationFailed names the row
+    (`filter 2 value`) at fault."""
+    out = []
+    for i, row in enumerate(state.filters, start=1):
+        raw = {"field": row.field, "operator": row.op, "type": row.type}
+        if row.op not in ("exists", "not exists"):
+            raw["value"] = row.value
+        try:
+            out.append(parse_condition(raw, f"filter {i}"))
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                exc.message.replace(f"filter {i}.", f"filter {i} "), field=exc.field
+            ) from None
+    if state.type:
+        if state.type not in EVENT_TYPES:
+            raise ValidationFailed(
+                f"type must be one of {', '.join(sorted(EVENT_TYPES))}", field="type"
+            )
+        out.append(Condition(FieldRef(column="event_type"), "is", "string", state.type))
+    return out
+
+
+def date_bounds(state: ViewState, now_ms: float) -> tuple[float | None, float | None]:
+    """The start_time bounds: `from`/`to` when either is set, else the relative range."""
+    if state.from_ or state.to:
+        start = parse_time_ms(state.from_, "from") if state.from_ else None
+        end = parse_time_ms(state.to, "to") if state.to else None
+        if start is not None and end is not None and start > end:
+            raise ValidationFailed("from is after to", field="from")
+        return start, end
+    if not state.range:
+        return None, None
+    if state.range not in RANGES:
+        raise ValidationFailed(f"range must be one of {', '.join(RANGES)}", field="range")
+    return parse_date_range({"relative": state.range}, now_ms=now_ms)
+
+
+def event_query(state: ViewState, now_ms: float, *, sessions_only: bool = False) -> EventQuery:
+    """The page's EventQuery (without a total, which would cost a count over every
+    match); ValidationFailed names the form field at fault."""
+    found = conditions(state)
+    if sessions_only:
+        found.append(Condition(FieldRef(column="event_type"), "is", "string", "session"))
+    start, end = date_bounds(state, now_ms)
+    if state.sort not in SORT_KEYS:
+        raise ValidationFailed(f"sort must be one of {', '.join(SORT_KEYS)}", field="sort")
+    if state.order not in ("asc", "desc"):
+        raise ValidationFailed("order must be asc or desc", field="order")
+    return EventQuery(
+        conditions=tuple(found),
+        start_ms=start,
+        end_ms=end,
+        limit=state.limit,
+        page=state.page,
+        descending=state.order == "desc",
+        sort=cast(SortKey, state.sort),
+        search=state.q or None,
+        count_total=False,
+    )
+
+
+def columns(state: ViewState) -> tuple[str, ...]:
+    """The chosen columns, each a valid field path (ValidationFailed names `col`)."""
+    for col in state.cols:
+        parse_field(col, "col")
+    return state.cols
+
+
+def bucket_for(state: ViewState, start_ms: float | None, end_ms: float | None) -> Bucket:
+    """The chosen bucket, else one that gives a readable number of points for the range."""
+    if state.bucket:
+        if state.bucket not in BUCKETS:
+            raise ValidationFailed(f"bucket must be one of {', '.join(BUCKETS)}", field="bucket")
+        return cast(Bucket, state.bucket)
+    if start_ms is None or end_ms is None:
+        return "day"
+    span_h = (end_ms - start_ms) / 3_600_000
+    if span_h <= 2:
+        return "minute"
+    if span_h <= 72:
+        return "hour"
+    return "day"
+
+
+def _at(values: list[str], i: int, default: str) -> str:
+    return values[i] if i < len(values) and values[i] != "" else default
+
+
+def _last(params: Mapping[str, list[str]], key: str, default: str | None = None) -> str | None:
+    values = params.get(key)
+    return values[-1] if values else default
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default

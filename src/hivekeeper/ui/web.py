@@ -1,0 +1,82 @@
+"""What UI routes share below the templates: security headers, redirects, form bodies."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hivekeeper.domain.errors import PayloadTooLarge, ValidationFailed
+
+# `style-src 'self'` forbids style attributes in markup: positions are SVG attributes
+# server-side and CSSOM properties in JS, both of which the policy allows.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# A sign-in or feedback form is a few hundred bytes; anything near this is not ours.
+MAX_FORM_BYTES = 64 * 1024
+
+
+class Redirect(Exception):
+    """Answer with a 303 to `url`; `sign_out` also clears the session cookie."""
+
+    def __init__(self, url: str, *, sign_out: bool = False) -> None:
+        super().__init__(url)
+        self.url = url
+        self.sign_out = sign_out
+
+
+def secure(response: Response) -> Response:
+    """Add the security headers (CSP, no framing, no sniffing) to `response`."""
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body as {name: last value}.
+
+    Parsed here rather than by Starlette, which needs python-multipart for any form.
+    Raises PayloadTooLarge past MAX_FORM_BYTES, ValidationFailed for another type.
+    """
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise ValidationFailed("expected a form (application/x-www-form-urlencoded)")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise PayloadTooLarge(f"a form is at most {MAX_FORM_BYTES} bytes")
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise ValidationFailed("the form is not UTF-8") from None
+    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def with_query(path: str, **params: str | None) -> str:
+    """`path` with the non-empty `params` as its query string."""
+    kept = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def safe_next(raw: str | None, default: str) -> str:
+    """A local path to go to after a form: `raw` if it is one, else `default`.
+
+    Refuses absolute and scheme-relative URLs (`//evil`, `/\\evil`), so a crafted link
+    cannot send a user elsewhere after they sign in.
+    """
+    if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")):
+        return default
+    if any(ord(ch) < 32 for ch in raw):
+        return default
+    return raw
