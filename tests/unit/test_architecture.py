@@ -39,7 +39,7 @@ def test_domain_does_no_io_and_imports_no_other_layer(path: Path) -> None:
             assert name.startswith("hivekeeper.domain"), f"{path.name} imports {name}"
 
 
-@pytest.mark.parametrize("path", _modules("api"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _modules("api") + _modules("ui"), ids=lambda p: p.name)
 def test_routes_never_touch_a_database_driver(path: Path) -> None:
     for name in _imports(path):
         assert name.split(".")[0] not in DRIVERS, f"{path.name} imports {name}"
