@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hivekeeper.domain.events import OutlineRow
+from hivekeeper.ui import formats
 from hivekeeper.ui.svg import Series, line_chart, nice_ceiling
 from hivekeeper.ui.views import event_detail, flatten, value_at
 
@@ -106,3 +109,11 @@ def test_chart_scale_and_escaping() -> None:
     )
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;: 1.0" in svg
     assert "no data" in line_chart([], [], label="t", fmt=str)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "$0"), (1234.5, "$1,234.50"), (0.0123, "$0.0123"), (9.5e-05, "$0.000095"), (None, "")],
+)
+def test_costs_read_as_prices_not_exponents(value: float | None, shown: str) -> None:
+    assert formats.cost(value) == shown

@@ -50,7 +50,8 @@ def iso(ms: object) -> str:
 
 
 def cost(value: object) -> str:
-    """`$0.0123`: four significant decimals for cents and below; empty for none."""
+    """`$1.23`, `$0.0123`, `$0.000095`: cents for dollars, four decimals down to a cent,
+    then two significant digits in plain decimals (a price, not `9.5e-05`)."""
     number = _number(value)
     if number is None:
         return ""
@@ -58,7 +59,10 @@ def cost(value: object) -> str:
         return "$0"
     if abs(number) >= 1:
         return f"${number:,.2f}"
-    return f"${number:.4f}" if abs(number) >= 0.0001 else f"${number:.2e}"
+    if abs(number) >= 0.01:
+        return f"${number:.4f}"
+    places = 1 - math.floor(math.log10(abs(number)))
+    return f"${number:.{places}f}"
 
 
 def count(value: object) -> str:
