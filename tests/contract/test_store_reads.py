@@ -225,3 +225,21 @@ def test_keyset_pages_walk_the_same_order_as_one_page(
         after = (last[sort], last["event_id"])  # type: ignore[literal-required]
     assert walked == [r["event_id"] for r in whole]
     assert len(walked) == 11 + 1 + 3 * 2
+
+
+def test_search_finds_a_session_by_events_after_the_date_range(
+    server: LiveServer, api: httpx.Client
+) -> None:
+    """The range selects sessions by their start; their later events still count."""
+    ids = _seed(api)
+    late = {
+        "session_id": ids["cheap"],
+        "event_type": "tool",
+        "event_name": "late",
+        "start_time": T0 + 3_600_000,
+        "outputs": {"text": "a Quokka appeared"},
+    }
+    assert api.post("/events/batch", json={"events": [late]}).status_code == 200
+    query = _sessions_only(search="quokka", start_ms=T0 - 1, end_ms=T0 + 10)
+    rows, _ = server.store.query_events(_project_id(server), query)
+    assert [r["event_id"] for r in rows] == [ids["cheap"]]

@@ -133,7 +133,7 @@ def _search(project_id: str, query: EventQuery) -> Sql:
         "(position(lower(inputs), ", _param(needle), ") > 0 OR position(lower(outputs), ",
         _param(needle), ") > 0)",
     )  # fmt: skip
-    inner = join([sql("project_id = ", _param(project_id)), *_date_range(query), matches], " AND ")
+    inner = join([sql("project_id = ", _param(project_id)), matches], " AND ")
     in_session = sql(
         "(event_type = 'session' AND event_id IN (SELECT session_id FROM events FINAL WHERE ",
         inner, "))",

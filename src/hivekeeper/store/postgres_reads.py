@@ -183,8 +183,11 @@ def _date_range(query: EventQuery) -> list[Sql]:
 
 
 def _search(project_id: str, query: EventQuery) -> Sql:
-    """The row's inputs or outputs contain the text, or (a session row) some event's do,
-    among the events in the query's date range (as SQLite's store does)."""
+    """The row's inputs or outputs contain the text, or (a session row) some event's do.
+
+    Each candidate session's events are probed through the (project_id, session_id)
+    index, in the page's order, so a common term stops after about a page of sessions.
+    """
     needle = (query.search or "").lower()
     if "\x00" in needle:
         return _FALSE
@@ -192,10 +195,11 @@ def _search(project_id: str, query: EventQuery) -> Sql:
         "(strpos(lower(inputs::text COLLATE \"C\"), ", _text(needle), ") > 0 OR "
         "strpos(lower(outputs::text COLLATE \"C\"), ", _text(needle), ") > 0)",
     )  # fmt: skip
-    inner = join([sql("project_id = ", _text(project_id)), *_date_range(query), matches], " AND ")
+    # Unqualified columns inside the sub-select name its own table, `e`.
     in_session = sql(
-        f"({_SESSION} AND event_id IN (SELECT session_id FROM events WHERE ", inner, "))"
-    )
+        f"({_SESSION} AND EXISTS (SELECT 1 FROM events AS e WHERE e.project_id = ",
+        _text(project_id), " AND e.session_id = events.event_id AND ", matches, "))",
+    )  # fmt: skip
     return sql("(", matches, " OR ", in_session, ")")
 
 

@@ -79,19 +79,19 @@ def _date_range(query: EventQuery) -> list[_Sql]:
 def _search(project_id: str, query: EventQuery) -> _Sql:
     """The row's inputs or outputs contain the text, or (a session row) some event's do.
 
-    The events searched for a session are those in the query's date range: a session's
-    events start no earlier than it, and the bound keeps the scan to that range.
+    A session's events are probed through the (project_id, session_id) index, one
+    session at a time in the page's order, so a common term stops after about a page of
+    sessions; a rare one reads every candidate session's events (a scan).
     """
     needle = (query.search or "").lower()
     matches = _sql(
         "(instr(lower(inputs), ", _param(needle), ") > 0 OR instr(lower(outputs), ",
         _param(needle), ") > 0)",
     )  # fmt: skip
-    inner = " AND ".join(p.text for p in _date_range(query)) or "1"
-    inner_params = tuple(v for p in _date_range(query) for v in p.params)
+    # Unqualified columns inside the sub-select name its own table, `e`.
     in_session = _sql(
-        "(event_type = 'session' AND event_id IN (SELECT session_id FROM events WHERE "
-        "project_id = ", _param(project_id), " AND ", _Sql(inner, inner_params), " AND ",
+        "(event_type = 'session' AND EXISTS (SELECT 1 FROM events AS e WHERE "
+        "e.project_id = ", _param(project_id), " AND e.session_id = events.event_id AND ",
         matches, "))",
     )  # fmt: skip
     return _sql("(", matches, " OR ", in_session, ")")
