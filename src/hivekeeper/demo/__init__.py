@@ -1,0 +1,109 @@
+"""The demo data set: load it into any store, and mint keys to browse it.
+
+`hivekeeper demo` and `hivekeeper serve --demo` use this. The requests of
+`dataset.demo_writes` are planned by the same functions the REST routes call and
+written with `Store.write_batch`, so roll-ups and merges are those of real traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from hivekeeper.demo.dataset import (
+    BIG_SESSION_EVENTS,
+    PROJECTS,
+    SEED,
+    DemoWrite,
+    big_session_id,
+    demo_writes,
+)
+from hivekeeper.domain.events import parse_update
+from hivekeeper.domain.merge import Update, Upsert, WriteOp
+from hivekeeper.domain.requests import plan_batch, plan_session, unwrap
+from hivekeeper.store import Store
+
+__all__ = [
+    "BIG_SESSION_EVENTS",
+    "PROJECTS",
+    "SEED",
+    "DemoLoad",
+    "big_session_id",
+    "create_demo_keys",
+    "demo_ops",
+    "demo_writes",
+    "load_demo",
+]
+
+# Operations per transaction: large enough to amortise the commit, small enough that
+# a server reading the same database never waits long behind one.
+DEFAULT_BATCH_OPS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLoad:
+    """What `load_demo` did: `written` is False when the data set was already there."""
+
+    written: bool
+    project_ids: dict[str, str]
+    sessions: int
+    events: int
+    seconds: float
+
+
+def demo_ops(writes: Sequence[DemoWrite], project_ids: dict[str, str]) -> Iterator[WriteOp]:
+    """The write operations the API would plan for these requests.
+
+    Raises ValidationFailed as the API would, should a request be malformed.
+    """
+    for write in writes:
+        project_id = project_ids[write.project]
+        if write.kind == "session":
+            op, _ = plan_session(project_id, unwrap(write.body, "session"))
+            yield op
+        elif write.kind == "batch":
+            yield from plan_batch(project_id, write.body).ops
+        else:
+            yield Update(project_id, parse_update(write.body))
+
+
+def load_demo(
+    store: Store,
+    *,
+    now_ms: float | None = None,
+    force: bool = False,
+    batch_ops: int = DEFAULT_BATCH_OPS,
+) -> DemoLoad:
+    """Create the demo projects (if missing) and write the demo data set into `store`.
+
+    Idempotent: ids are deterministic, so writing again merges into the same rows. The
+    data set counts as loaded when its last event exists (batches commit in order), and
+    is then not written again unless `force`. Times are the 7 days before `now_ms`.
+    """
+    started = time.perf_counter()
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
+    project_ids = _ensure_projects(store)
+    writes = demo_writes(now_ms)
+    ops = list(demo_ops(writes, project_ids))
+    sessions = sum(1 for w in writes if w.kind == "session")
+    events = sum(len(w.body["events"]) for w in writes if w.kind == "batch")
+    last = next(op for op in reversed(ops) if isinstance(op, Upsert))
+    if not force and store.get_event(last.project_id, last.patch["event_id"]) is not None:
+        return DemoLoad(False, project_ids, sessions, events, time.perf_counter() - started)
+    for i in range(0, len(ops), batch_ops):
+        store.write_batch(ops[i : i + batch_ops], time.time() * 1000)
+    return DemoLoad(True, project_ids, sessions, events, time.perf_counter() - started)
+
+
+def create_demo_keys(store: Store) -> list[tuple[str, str]]:
+    """A new full-access key per demo project: `(project name, secret)`, shown once."""
+    return [(name, store.create_key(name, "full")[1]) for name in PROJECTS]
+
+
+def _ensure_projects(store: Store) -> dict[str, str]:
+    existing = {p.name: p.id for p in store.list_projects()}
+    for name in PROJECTS:
+        if name not in existing:
+            existing[name] = store.create_project(name).id
+    return {name: existing[name] for name in PROJECTS}
