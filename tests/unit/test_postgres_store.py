@@ -239,8 +239,12 @@ def test_a_session_found_only_after_loading_is_locked_before_it_is_written(
     project = store.bootstrap().project.id
     # Names whose locks order as: old session < event < new session, so the old
     # session, found only once the event is loaded, is needed out of order.
-    names = (f"n{i}" for i in range(10_000))
-    old, event, new = sorted((next(names) for _ in range(3)), key=lambda n: lock_id((project, n)))
+    by_lock: dict[int, str] = {}
+    for name in (f"n{i}" for i in range(10_000)):
+        by_lock.setdefault(lock_id((project, name)), name)
+        if len(by_lock) == 3:
+            break
+    old, event, new = (by_lock[k] for k in sorted(by_lock))
     created = Upsert(project, {"event_id": event, "session_id": old, "event_type": "tool"})
     store.write_batch([created], NOW_MS)
     with psycopg.connect(url, autocommit=True) as other:
@@ -256,3 +260,21 @@ def test_a_session_found_only_after_loading_is_locked_before_it_is_written(
     old_row, new_row = store.get_event(project, old), store.get_event(project, new)
     assert old_row is not None and new_row is not None
     assert (old_row["num_events"], new_row["num_events"]) == (0, 1)
+
+
+def test_a_batch_larger_than_the_lock_table_commits(
+    stores: Callable[[str], PostgresStore],
+) -> None:
+    """20,000 new events in 200 sessions: one lock per key would need ~20,200 slots of a
+    6,400-slot lock table ("out of shared memory"); bucketed locks fit."""
+    store = stores(fresh_postgres_url())
+    store.open()
+    project = store.bootstrap().project.id
+    ops: list[WriteOp] = [
+        Upsert(project, {"event_id": f"e{i}", "session_id": f"s{i % 200}", "event_type": "tool"})
+        for i in range(20_000)
+    ]
+    store.write_batch(ops, NOW_MS)
+    session = store.get_event(project, "s7")
+    assert session is not None and session["num_events"] == 100
+    assert store.count_rows() == {project: 20_200}

@@ -53,6 +53,10 @@ from hivekeeper.store.postgres_schema import SELECT_EVENTS, UPSERT, VISIBLE, mig
 from hivekeeper.store.protocol import Bootstrap
 
 logger = logging.getLogger(__name__)
+# At most this many row-key locks per transaction; a few workers' worth stays far
+# below the default lock table. The base keeps them apart from the migration lock.
+_LOCK_BUCKETS = 1024
+_LOCK_BASE = 0x686B_0000_0000_0000
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -113,9 +117,15 @@ class _KeyLocks:
 
 
 def lock_id(key: Key) -> int:
-    """The advisory lock number of a row key (a collision only serialises two keys)."""
+    """The advisory lock number of a row key: one of `_LOCK_BUCKETS`.
+
+    Every lock a transaction holds takes a slot of PostgreSQL's shared lock table
+    (64 x max_connections by default) until it ends, so one lock per key made a batch
+    of a few thousand spans fail with "out of shared memory". Buckets bound that; keys
+    sharing a bucket only take turns.
+    """
     digest = hashlib.blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return _LOCK_BASE + int.from_bytes(digest, "big") % _LOCK_BUCKETS
 
 
 class _Qmark:
