@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from hivekeeper.domain.merge import Key, MergeOp, StoredRow, apply_ops
-from hivekeeper.store.sqlite_schema import EVENT_COLUMNS, encode_row, migrate
+from hivekeeper.store.event_rows import EVENT_COLUMNS, encode_row
+from hivekeeper.store.sqlite_schema import migrate
 
 
 @dataclass(frozen=True)
