@@ -554,7 +554,10 @@ class _Batch:
         for project_id, event_ids in missing.items():
             for start in range(0, len(event_ids), _IN_CHUNK):
                 chunk = event_ids[start : start + _IN_CHUNK]
-                found = clickhouse_reads.fetch_rows(self._session.rows, project_id, chunk)
+                present = clickhouse_reads.existing_ids(self._session.rows, project_id, chunk)
+                if not present:
+                    continue
+                found = clickhouse_reads.fetch_rows(self._session.rows, project_id, present)
                 for event_id, row in found.items():
                     self._loaded[(project_id, event_id)] = row
                     self._stored[(project_id, event_id)] = row["session_id"]

@@ -199,6 +199,20 @@ def fetch_rows(
     return {row["event_id"]: row for row in map(decode_row, query_rows(text, params))}
 
 
+def existing_ids(query_rows: Query, project_id: str, event_ids: Sequence[str]) -> list[str]:
+    """Which of these event ids have a current row (pending ones included).
+
+    Reads only the key and version columns. A point read of a whole row decompresses
+    its granule's payloads (8,192 rows of JSON), so a batch of new events, each in a
+    different granule, is looked up here first and mostly never read whole.
+    """
+    select = sql(
+        "SELECT event_id FROM events FINAL WHERE project_id = ", _param(project_id),
+        " AND event_id IN ", _param(list(event_ids)),
+    )  # fmt: skip
+    return [row[0] for row in query_rows(*render(select))]
+
+
 def session_outline(query_rows: Query, project_id: str, session_id: str) -> list[OutlineRow]:
     """The outline of every visible event of a session, by start time then event id."""
     text, params = render(
