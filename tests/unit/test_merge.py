@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from hivekeeper.domain.events import EventPatch
 from hivekeeper.domain.merge import (
+    DeleteEvent,
+    ExpireSessions,
     Key,
     StoredRow,
     Update,
     Upsert,
     apply_ops,
+    in_write_order,
     merge_fields,
     rollup_metadata,
 )
@@ -150,3 +153,13 @@ def test_cost_sums_do_not_show_float_drift() -> None:
     for i, cost in enumerate([0.1, 0.2, 0.3]):
         apply_ops(rows, [_event(f"e{i}", event_type="model", metadata={"cost": cost})], NOW)
     assert rollup_metadata(rows[(P, "s")])["cost"] == 0.6
+
+
+def test_write_order_groups_merges_and_keeps_removals_after_them() -> None:
+    upsert = Upsert("p", {"event_id": "e1", "session_id": "s", "event_type": "tool"})
+    update = Update("p", {"event_id": "e1", "metadata": {"a": 1}})
+    delete = DeleteEvent("p", "e1")
+    expire = ExpireSessions("p", 0.0)
+    steps = list(in_write_order([upsert, update, delete, expire, upsert]))
+    assert steps == [[upsert, update], delete, expire, [upsert]]
+    assert list(in_write_order([])) == []

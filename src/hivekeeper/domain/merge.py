@@ -11,7 +11,7 @@ Everything here is pure and engine-neutral.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, TypedDict, cast
 
@@ -243,6 +243,26 @@ def apply_ops(
         changed.add(key)
         _roll_up(rows, before, after, now_ms, changed)
     return changed
+
+
+Removal = DeleteSession | DeleteEvent | ExpireSessions
+
+
+def in_write_order(ops: Iterable[WriteOp]) -> Iterator[list[MergeOp] | Removal]:
+    """The steps a store applies a batch in: each run of consecutive merges as one
+    list (loaded and merged together), and each removal on its own after them, so a
+    delete sees every merge queued before it."""
+    merges: list[MergeOp] = []
+    for op in ops:
+        if isinstance(op, MergeOp):
+            merges.append(op)
+            continue
+        if merges:
+            yield merges
+            merges = []
+        yield op
+    if merges:
+        yield merges
 
 
 def keys_to_load(ops: Iterable[MergeOp]) -> set[Key]:

@@ -43,6 +43,7 @@ from hivekeeper.domain.merge import (
     StoredRow,
     WriteOp,
     apply_ops,
+    in_write_order,
     keys_to_load,
     session_keys,
     subtract_from_session,
@@ -437,19 +438,13 @@ class ClickHouseStore:
     # --- writes ---
     def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
         batch = _Batch(self._session())
-        merges: list[MergeOp] = []
-        for op in ops:
-            if isinstance(op, MergeOp):
-                merges.append(op)
-                continue
-            # A delete sees every merge queued before it.
-            batch.merge(merges, now_ms)
-            merges = []
-            if isinstance(op, ExpireSessions):
-                batch.expire(op)
+        for step in in_write_order(ops):
+            if isinstance(step, list):
+                batch.merge(step, now_ms)
+            elif isinstance(step, ExpireSessions):
+                batch.expire(step)
             else:
-                batch.delete(op)
-        batch.merge(merges, now_ms)
+                batch.delete(step)
         batch.flush(self._next_version())
 
     # --- reads ---

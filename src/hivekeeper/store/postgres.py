@@ -41,6 +41,7 @@ from hivekeeper.domain.merge import (
     StoredRow,
     WriteOp,
     apply_ops,
+    in_write_order,
     keys_to_load,
     session_keys,
     subtract_from_session,
@@ -327,19 +328,13 @@ class PostgresStore:
     def _apply(
         self, conn: Connection, locks: _KeyLocks, ops: Sequence[WriteOp], now_ms: float
     ) -> None:
-        merges: list[MergeOp] = []
-        for op in ops:
-            if isinstance(op, MergeOp):
-                merges.append(op)
-                continue
-            # A delete sees every merge queued before it.
-            self._merge(conn, locks, merges, now_ms)
-            merges = []
-            if isinstance(op, ExpireSessions):
-                postgres_care.expire(conn, op, locks.acquire)
+        for step in in_write_order(ops):
+            if isinstance(step, list):
+                self._merge(conn, locks, step, now_ms)
+            elif isinstance(step, ExpireSessions):
+                postgres_care.expire(conn, step, locks.acquire)
             else:
-                self._delete(conn, locks, op)
-        self._merge(conn, locks, merges, now_ms)
+                self._delete(conn, locks, step)
 
     def _merge(self, conn: Connection, locks: _KeyLocks, ops: list[MergeOp], now_ms: float) -> None:
         if not ops:

@@ -27,6 +27,7 @@ from hivekeeper.domain.merge import (
     StoredRow,
     WriteOp,
     apply_ops,
+    in_write_order,
     keys_to_load,
     session_keys,
     subtract_from_session,
@@ -258,19 +259,13 @@ class SqliteStore:
         conn = self._write_conn
         try:
             with _transaction(conn):
-                merges: list[MergeOp] = []
-                for op in ops:
-                    if isinstance(op, MergeOp):
-                        merges.append(op)
-                        continue
-                    # A delete sees every merge queued before it.
-                    self._merge(conn, merges, now_ms)
-                    merges = []
-                    if isinstance(op, ExpireSessions):
-                        sqlite_care.expire(conn, op)
+                for step in in_write_order(ops):
+                    if isinstance(step, list):
+                        self._merge(conn, step, now_ms)
+                    elif isinstance(step, ExpireSessions):
+                        sqlite_care.expire(conn, step)
                     else:
-                        self._delete(conn, op)
-                self._merge(conn, merges, now_ms)
+                        self._delete(conn, step)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         if self._checkpointer is not None:
