@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -10,12 +11,14 @@ from hivekeeper.domain.charts import (
     ChartQuery,
     bucket_start_ms,
     chart_points,
+    next_bucket_start_ms,
     parse_aggregation,
     parse_bucket,
     parse_chart_params,
     summarize,
 )
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.events import MAX_TIME_MS
 from hivekeeper.domain.filters import DURATION, Condition, EventQuery, FieldRef
 
 NOW_MS = 1_767_225_600_000.0  # 2026-01-01T00:00:00Z, a Thursday
@@ -154,6 +157,56 @@ def test_summarize_one_and_none() -> None:
 
 def test_summarize_sum_is_exact() -> None:
     assert summarize([0.1] * 10)["sum"] == 1.0
+
+
+def test_summarize_partial_sums_past_the_largest_double() -> None:
+    summary = summarize([1e308, 1e308, -1e308])
+    assert (summary["sum"], summary["avg"]) == (1e308, 1e308 / 3)
+    assert summarize([1e308, -1e308, 1e308, -1e308, 5e-324])["sum"] == 5e-324
+    doubled = summarize([1e308, 1e308])
+    assert (doubled["sum"], doubled["avg"], doubled["p50"]) == (math.inf, 1e308, 1e308)
+    assert summarize([-1e308, -1e308])["sum"] == -math.inf
+
+
+def test_percentiles_between_values_further_apart_than_the_largest_double() -> None:
+    summary = summarize([-1e308, 1e308])
+    assert summary["p50"] == 0.0
+    assert summary["p75"] == pytest.approx(5e307)
+    assert summary["p99"] == pytest.approx(0.98e308)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "start", "following"),
+    [
+        ("minute", (2026, 1, 1, 23, 59), (2026, 1, 2)),
+        ("hour", (2026, 1, 1, 23), (2026, 1, 2)),
+        ("day", (2024, 2, 28), (2024, 2, 29)),
+        ("week", (2025, 12, 29), (2026, 1, 5)),
+        ("month", (2024, 1, 1), (2024, 2, 1)),
+        ("month", (2025, 12, 1), (2026, 1, 1)),
+        ("month", (9999, 11, 1), (9999, 12, 1)),
+        ("week", (9999, 12, 20), (9999, 12, 27)),
+        ("day", (9999, 12, 30), (9999, 12, 31)),
+        ("minute", (9999, 12, 31, 23, 58), (9999, 12, 31, 23, 59)),
+    ],
+)
+def test_next_bucket_start(bucket: str, start: tuple[int, ...], following: tuple[int, ...]) -> None:
+    assert next_bucket_start_ms(_ms(*start), bucket) == _ms(*following)  # type: ignore[arg-type]  # literal from the table
+
+
+@pytest.mark.parametrize(
+    ("bucket", "start"),
+    [
+        ("month", (9999, 12, 1)),
+        ("week", (9999, 12, 27)),
+        ("day", (9999, 12, 31)),
+        ("hour", (9999, 12, 31, 23)),
+        ("minute", (9999, 12, 31, 23, 59)),
+    ],
+)
+def test_no_bucket_follows_the_last_of_year_9999(bucket: str, start: tuple[int, ...]) -> None:
+    assert bucket_start_ms(MAX_TIME_MS, bucket) == _ms(*start)  # type: ignore[arg-type]  # literal from the table
+    assert next_bucket_start_ms(_ms(*start), bucket) is None  # type: ignore[arg-type]  # literal from the table
 
 
 def test_chart_params_defaults() -> None:

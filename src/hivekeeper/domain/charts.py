@@ -12,9 +12,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Literal, TypedDict, cast, get_args
 
-from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.errors import ValidationFailed, quoted
+from hivekeeper.domain.events import MAX_TIME_MS
 from hivekeeper.domain.filters import (
     DURATION,
     EventQuery,
@@ -44,6 +46,7 @@ _BUCKET_ALIASES: dict[str, str] = {
 _AGGREGATION_ALIASES: dict[str, str] = {"average": "avg", "mean": "avg", "median": "p50"}
 _FIXED_MS: dict[str, float] = {"minute": 60_000.0, "hour": 3_600_000.0, "day": 86_400_000.0}
 _DAY_MS = 86_400_000.0
+_MAX_YEAR = datetime.fromtimestamp(MAX_TIME_MS / 1000.0, UTC).year
 # Columns that never hold numbers cannot be a metric.
 _NUMERIC_COLUMNS = frozenset({"start_time", "end_time", "duration"})
 # Parameters that shape the filtered event set, handed to the filter parser.
@@ -123,7 +126,7 @@ def parse_bucket(raw: str | None) -> Bucket:
     if key in BUCKETS:
         return cast(Bucket, key)
     raise ValidationFailed(
-        f"bucket {raw!r} is not a bucket; use one of: {', '.join(BUCKETS)}", field="bucket"
+        f"bucket {quoted(raw)} is not a bucket; use one of: {', '.join(BUCKETS)}", field="bucket"
     )
 
 
@@ -136,7 +139,7 @@ def parse_aggregation(raw: str | None) -> Aggregation:
     if key in AGGREGATIONS:
         return cast(Aggregation, key)
     raise ValidationFailed(
-        f"aggregation {raw!r} is not an aggregation; use one of: {', '.join(AGGREGATIONS)}",
+        f"aggregation {quoted(raw)} is not an aggregation; use one of: {', '.join(AGGREGATIONS)}",
         field="aggregation",
     )
 
@@ -157,14 +160,34 @@ def bucket_start_ms(ms: float, bucket: Bucket) -> float:
     return datetime(stamp.year, stamp.month, 1, tzinfo=UTC).timestamp() * 1000.0
 
 
+def next_bucket_start_ms(start_ms: float, bucket: Bucket) -> float | None:
+    """The start of the bucket after the one that starts at `start_ms`, or None when
+    it would start after the last storable time (`MAX_TIME_MS`, the end of year 9999),
+    where calendar arithmetic ends."""
+    if bucket in _FIXED_MS:
+        following = start_ms + _FIXED_MS[bucket]
+    elif bucket == "week":
+        following = start_ms + 7 * _DAY_MS
+    else:
+        stamp = datetime.fromtimestamp(start_ms / 1000.0, UTC)
+        year, month = divmod(stamp.year * 12 + stamp.month, 12)  # month is 0-based here
+        if year > _MAX_YEAR:
+            return None
+        following = datetime(year, month + 1, 1, tzinfo=UTC).timestamp() * 1000.0
+    return following if following <= MAX_TIME_MS else None
+
+
 def summarize(values: Sequence[float]) -> Summary:
-    """count, avg, sum, min, max and p50..p99 of `values`, exactly (sum via `math.fsum`)."""
+    """count, avg, sum, min, max and p50..p99 of `values`, exactly (sum via `math.fsum`).
+
+    A sum past the largest double is ±inf (JSON null); the average is still exact.
+    """
     ordered = sorted(values)
     count = len(ordered)
-    total = math.fsum(ordered)
+    total, avg = _sum_and_mean(ordered)
     return Summary(
         count=count,
-        avg=total / count if count else None,
+        avg=avg,
         sum=total,
         min=ordered[0] if count else None,
         max=ordered[-1] if count else None,
@@ -215,11 +238,30 @@ def _metric(text: str) -> FieldRef:
         ref.namespace is not None and not ref.path
     ):
         raise ValidationFailed(
-            f"metric {text!r} is not numeric; use duration, start_time, end_time or a path "
+            f"metric {quoted(text)} is not numeric; use duration, start_time, end_time or a path "
             "such as metadata.cost",
             field="metric",
         )
     return ref
+
+
+def _sum_and_mean(values: Sequence[float]) -> tuple[float, float | None]:
+    """The correctly rounded sum and mean (None for no values)."""
+    try:
+        total = math.fsum(values)
+    except OverflowError:
+        # A partial sum left the doubles (1e308 + 1e308 - 1e308): add exact fractions.
+        exact = sum(map(Fraction, values), Fraction(0))
+        return _rounded(exact), _rounded(exact / len(values))
+    return total, total / len(values) if values else None
+
+
+def _rounded(exact: Fraction) -> float:
+    """`exact` as the nearest double, or ±inf past the largest one."""
+    try:
+        return float(exact)
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
 
 
 def _percentile(ordered: Sequence[float], p: float) -> float | None:
@@ -228,7 +270,11 @@ def _percentile(ordered: Sequence[float], p: float) -> float | None:
     rank = p / 100.0 * (len(ordered) - 1)
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    below, above, weight = ordered[low], ordered[high], rank - low
+    spread = above - below
+    if math.isinf(spread):  # two doubles further apart than the largest one
+        return below * (1.0 - weight) + above * weight
+    return below + spread * weight
 
 
 def _finite(value: object) -> float | None:

@@ -98,3 +98,17 @@ class AuthThrottled(_RetryLater):
 class Unavailable(_RetryLater):
     status = 503
     error_code = "UNAVAILABLE"
+
+
+# A message quotes what it refuses so the client sees its mistake, but a value can be
+# megabytes long (a 5000-digit page number, a string as long as max_string_chars).
+_MAX_QUOTED_CHARS = 40
+
+
+def quoted(value: object) -> str:
+    """`repr(value)` for an error message, its middle cut out past 40 characters."""
+    text = repr(value)
+    if len(text) <= _MAX_QUOTED_CHARS:
+        return text
+    half = _MAX_QUOTED_CHARS // 2
+    return f"{text[:half]}…{text[-half:]} ({len(text)} characters)"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict, cast, get_args
 
-from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.errors import ValidationFailed, quoted
 
 EventType = Literal["session", "model", "tool", "chain"]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
@@ -197,7 +197,7 @@ def parse_time_ms(value: object, path: str) -> float:
                 stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 raise ValidationFailed(
-                    f"{path} must be epoch milliseconds or an ISO-8601 time, got {value!r}",
+                    f"{path} must be epoch milliseconds or an ISO-8601 time, got {quoted(value)}",
                     field=path,
                 ) from None
             if stamp.tzinfo is None:

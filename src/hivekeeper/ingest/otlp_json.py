@@ -367,8 +367,8 @@ def _kind(value: object) -> int:
     if type(value) is str:
         found = SPAN_KINDS.get(value)
         if found is None:
-            if value.isdigit():
-                return _kind(int(value))
+            if (number := _enum_number(value)) is not None:
+                return _kind(number)
             found = SPAN_KINDS.get("SPAN_KIND_" + value.upper().removeprefix("SPAN_KIND_"), 0)
         return found
     raise ShapeError("kind", f"must be a SpanKind name or number, got {_type(value)}")
@@ -383,12 +383,23 @@ def _status_code(value: object) -> StatusCode:
     if type(value) is str:
         found = STATUS_CODES.get(value)
         if found is None:
-            if value.isdigit():
-                return _status_code(int(value))
+            if (number := _enum_number(value)) is not None:
+                return _status_code(number)
             key = "STATUS_CODE_" + value.upper().removeprefix("STATUS_CODE_")
             found = STATUS_CODES.get(key, StatusCode.UNSET)
         return found
     raise ShapeError("status.code", f"must be a StatusCode name or number, got {_type(value)}")
+
+
+def _enum_number(text: str) -> int | None:
+    """The number a decimal string spells, for an enum lookup; None if it spells none.
+
+    Past four digits it is no enum's number whatever follows, so only those are read:
+    int() refuses more than 4300 digits, and `"²".isdigit()` though int() refuses it.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text.lstrip("0")[:4] or "0")
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
