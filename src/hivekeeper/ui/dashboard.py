@@ -23,6 +23,7 @@ from hivekeeper.domain.charts import (
     ChartPoint,
     ChartQuery,
     bucket_start_ms,
+    next_bucket_start_ms,
 )
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import EVENT_TYPES
@@ -190,11 +191,10 @@ def _bucket_starts(points: Sequence[ChartPoint], query: EventQuery, bucket: Buck
     if first is None or last is None:
         return seen
     out: list[float] = []
-    current = bucket_start_ms(first, bucket)
-    while current <= last and len(out) <= MAX_BUCKETS * 2:
+    current: float | None = bucket_start_ms(first, bucket)
+    while current is not None and current <= last and len(out) <= MAX_BUCKETS * 2:
         out.append(current)
-        step = _STEP_MS.get(bucket, 32 * 86_400_000.0)
-        current = bucket_start_ms(current + step, bucket)
+        current = next_bucket_start_ms(current, bucket)
     return sorted(set(out) | set(seen))
 
 

@@ -24,6 +24,7 @@ from hivekeeper.domain.filters import (
     parse_condition,
     parse_date_range,
     parse_field,
+    parse_page,
 )
 
 RANGES = ("15m", "1h", "24h", "7d", "30d")
@@ -96,8 +97,10 @@ class ViewState:
 def read_state(
     params: Mapping[str, list[str]], *, default_range: str = "", default_type: str = ""
 ) -> ViewState:
-    """The view state in `params` (`parse_qs` shape). Never raises: values are checked
-    when the state becomes a query, where errors name the form field."""
+    """The view state in `params` (`parse_qs` shape). The form's values are checked
+    when the state becomes a query, where errors name the form field, so the form can
+    show them back; only `page`, which comes from the pager's links and not the form,
+    is checked here (ValidationFailed naming `page`)."""
     fields = params.get("f", [])
     ops, values, types = params.get("op", []), params.get("v", []), params.get("t", [])
     rows = []
@@ -121,7 +124,7 @@ def read_state(
         from_=(_last(params, "from") or "").strip(),
         to=(_last(params, "to") or "").strip(),
         filters=tuple(rows),
-        page=max(1, _int(_last(params, "page"), 1)),
+        page=parse_page(_last(params, "page")),
         limit=limit if limit in LIMITS else DEFAULT_LIMIT,
         type=_last(params, "type", default_type) or "",
         cols=tuple(c.strip() for c in params.get("col", [])[:MAX_COLUMNS] if c.strip()),
