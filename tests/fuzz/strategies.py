@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -44,11 +46,61 @@ _CHARS = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categori
 TEXT = st.text(_CHARS, max_size=40) | st.sampled_from(
     ["", "\x00", "\ud800", "a\udfffb", "é" * 3, "\u202e", "session", "tool", "model", "0", "-1"]
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RawNumber:
+    """A JSON number written as its text: Python cannot hold some (`1e400` is a float
+    overflow) nor write others (int() and str() refuse more than 4300 digits)."""
+
+    text: str
+
+
+# Numbers past what parsers and engines hold: Python's 4300-digit limit on int(str),
+# SQLite's and every engine's 64-bit integers, the doubles, year 9999 (in ms), and
+# digits padded with zeros (long text, small value).
+HUGE_DIGITS = st.integers(min_value=4290, max_value=6000).map(lambda n: "9" * n)
+NUMBER_TEXT = (
+    HUGE_DIGITS
+    | st.integers(min_value=19, max_value=400).map(lambda n: "1" + "0" * n)
+    | st.integers(min_value=1, max_value=5000).map(lambda n: "0" * n + "1")
+    | st.sampled_from(
+        [
+            str(2**63 - 1),
+            str(2**63),
+            str(2**64 - 1),
+            str(2**64),
+            str(-(2**63) - 1),
+            "1e308",
+            "-1e308",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "253402300799999",
+            "253402300800000",
+            "1000000000",
+            "1000000001",
+            "7500",
+            "7501",
+            "-0",
+            "0",
+        ]
+    )
+)
+"""Decimal text of oversized, edge and zero-padded numbers."""
+SIGNED_NUMBER_TEXT = st.builds(
+    lambda sign, text: sign + text, st.sampled_from(["", "-", "+"]), NUMBER_TEXT
+)
+HUGE_PAGES = st.sampled_from([10**20, 2**63, 2**64, -(2**63) - 1, 1e300, -1e300, 10**4000]) | (
+    st.builds(RawNumber, HUGE_DIGITS | st.sampled_from(["1e400", "-1e400", "-" + "9" * 5000]))
+)
+"""Page numbers (or limits) no page has: past int64, past the doubles, 5000 digits."""
 NUMBERS = (
     st.integers()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.sampled_from([0, -1, 2**63, 2**64, 1e308, -0.0, 1795700000000])
+    | HUGE_PAGES
 )
 SCALARS = st.none() | st.booleans() | NUMBERS | TEXT
 JSON_VALUES = st.recursive(
@@ -115,10 +167,21 @@ def mutated_json(draw: st.DrawFn, valid: Any) -> Any:
     return replaced(valid, where, extra)
 
 
+_RAW_MARK = "\x00RawNumber\x00"
+_RAW_NUMBER = re.compile(r'"\\u0000RawNumber\\u0000([^"]*)"')
+
+
 def dumps(value: Any) -> bytes:
-    """JSON text of `value` as a lax client writes it: NaN, huge integers and lone
-    surrogates (as `\\ud800` escapes) included."""
-    return json.dumps(value).encode()
+    """JSON text of `value` as a lax client writes it: NaN, huge integers, `RawNumber`s
+    as their digits and lone surrogates (as `\\ud800` escapes) included."""
+    text = json.dumps(value, default=_raw_number_marker)
+    return _RAW_NUMBER.sub(lambda m: m.group(1), text).encode()
+
+
+def _raw_number_marker(value: object) -> str:
+    if isinstance(value, RawNumber):
+        return _RAW_MARK + value.text
+    raise TypeError(f"not JSON: {value!r}")
 
 
 # --- REST bodies --------------------------------------------------------------------

@@ -25,6 +25,8 @@ from hivekeeper.domain.requests import plan_batch, plan_event, unwrap
 from hivekeeper.ingest import OtlpLimits, decode_traces, spans_to_ops
 from tests.fuzz.strategies import (
     HOSTILE_VALUES,
+    NUMBER_TEXT,
+    SIGNED_NUMBER_TEXT,
     TEXT,
     VALID_BODIES,
     VALID_OTLP_BYTES,
@@ -175,13 +177,20 @@ QUERY_KEYS = st.sampled_from(
     ]
 )
 """Query parameters the list and chart routes read (their values are often JSON)."""
+BRACKET_KEYS = st.builds(
+    "filters[{}][{}]".format, NUMBER_TEXT, st.sampled_from(["field", "operator", "value"])
+) | st.builds("dateRange[{}]".format, st.sampled_from(["$gte", "$lte", "relative"]))
+"""Bracket keys with indices of any length."""
 
 
 @examples(600)
 @given(
     st.dictionaries(
-        TEXT | QUERY_KEYS,
-        st.lists(TEXT | HOSTILE_VALUES.map(lambda v: dumps(v).decode()), max_size=3),
+        TEXT | QUERY_KEYS | BRACKET_KEYS,
+        st.lists(
+            TEXT | SIGNED_NUMBER_TEXT | HOSTILE_VALUES.map(lambda v: dumps(v).decode()),
+            max_size=3,
+        ),
         max_size=5,
     )
 )

@@ -3,6 +3,8 @@ OpenAPI document, valid ones and ones that break it, and sends them to a real se
 
 Each answer must be below 500, and JSON with `message` and `errorCode` when it is a 4xx
 (the OTLP route answers a protobuf request in protobuf, which `test_server` checks).
+Beyond what the schemas allow, a hook sends query parameters and JSON body fields with
+numbers no parser or engine holds (thousands of digits, past int64, past the doubles).
 Bounded and deterministic: a few examples per operation and mode, fixed seed.
 """
 
@@ -15,11 +17,12 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.schemas import BaseSchema
 
-from tests.fuzz.strategies import examples
+from tests.fuzz.strategies import HUGE_PAGES, SIGNED_NUMBER_TEXT, examples
 from tests.support.server import LiveServer, run_server
 
 # Operations the document declares, so a route added without docs fails `test_coverage`.
@@ -36,7 +39,33 @@ def live(tmp_path_factory: pytest.TempPathFactory, module_store: str) -> Iterato
 def schema(live: LiveServer) -> BaseSchema:
     document = httpx.get(f"{live.url}/openapi.json", timeout=30).json()
     loaded: BaseSchema = schemathesis.openapi.from_dict(document)
+    loaded.hooks.register_hook_with_name(_oversized_query, "flatmap_query")
+    loaded.hooks.register_hook_with_name(_oversized_body, "flatmap_body")
     return loaded
+
+
+def _oversized_query(ctx: Any, query: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+    """The generated query, or it with one parameter's value an oversized number."""
+    if not query:
+        return st.just(query)
+    return st.just(query) | st.builds(
+        lambda key, text: {**query, key: text}, st.sampled_from(sorted(query)), SIGNED_NUMBER_TEXT
+    )
+
+
+def _oversized_body(ctx: Any, body: Any) -> st.SearchStrategy[Any]:
+    """The generated body, or, for an object with numbers (limit, page, times), it with
+    one of them past int64 or the doubles. JSON numbers only: the stdlib encoder that
+    sends the body writes integers of up to 4300 digits."""
+    if not isinstance(body, dict):
+        return st.just(body)
+    numeric = sorted(k for k, v in body.items() if type(v) in (int, float))
+    if not numeric:
+        return st.just(body)
+    huge = HUGE_PAGES.filter(lambda v: type(v) in (int, float))
+    return st.just(body) | st.builds(
+        lambda key, value: {**body, key: value}, st.sampled_from(numeric), huge
+    )
 
 
 @schemathesis.serializer("application/x-protobuf")

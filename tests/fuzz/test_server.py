@@ -9,9 +9,11 @@ still answers `/health` and still stores a valid write.
 from __future__ import annotations
 
 import gzip
+import re
 import uuid
 import zlib
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_from_bytes
 
@@ -24,6 +26,9 @@ from hypothesis import strategies as st
 
 from tests.fuzz.strategies import (
     HOSTILE_VALUES,
+    HUGE_PAGES,
+    NUMBER_TEXT,
+    SIGNED_NUMBER_TEXT,
     TEXT,
     VALID_OTLP_BYTES,
     dumps,
@@ -33,6 +38,7 @@ from tests.fuzz.strategies import (
     rest_body,
 )
 from tests.support.server import LiveServer, run_server
+from tests.ui.client import browser, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +231,144 @@ def test_huge_headers_and_bad_keys(live: LiveServer, client: httpx.Client) -> No
         with httpx.Client(base_url=live.url, timeout=30) as raw:
             answer = raw.post("/events", json={}, headers={"Authorization": authorization})
             assert answer.status_code in (400, 401, 429, 431), answer.text
+
+
+# --- oversized numbers in parameters --------------------------------------------------
+
+_BOUNDS = {"limit": 7500, "page": 1_000_000_000}
+_SMALL_INTEGER = re.compile(r"\+?0*(\d{1,10})")
+
+
+def _refused(answer: httpx.Response, fields: tuple[str, ...]) -> None:
+    _clean_json(answer)
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json().get("field") in fields, answer.text[:300]
+
+
+@examples(200)
+@given(name=st.sampled_from(sorted(_BOUNDS)), text=SIGNED_NUMBER_TEXT | TEXT)
+def test_integer_query_parameters(client: httpx.Client, name: str, text: str) -> None:
+    """A 400 naming `limit` or `page` unless it is a whole number in range, whatever
+    its length; never a 500."""
+    answer = client.get(f"/events?{name}={_quoted(text)}")
+    match = _SMALL_INTEGER.fullmatch(text.strip())
+    if match and 1 <= int(match.group(1)) <= _BOUNDS[name]:
+        assert answer.status_code == 200, answer.text[:300]
+    elif text.strip():
+        _refused(answer, (name,))
+
+
+@examples(150)
+@given(
+    path=st.sampled_from(["/events", "/v1/events/chart"]),
+    index=NUMBER_TEXT,
+    key=st.sampled_from(["field", "operator", "value", "type"]),
+    bound=st.sampled_from(["dateRange[$gte]", "dateRange[$lte]"]),
+    when=SIGNED_NUMBER_TEXT,
+    bucket=st.sampled_from(["minute", "hour", "day", "week", "month"]),
+)
+def test_bracket_indices_and_dates(
+    client: httpx.Client, path: str, index: str, key: str, bound: str, when: str, bucket: str
+) -> None:
+    params = {f"filters[{index}][{key}]": "event_name", bound: when, "bucket": bucket}
+    _clean_json(client.get(path, params=params))
+    if index.isdigit() and len(index.lstrip("0")) > 4:
+        _refused(client.get(path, params={f"filters[{index}][{key}]": "x"}), ("filters",))
+
+
+@examples(100)
+@given(
+    path=st.sampled_from(["/v1/events/export", "/v1/events/search"]),
+    key=st.sampled_from(sorted(_BOUNDS)),
+    huge=HUGE_PAGES,
+)
+def test_huge_pages_in_bodies(client: httpx.Client, path: str, key: str, huge: Any) -> None:
+    """A 400 naming the key (or the body, for numbers no JSON parser holds)."""
+    answer = client.post(
+        path, content=dumps({key: huge}), headers={"content-type": "application/json"}
+    )
+    _refused(answer, (key, "body"))
+
+
+# --- the web UI's query parameters ----------------------------------------------------
+
+UI_SECTIONS = ["sessions", "events", "dashboard", "events/export.csv", "events/export.jsonl"]
+DATES = (
+    st.sampled_from(["9999-12-31", "9999-12-31T23:59:59.999", "9990-01-01", "9999-12-01"])
+    | st.sampled_from(["1970-01-01", "10000-01-01", "0001-01-01", "2026-02-29", "253402300799999"])
+    | st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)).map(
+        lambda d: d.isoformat(timespec="milliseconds")
+    )
+)
+
+
+# Values each parameter of the list pages, dashboard and downloads takes.
+UI_VALID = {
+    "page": ["1", "2", "3"],
+    "limit": ["25", "50", "100", "200"],
+    "from": ["2026-01-01", "1970-01-01", "9990-01-01", "9999-12-01"],
+    "to": ["2027-01-01", "9999-12-31", "9999-12-31T23:59:59.999"],
+    "range": ["15m", "1h", "24h", "7d", "30d"],
+    "bucket": ["minute", "hour", "day", "week", "month"],
+    "split": ["", "model", "event_name"],
+    "sort": ["start_time", "end_time", "duration"],
+    "order": ["asc", "desc"],
+    "type": ["session", "model", "tool", "chain"],
+    "q": ["hi"],
+    "f": ["event_name", "metadata.cost"],
+    "op": ["is", "exists"],
+    "v": ["chat", "1"],
+    "col": ["event_name", "metadata.cost", "inputs"],
+}
+# The parameters oversized numbers and far dates reach first: paging and date arithmetic.
+_NUMERIC_KEYS = ["page", "limit", "from", "to", "v"]
+
+
+@st.composite
+def ui_params(draw: st.DrawFn) -> dict[str, list[str]]:
+    """A valid view of a page (any subset of its parameters), with one or two of them
+    replaced by oversized numbers, far dates or hostile text."""
+    params = draw(
+        st.fixed_dictionaries(
+            {}, optional={k: st.sampled_from(v).map(lambda x: [x]) for k, v in UI_VALID.items()}
+        )
+    )
+    keys = st.sampled_from(_NUMERIC_KEYS) | st.sampled_from(sorted(UI_VALID))
+    for key in draw(st.lists(keys, min_size=1, max_size=2, unique=True)):
+        params[key] = draw(st.lists(SIGNED_NUMBER_TEXT | DATES | TEXT, min_size=1, max_size=2))
+    return params
+
+
+@pytest.fixture(scope="module")
+def ui(live: LiveServer) -> Iterator[tuple[httpx.Client, str]]:
+    """A browser-like client signed in with the full key, and its project's path."""
+    with browser(live.url) as client:
+        answer = sign_in(client, live.key)
+        assert answer.status_code == 303, answer.text
+        yield client, answer.headers["location"].rsplit("/", 1)[0]
+
+
+@examples(150)
+@given(
+    section=st.sampled_from(UI_SECTIONS),
+    params=ui_params(),
+)
+def test_ui_query_parameters(
+    ui: tuple[httpx.Client, str], section: str, params: dict[str, list[str]]
+) -> None:
+    """Every page and download answers its URL's parameters, whatever they hold, with
+    the page or a 4xx page naming the fault; never a 500."""
+    client, base = ui
+    # Byte by byte, so lone surrogates arrive as the invalid UTF-8 they would be.
+    query = "&".join(
+        f"{_quoted(key)}={_quoted(value)}" for key, values in params.items() for value in values
+    )
+    answer = client.get(f"{base}/{section}?{query}")
+    assert answer.status_code < 500, answer.text[:300]
+    if answer.status_code >= 400:
+        assert answer.headers["content-type"].startswith("text/html"), answer.headers
+        assert 'role="alert"' in answer.text, answer.text[:300]
+
+
+def _quoted(text: str) -> str:
+    return quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe="")

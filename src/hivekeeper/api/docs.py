@@ -1,16 +1,17 @@
-"""Request-body schemas for our OpenAPI document.
+"""Request-body and query-parameter schemas for our OpenAPI document.
 
-Routes parse bodies themselves (the HoneyHive wire format is liberal: objects or JSON
-strings, several spellings of the same flag), so the schemas are declared here for
-`/docs` rather than inferred from parameter types.
+Routes parse bodies and query strings themselves (the HoneyHive wire format is liberal:
+objects or JSON strings, several spellings of the same flag), so the schemas are
+declared here for `/docs` rather than inferred from parameter types.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hivekeeper.domain.charts import AGGREGATIONS, BUCKETS
 from hivekeeper.domain.events import EVENT_TYPES
-from hivekeeper.domain.filters import FILTER_TYPES, OPERATORS
+from hivekeeper.domain.filters import FILTER_TYPES, MAX_LIMIT, MAX_PAGE, OPERATORS
 
 _OBJECT = {"type": "object", "additionalProperties": True}
 _TIME = {"type": "number", "description": "Unix epoch milliseconds (fractions allowed)"}
@@ -59,6 +60,8 @@ _FILTER = {
         "type": {"type": "string", "enum": list(FILTER_TYPES)},
     },
 }
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 1000}
+_PAGE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}
 _BATCH_FLAGS = {
     "is_single_session": {"type": "boolean"},
     "session_properties": _SESSION,
@@ -103,9 +106,29 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"$gte": {}, "$lte": {}, "relative": {"type": "string"}},
             },
             "projections": {"type": "array", "items": {"type": "string"}},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 7500, "default": 1000},
-            "page": {"type": "integer", "minimum": 1, "default": 1},
+            "limit": _LIMIT,
+            "page": _PAGE,
         },
+    },
+}
+_QUERY_FILTERS = {
+    "filters": "a JSON array of filters, or filters[0][field]=…&filters[0][operator]=…",
+    "dateRange": 'JSON such as {"$gte": …, "$lte": …} or {"relative": "7d"}, or a time',
+}
+QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
+    "EventList": {
+        **{name: {"type": "string", "description": text} for name, text in _QUERY_FILTERS.items()},
+        "projections": {"type": "string", "description": "a JSON array or a comma list"},
+        "limit": _LIMIT,
+        "page": _PAGE,
+        "sort_order": {"type": "string", "enum": ["asc", "desc"]},
+    },
+    "Chart": {
+        **{name: {"type": "string", "description": text} for name, text in _QUERY_FILTERS.items()},
+        "metric": {"type": "string", "default": "duration", "example": "metadata.cost"},
+        "aggregation": {"type": "string", "enum": list(AGGREGATIONS), "default": "avg"},
+        "bucket": {"type": "string", "enum": list(BUCKETS), "default": "hour"},
+        "groupBy": {"type": "string", "example": "config.model"},
     },
 }
 
@@ -117,4 +140,14 @@ def body_schema(name: str) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": SCHEMAS[name]}},
         }
+    }
+
+
+def query_parameters(name: str) -> dict[str, Any]:
+    """`openapi_extra` declaring the named set of optional query parameters."""
+    return {
+        "parameters": [
+            {"name": key, "in": "query", "required": False, "schema": schema}
+            for key, schema in QUERY_PARAMETERS[name].items()
+        ]
     }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from hivekeeper.api.auth import reader_principal
 from hivekeeper.api.context import context
-from hivekeeper.api.docs import body_schema
+from hivekeeper.api.docs import body_schema, query_parameters
 from hivekeeper.api.http import JsonResponse, read_json
 from hivekeeper.domain.charts import parse_chart_params
 from hivekeeper.domain.events import require_object
@@ -43,7 +43,11 @@ async def export_events(request: Request, principal: Reader) -> JsonResponse:
     return JsonResponse({"events": events, "totalEvents": total, "count": total})
 
 
-@router.get("/events", summary="Events matching filters (query parameters), paged")
+@router.get(
+    "/events",
+    summary="Events matching filters (query parameters), paged",
+    openapi_extra=query_parameters("EventList"),
+)
 async def list_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
     params = {k: request.query_params.getlist(k) for k in request.query_params}
@@ -55,6 +59,7 @@ async def list_events(request: Request, principal: Reader) -> JsonResponse:
 @router.get(
     "/v1/events/chart",
     summary="Time buckets x group of a metric: count, avg, sum, min, max, percentiles",
+    openapi_extra=query_parameters("Chart"),
 )
 async def chart_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
