@@ -208,6 +208,26 @@ def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None
     assert stored["feedback"] == {}
 
 
+def test_a_cross_site_sign_out_is_refused(page: Page, seeded: Seeded) -> None:
+    """Another site's form cannot sign the browser out: it never carries the
+    SameSite=Strict cookie, so it cannot hold the session's token either."""
+    sign_in(page, seeded.key)
+    expect(page.locator("#sessions")).to_contain_text("checkout-flow")
+    evil = (
+        f'<form id="f" method="post" action="{seeded.url}/signout">'
+        '<input name="csrf" value="guess"></form>'
+        "<script>document.getElementById('f').submit()</script>"
+    )
+    page.route(
+        "http://evil.test/", lambda route: route.fulfill(body=evil, content_type="text/html")
+    )
+    with page.expect_navigation(url=re.compile(re.escape(seeded.url))):
+        page.goto("http://evil.test/")
+    expect(page.locator("body")).to_contain_text("sent from another site")
+    page.goto(f"/p/{seeded.project_id}/sessions")
+    expect(page.locator("#sessions")).to_contain_text("checkout-flow")  # still signed in
+
+
 def test_hostile_content_never_runs(page: Page, seeded: Seeded) -> None:
     sign_in(page, seeded.key)
     page.goto(f"/p/{seeded.project_id}/sessions")
