@@ -81,7 +81,14 @@ def create_app(
             stop(ctx)
 
     app = FastAPI(
-        title="hivekeeper", version=__version__, description=_DESCRIPTION, lifespan=lifespan
+        title="hivekeeper",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # Served by `ui.apidocs`, offline and with the UI's security headers.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.hivekeeper = ctx
     install_error_handlers(app)

@@ -112,6 +112,23 @@ def test_sign_out_clears_the_cookie(seeded: Seeded) -> None:
         assert client.get(f"/p/{seeded.project_id}/sessions").status_code == 303
 
 
+def test_api_docs_carry_the_ui_security_headers_and_no_cdn(seeded: Seeded) -> None:
+    with browser(seeded.url) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            csp = answer.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp, path
+            assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, path
+            assert answer.headers["x-frame-options"] == "DENY", path
+            assert answer.headers["x-content-type-options"] == "nosniff", path
+            assert "http://" not in answer.text[:2000] and "https://" not in answer.text[:2000]
+        assert client.get("/openapi.json").json()["info"]["title"] == "hivekeeper"
+        html = client.get("/docs").text
+        for script in re.findall(r'<script src="([^"]+)"', html):
+            assert client.get(script).status_code == 200, script
+
+
 def test_keys_in_the_cookie_count_against_the_auth_throttle(tmp_path: Path) -> None:
     """A cookie of guessed keys is throttled like a Bearer header of one, per key, and
     the spent budget holds for the client's API calls too."""
