@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import functools
 import gc
 import json
 import os
@@ -54,7 +53,7 @@ def serve(demo: bool, **options: Any) -> None:
     import uvicorn
 
     from hivekeeper.app import create_app
-    from hivekeeper.connections import DeadlineProtocol, ReadDeadlines, limit_concurrency
+    from hivekeeper.connections import uvicorn_options
     from hivekeeper.logs import logging_config
 
     settings = build_settings(options)
@@ -87,13 +86,8 @@ def serve(demo: bool, **options: Any) -> None:
             port=settings.port,
             log_config=logging_config(settings.log_level, settings.log_format),
             access_log=False,
-            # httptools with read deadlines (a partial survives the pickling --workers does).
-            http=functools.partial(  # type: ignore[arg-type]  # uvicorn only calls it, like a class
-                DeadlineProtocol,
-                deadlines=ReadDeadlines(settings.header_timeout_s, settings.body_timeout_s),
-            ),
-            limit_concurrency=limit_concurrency(settings.max_connections),
-            ws="none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
+            # Read deadlines, the connection cap, no WebSockets (connections.py).
+            **uvicorn_options(settings),
             # uvicorn would take X-Forwarded-For from any local peer as the client address;
             # the app reads it itself, and only with --trust-forwarded-for.
             proxy_headers=False,

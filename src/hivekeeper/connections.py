@@ -14,20 +14,21 @@ ever. `DeadlineProtocol` is uvicorn's httptools protocol with two deadlines on t
 - **body**: from the end of the headers until the whole body is in (`body_s`). It is a
   total, not a gap between reads, so a byte now and then gains nothing. Past it the
   answer is 408 if no response has started, the app sees the client disconnect, and
-  the connection is closed. Time during which the server itself had stopped reading
-  (flow control: the app has not consumed what already arrived) is not the client's
-  fault and does not count.
+  the connection is closed. If the server itself had stopped reading by then (flow
+  control: the app has not consumed what already arrived), the client is not at fault
+  and the body's time starts again.
 
 A request's headers are also bounded in size (`MAX_HEADER_BYTES`, 431 past it):
 httptools itself accepts headers of any size.
 
 Connections past `--max-connections` are uvicorn's `limit_concurrency`: see
-`limit_concurrency`.
+`limit_concurrency`. `uvicorn_options` puts it all together for `hivekeeper serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +37,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from hivekeeper.config import Settings
 from hivekeeper.logs import RateLimitedLog
 
 logger = logging.getLogger(__name__)
@@ -45,10 +47,6 @@ _log = RateLimitedLog(logger)
 # UI's cookie of 20 keys is under 2 KiB. A check runs before each read is parsed, so a
 # request may overshoot by one read (at most 256 KiB) before it is refused.
 MAX_HEADER_BYTES = 64 * 1024
-# When a body deadline passes while the server is not reading (the app is behind), the
-# client is given this much more after the server reads again, checked again then.
-_RECHECK_S = 1.0
-
 Phase = Literal["headers", "body"]
 
 
@@ -58,6 +56,19 @@ class ReadDeadlines:
 
     header_s: float
     body_s: float
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The options of `uvicorn.run` (or `uvicorn.Config`) that make its connections ours:
+    the protocol with read deadlines, the connection cap, no WebSockets (we have no
+    WebSocket route, so an upgrade request is answered as plain HTTP)."""
+    deadlines = ReadDeadlines(settings.header_timeout_s, settings.body_timeout_s)
+    return {
+        # A partial of a module-level class survives the pickling `--workers` does.
+        "http": functools.partial(DeadlineProtocol, deadlines=deadlines),
+        "limit_concurrency": limit_concurrency(settings.max_connections),
+        "ws": "none",
+    }
 
 
 def limit_concurrency(max_connections: int) -> int:
@@ -75,8 +86,7 @@ def limit_concurrency(max_connections: int) -> int:
 class DeadlineProtocol(HttpToolsProtocol):
     """uvicorn's httptools HTTP/1.1 protocol with header and body read deadlines.
 
-    uvicorn builds one per connection, with `deadlines` bound by `functools.partial`
-    (a partial of a module-level class survives the pickling `--workers` does).
+    uvicorn builds one per connection, with `deadlines` bound by `uvicorn_options`.
     """
 
     def __init__(
@@ -90,59 +100,88 @@ class DeadlineProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._deadlines = deadlines
+        self._waiting: Phase | None = None
+        """What the client still owes: a request's headers, its body, or nothing."""
+        self._since = 0.0
+        """Loop time at which that wait began."""
         self._timer: asyncio.TimerHandle | None = None
-        self._phase: Phase = "headers"
+        self._timer_for: Phase | None = None
         self._request_begun = False
         self._header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's own signature
         super().connection_made(transport)
-        self._arm("headers", self._deadlines.header_s)
+        self._await("headers")
+        self._sync_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._cancel_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._timer is not None and self._phase == "headers":
+        if self._waiting == "headers":
             if self._header_bytes > MAX_HEADER_BYTES:
                 text = f"request headers larger than {MAX_HEADER_BYTES} bytes"
                 self._refuse(431, text, answer=self._idle())
                 return
             self._header_bytes += len(data)
         super().data_received(data)
+        # The timer follows the parser once per read, not per parser event: a request
+        # that arrives whole in one read costs no timer at all.
+        self._sync_timer()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._request_begun = True
-        if self._timer is None:  # a later request on a kept-alive connection
-            self._arm("headers", self._deadlines.header_s)
+        if self._waiting is None:  # a later request on a kept-alive connection
+            self._await("headers")
 
     def on_headers_complete(self) -> None:
         self._header_bytes = 0
-        self._arm("body", self._deadlines.body_s)
+        self._await("body")
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._waiting = None
         self._request_begun = False
         super().on_message_complete()
 
-    def _arm(self, phase: Phase, seconds: float) -> None:
-        self._disarm()
-        self._phase = phase
-        self._timer = self.loop.call_later(seconds, self._expired)
+    def _await(self, phase: Phase) -> None:
+        self._waiting = phase
+        self._since = self.loop.time()
 
-    def _disarm(self) -> None:
+    def _limit_s(self, phase: Phase) -> float:
+        return self._deadlines.header_s if phase == "headers" else self._deadlines.body_s
+
+    def _sync_timer(self) -> None:
+        """Have a timer pending for the current wait's deadline, or none without a wait.
+
+        A pending timer for the same phase is kept even when that wait began anew (a
+        later request): it fires no later than the new deadline, and `_expired` then
+        arms the timer again for the time that is left.
+        """
+        if self._waiting == self._timer_for:
+            return
+        self._cancel_timer()
+        if self._waiting is not None:
+            self._timer_for = self._waiting
+            due = self._since + self._limit_s(self._waiting)
+            self._timer = self.loop.call_at(due, self._expired)
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+        self._timer = self._timer_for = None
 
     def _expired(self) -> None:
-        self._timer = None
-        if self.transport.is_closing():
+        self._timer = self._timer_for = None
+        waiting = self._waiting
+        if waiting is None or self.transport.is_closing():
             return
-        if self._phase == "headers":
+        if self.loop.time() < self._since + self._limit_s(waiting):
+            self._sync_timer()  # the wait began anew since the timer was set
+            return
+        if waiting == "headers":
             if not self._request_begun:
                 self.transport.close()  # nothing sent: nobody to answer
                 return
@@ -150,7 +189,9 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._refuse(408, text, answer=self._idle())
             return
         if self.flow.read_paused:
-            self._arm("body", _RECHECK_S)
+            # The server, not the client, is behind: the body's time starts again.
+            self._await("body")
+            self._sync_timer()
             return
         text = f"request body not complete within {self._deadlines.body_s:g} s"
         cycle = self.cycle
@@ -180,5 +221,6 @@ class DeadlineProtocol(HttpToolsProtocol):
                 f"HTTP/1.1 {status} {phrase}\r\ncontent-type: text/plain; charset=utf-8\r\n"
                 f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode() + body
             )
-        self._disarm()
+        self._waiting = None
+        self._cancel_timer()
         self.transport.close()

@@ -198,12 +198,14 @@ def test_an_ingest_key_is_refused(page: Page, seeded: Seeded) -> None:
     expect(page).to_have_url(re.compile(r"/signin\?next="))
 
 
-def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None:
-    sign_in(page, seeded.key)
-    target = f"{seeded.url}/p/{seeded.project_id}/events/{seeded.events['broken']}/feedback"
+def _post_from_another_site(
+    page: Page, seeded: Seeded, action: str, fields: dict[str, str]
+) -> None:
+    """Open a page of another site whose form posts `fields` to `action` by itself, and
+    wait until the browser is back on the server."""
+    inputs = "".join(f'<input name="{k}" value="{v}">' for k, v in fields.items())
     evil = (
-        f'<form id="f" method="post" action="{target}">'
-        '<input name="rating" value="1"><input name="comment" value="forged"></form>'
+        f'<form id="f" method="post" action="{action}">{inputs}</form>'
         "<script>document.getElementById('f').submit()</script>"
     )
     page.route(
@@ -211,6 +213,12 @@ def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None
     )
     with page.expect_navigation(url=re.compile(re.escape(seeded.url))):
         page.goto("http://evil.test/")
+
+
+def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None:
+    sign_in(page, seeded.key)
+    target = f"{seeded.url}/p/{seeded.project_id}/events/{seeded.events['broken']}/feedback"
+    _post_from_another_site(page, seeded, target, {"rating": "1", "comment": "forged"})
     with seeded.server.client() as api:
         stored = api.get(f"/v1/events/{seeded.events['broken']}").json()["event"]
     assert stored["feedback"] == {}
@@ -221,16 +229,7 @@ def test_a_cross_site_sign_out_is_refused(page: Page, seeded: Seeded) -> None:
     SameSite=Strict cookie, so it cannot hold the session's token either."""
     sign_in(page, seeded.key)
     expect(page.locator("#sessions")).to_contain_text("checkout-flow")
-    evil = (
-        f'<form id="f" method="post" action="{seeded.url}/signout">'
-        '<input name="csrf" value="guess"></form>'
-        "<script>document.getElementById('f').submit()</script>"
-    )
-    page.route(
-        "http://evil.test/", lambda route: route.fulfill(body=evil, content_type="text/html")
-    )
-    with page.expect_navigation(url=re.compile(re.escape(seeded.url))):
-        page.goto("http://evil.test/")
+    _post_from_another_site(page, seeded, f"{seeded.url}/signout", {"csrf": "guess"})
     expect(page.locator("body")).to_contain_text("sent from another site")
     page.goto(f"/p/{seeded.project_id}/sessions")
     expect(page.locator("#sessions")).to_contain_text("checkout-flow")  # still signed in
