@@ -77,8 +77,8 @@ def limit_concurrency(max_connections: int) -> int:
     uvicorn answers a request 503 (plain text, `Connection: close`) when its server
     process has `limit_concurrency` connections open *counting the asking one*, or as
     many requests in progress *not* counting it; so with the limit one more than
-    `max_connections`, that many connections are served. The connection past the cap is accepted and its headers read
-    (under the header deadline) before it gets its 503.
+    `max_connections`, that many connections are served. The connection past the cap
+    is accepted and its headers read (under the header deadline) before its 503.
     """
     return max_connections + 1
 
