@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, metrics, otlp, queries, sessions
+from hivekeeper.api.access_log import AccessLog, log_unmatched
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
-from hivekeeper.api.metrics import Metrics, MetricsMiddleware
+from hivekeeper.api.metrics import Metrics
+from hivekeeper.api.observe import Observer, ObserveRequests
 from hivekeeper.api.throttle import FailedAuthThrottle
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
@@ -79,11 +81,21 @@ def create_app(
             stop(ctx)
 
     app = FastAPI(
-        title="hivekeeper", version=__version__, description=_DESCRIPTION, lifespan=lifespan
+        title="hivekeeper",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # Served by `ui.apidocs`, offline and with the UI's security headers.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.hivekeeper = ctx
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=the_metrics)
+    observers: list[Observer] = [the_metrics.observe_request, log_unmatched]
+    if settings.access_log:
+        observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))
+    app.add_middleware(ObserveRequests, observers=observers)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
     for module in (health, metrics, sessions, queries, events, otlp):
         app.include_router(module.router)

@@ -53,6 +53,7 @@ def serve(demo: bool, **options: Any) -> None:
     import uvicorn
 
     from hivekeeper.app import create_app
+    from hivekeeper.connections import uvicorn_options
     from hivekeeper.logs import logging_config
 
     settings = build_settings(options)
@@ -85,6 +86,8 @@ def serve(demo: bool, **options: Any) -> None:
             port=settings.port,
             log_config=logging_config(settings.log_level, settings.log_format),
             access_log=False,
+            # Read deadlines, the connection cap, no WebSockets (connections.py).
+            **uvicorn_options(settings),
             # uvicorn would take X-Forwarded-For from any local peer as the client address;
             # the app reads it itself, and only with --trust-forwarded-for.
             proxy_headers=False,

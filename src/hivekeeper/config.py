@@ -111,6 +111,34 @@ class Settings:
             serve_only=True,
         ),
     )
+    header_timeout_s: int = field(
+        default=20,
+        metadata=_doc(
+            "Seconds a client has to send a request's headers, from the moment its "
+            "connection opens (or its next request starts); past it the connection is "
+            "answered 408 and closed.",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    body_timeout_s: int = field(
+        default=60,
+        metadata=_doc(
+            "Seconds a client has to send a whole request body once its headers are in; "
+            "past it the answer is 408 and the connection is closed.",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    max_connections: int = field(
+        default=1000,
+        metadata=_doc(
+            "Open connections (or requests in progress) per server process past which a "
+            "new request is answered 503 and its connection closed.",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
     otlp_max_spans_per_request: int = field(
         default=100_000,
         metadata=_doc(
@@ -185,6 +213,15 @@ class Settings:
         default=False,
         metadata=_doc(
             "SQLite synchronous=FULL: survive power loss, not only a crash (slower).",
+            bool,
+            serve_only=True,
+        ),
+    )
+    access_log: bool = field(
+        default=False,
+        metadata=_doc(
+            "Log one line per answered request (logger hivekeeper.access): client, method, "
+            "path without its query, route, status and duration; never a key or a body.",
             bool,
             serve_only=True,
         ),

@@ -91,6 +91,7 @@ def test_no_key_material_in_server_output(tmp_path: Path) -> None:
         key=key,
         log_level="debug",
         log_format="json",
+        access_log="true",  # every request logged: the paths and queries above hold keys
         auth_failures_per_minute=3,
         max_body_bytes=4096,
     ) as served:
@@ -101,6 +102,7 @@ def test_no_key_material_in_server_output(tmp_path: Path) -> None:
     records = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert any("refused an unknown or revoked" in r["message"] for r in records)  # debug
     assert any("throttling client" in r["message"] for r in records)
+    assert any(r["logger"] == "hivekeeper.access" for r in records)
     for secret in [key, ingest, revoked, *bad]:
         for leaked in {
             secret,

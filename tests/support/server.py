@@ -16,6 +16,7 @@ import uvicorn
 
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
+from hivekeeper.connections import uvicorn_options
 from hivekeeper.store import Store, open_store
 from tests.support.databases import fresh_database_url
 
@@ -69,6 +70,7 @@ def run_server(
         access_log=False,
         proxy_headers=False,  # as `hivekeeper serve` runs it
         lifespan="on",
+        **uvicorn_options(settings),  # read deadlines and connection cap, as `serve` has
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tests.ui.conftest import Seeded
 
@@ -190,12 +198,14 @@ def test_an_ingest_key_is_refused(page: Page, seeded: Seeded) -> None:
     expect(page).to_have_url(re.compile(r"/signin\?next="))
 
 
-def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None:
-    sign_in(page, seeded.key)
-    target = f"{seeded.url}/p/{seeded.project_id}/events/{seeded.events['broken']}/feedback"
+def _post_from_another_site(
+    page: Page, seeded: Seeded, action: str, fields: dict[str, str]
+) -> None:
+    """Open a page of another site whose form posts `fields` to `action` by itself, and
+    wait until the browser is back on the server."""
+    inputs = "".join(f'<input name="{k}" value="{v}">' for k, v in fields.items())
     evil = (
-        f'<form id="f" method="post" action="{target}">'
-        '<input name="rating" value="1"><input name="comment" value="forged"></form>'
+        f'<form id="f" method="post" action="{action}">{inputs}</form>'
         "<script>document.getElementById('f').submit()</script>"
     )
     page.route(
@@ -203,9 +213,77 @@ def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None
     )
     with page.expect_navigation(url=re.compile(re.escape(seeded.url))):
         page.goto("http://evil.test/")
+
+
+def test_a_forged_cross_site_post_is_refused(page: Page, seeded: Seeded) -> None:
+    sign_in(page, seeded.key)
+    target = f"{seeded.url}/p/{seeded.project_id}/events/{seeded.events['broken']}/feedback"
+    _post_from_another_site(page, seeded, target, {"rating": "1", "comment": "forged"})
     with seeded.server.client() as api:
         stored = api.get(f"/v1/events/{seeded.events['broken']}").json()["event"]
     assert stored["feedback"] == {}
+
+
+def test_a_cross_site_sign_out_is_refused(page: Page, seeded: Seeded) -> None:
+    """Another site's form cannot sign the browser out: it never carries the
+    SameSite=Strict cookie, so it cannot hold the session's token either."""
+    sign_in(page, seeded.key)
+    expect(page.locator("#sessions")).to_contain_text("checkout-flow")
+    _post_from_another_site(page, seeded, f"{seeded.url}/signout", {"csrf": "guess"})
+    expect(page.locator("body")).to_contain_text("sent from another site")
+    page.goto(f"/p/{seeded.project_id}/sessions")
+    expect(page.locator("#sessions")).to_contain_text("checkout-flow")  # still signed in
+
+
+def _offline(page: Page, seeded: Seeded) -> tuple[list[str], list[str]]:
+    """Make every address but the server's unreachable for `page`; returns the lists
+    that fill with the URLs it then asks for elsewhere and the CSP violations it reports."""
+    elsewhere: list[str] = []
+    refused: list[str] = []
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(seeded.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", only_the_server)
+    page.on(
+        "console",
+        lambda message: refused.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    return elsewhere, refused
+
+
+def _operations(page: Page) -> Locator:
+    """Operation summaries: a summary line in Swagger UI, an h2 in ReDoc."""
+    return page.locator("h2, .opblock-summary-description")
+
+
+def test_swagger_ui_works_offline_under_the_ui_csp(page: Page, seeded: Seeded) -> None:
+    elsewhere, refused = _offline(page, seeded)
+    page.goto("/docs")
+    expect(_operations(page).filter(has_text="Create an event").first).to_be_visible()
+    expect(page.get_by_text("/v1/events/export").first).to_be_visible()
+    assert not elsewhere, f"/docs asked for {elsewhere}"
+    assert not refused, refused
+
+
+def test_redoc_works_offline(page: Page, seeded: Seeded) -> None:
+    elsewhere, refused = _offline(page, seeded)
+    page.goto("/redoc")
+    expect(_operations(page).filter(has_text="Create an event").first).to_be_visible()
+    page.get_by_placeholder("Search...").fill("OTLP")  # ReDoc searches in a worker
+    found = page.get_by_role("menuitem", name=re.compile("Export OTLP traces"))
+    expect(found.first).to_be_visible()
+    assert not elsewhere, f"/redoc asked for {elsewhere}"
+    # What the policy keeps out, harmlessly: ReDoc's scrollbar CSS (inserted before it
+    # knows the nonce) and its footer's logo on Redocly's CDN.
+    tolerated = ("Applying inline style", "Loading the image 'https://cdn.redoc.ly/")
+    assert all(text.startswith(tolerated) for text in refused), refused
 
 
 def test_hostile_content_never_runs(page: Page, seeded: Seeded) -> None:

@@ -85,6 +85,9 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/signin"): [_sign_out],  # signs B in to B; covered by test_pages
     ("POST", "/signout"): [_sign_out],
     ("GET", "/assets/{name}"): [_public("/assets/app.css")],
+    ("GET", "/docs"): [_public("/docs")],
+    ("GET", "/redoc"): [_public("/redoc")],
+    ("GET", "/openapi.json"): [_public("/openapi.json")],
     ("GET", "/p/{pid}/sessions"): [
         _foreign_project("/p/{pid}/sessions"),
         _listing("/p/{pid}/sessions"),

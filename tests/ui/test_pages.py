@@ -13,8 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from hivekeeper.app import create_app
+from hivekeeper.domain.tenancy import generate_key
 from hivekeeper.store import open_store
-from tests.support.server import settings_for
+from tests.support.server import run_server, settings_for
 from tests.ui.client import browser, csrf_of, sign_in, signed_in
 from tests.ui.conftest import HOSTILE, Seeded
 
@@ -109,6 +110,43 @@ def test_sign_out_clears_the_cookie(seeded: Seeded) -> None:
         answer = client.post("/signout", data={"csrf": token})
         assert answer.status_code == 303
         assert client.get(f"/p/{seeded.project_id}/sessions").status_code == 303
+
+
+def test_api_docs_carry_the_ui_security_headers_and_no_cdn(seeded: Seeded) -> None:
+    with browser(seeded.url) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            csp = answer.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp, path
+            assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, path
+            assert answer.headers["x-frame-options"] == "DENY", path
+            assert answer.headers["x-content-type-options"] == "nosniff", path
+            assert "http://" not in answer.text[:2000] and "https://" not in answer.text[:2000]
+        assert client.get("/openapi.json").json()["info"]["title"] == "hivekeeper"
+        html = client.get("/docs").text
+        for script in re.findall(r'<script src="([^"]+)"', html):
+            assert client.get(script).status_code == 200, script
+
+
+def test_keys_in_the_cookie_count_against_the_auth_throttle(tmp_path: Path) -> None:
+    """A cookie of guessed keys is throttled like a Bearer header of one, per key, and
+    the spent budget holds for the client's API calls too."""
+    with run_server(tmp_path, "sqlite", auth_failures_per_minute=3) as server:
+        guesses = ".".join(generate_key("full")[1] for _ in range(2))
+        with browser(server.url) as client:
+            # Set on every request: each answer clears the cookie, as a browser would.
+            answers = [
+                client.get("/signin", headers={"cookie": f"hk_keys={guesses}"})
+                for _ in range(4)
+            ]
+            statuses = [a.status_code for a in answers]
+            assert statuses[0] == 303 and 429 in statuses, statuses
+            refused = answers[statuses.index(429)]
+            assert int(refused.headers["retry-after"]) > 0
+            assert "text/html" in refused.headers["content-type"]
+        with server.client() as api:  # a valid key, from the same client
+            assert api.get("/events").status_code == 429
 
 
 def test_a_project_of_no_key_is_not_found(seeded: Seeded) -> None:

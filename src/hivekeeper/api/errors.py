@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from hivekeeper.api.http import JsonResponse
@@ -15,12 +16,17 @@ from hivekeeper.domain.errors import HivekeeperError
 
 logger = logging.getLogger(__name__)
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+# nginx's status for "the client closed the connection before it was answered": what
+# `/metrics` counts for a request whose client left (or was cut off by a read deadline)
+# while its body was being read. Nobody receives it.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HivekeeperError, _ours)  # type: ignore[arg-type]  # Starlette's handler type is too narrow
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]  # same
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]  # same
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -60,6 +66,13 @@ async def _http(request: Request, exc: HTTPException) -> Response:
         status_code=exc.status_code,
         headers=exc.headers,
     )
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # An expected end, not a server fault: handled here, so no traceback is logged. The
+    # request's body was never whole, so nothing of it was written.
+    logger.debug("a client left before sending its whole %s request", request.method)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,4 @@
-"""Prometheus metrics: what the server counts, the middleware that counts requests, `/metrics`.
+"""Prometheus metrics: what the server counts, and `/metrics`.
 
 Labels are route templates, methods, status codes and error codes only: never a raw
 path, a project id, an API key or anything from a payload. So `/metrics` holds no
@@ -12,14 +12,13 @@ free of this library: it reports commits through a plain callback
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from hivekeeper.api.context import context
 
@@ -136,7 +135,7 @@ class Metrics:
         self._rejected_spans.inc(rejected)
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
-        """One answered HTTP request (called by `MetricsMiddleware`)."""
+        """One answered HTTP request (an observer of `ObserveRequests`)."""
         route = getattr(scope.get("route"), "path", _UNMATCHED)
         method = scope["method"] if scope["method"] in _METHODS else "other"
         key = (route, method, status)
@@ -163,37 +162,6 @@ class Metrics:
 def note_rejection(request: Request, error_code: str) -> None:
     """Record which error a request was refused with, for the `reason` label."""
     request.scope[_REJECTION] = error_code.lower()
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by route template.
-
-    A plain ASGI middleware, not Starlette's `BaseHTTPMiddleware`: it only wraps `send`
-    to see the status, so it costs microseconds on the ingest path. The route is read
-    after the app ran, from the `route` the router put in the scope.
-    """
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self._app = app
-        self._metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the server answers if the app raises before starting a response
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_noting_status)
-        finally:
-            self._metrics.observe_request(scope, status, time.perf_counter() - started)
 
 
 @router.get(

@@ -99,10 +99,15 @@ class FailedAuthThrottle:
 
 
 def client_address(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
-    """Who is calling, for throttling: the peer address, or behind a trusted proxy the
-    address it appended to `X-Forwarded-For` (the last one; earlier ones are whatever
-    the client sent, so they prove nothing). IPv6 clients count per /64, the block one
-    host usually owns."""
+    """Who is calling, for throttling: `client_host`, with IPv6 clients counted per
+    /64, the block one host usually owns."""
+    return _address_group(client_host(conn, trust_forwarded_for=trust_forwarded_for))
+
+
+def client_host(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
+    """The calling host: the peer address, or behind a trusted proxy the address it
+    appended to `X-Forwarded-For` (the last one; earlier ones are whatever the client
+    sent, so they prove nothing)."""
     if trust_forwarded_for:
         forwarded = conn.headers.getlist("x-forwarded-for")
         if forwarded:
@@ -110,9 +115,9 @@ def client_address(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
             # memory must stay bounded whatever the header holds.
             last = forwarded[-1].rsplit(",", 1)[-1].strip()[:_MAX_ADDRESS_CHARS]
             if last:
-                return _address_group(last)
+                return last
     peer = conn.client
-    return _address_group(peer.host) if peer else "unknown"
+    return peer.host if peer else "unknown"
 
 
 def _address_group(host: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ _SECRET_ALPHABET = _ALPHANUMERIC + "_-"
 # The HoneyHive SDK recognises ingestion keys by this exact shape and sends them only
 # to the write routes, so our ingest keys use it too: hh_ingst_<24 alnum>_<64 chars>.
 _PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_"}
+# Anything shaped like one of our keys (either kind), for scrubbing text before it is logged.
+_KEY_SHAPE = re.compile(r"hh_[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,11 @@ def generate_key(kind: KeyKind) -> tuple[str, str]:
     key_id = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
     tail = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(64))
     return key_id, f"{_PREFIX[kind]}{key_id}_{tail}"
+
+
+def mask_keys(text: str) -> str:
+    """`text` with everything shaped like an API key replaced by `hh_…`."""
+    return _KEY_SHAPE.sub("hh_…", text)
 
 
 def hash_key(secret: str) -> str:

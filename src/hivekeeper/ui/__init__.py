@@ -6,6 +6,7 @@
 - `detail`: an event's detail fragment and feedback on it;
 - `events` and `export`: the events explorer and its streamed JSONL/CSV download;
 - `dashboard` (with `svg`): charts over time from the chart query;
+- `apidocs`: the API's docs (Swagger UI, ReDoc) and its OpenAPI document;
 - `route`, `params`, `paging`, `views`, `formats`, `templating`, `assets`, `web`: the
   shared plumbing (error pages and headers, view state in the URL, paging, row shaping,
   rendering, static files).
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hivekeeper.ui import assets, dashboard, detail, events, export, sessions, signin
+from hivekeeper.ui import apidocs, assets, dashboard, detail, events, export, sessions, signin
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, signin, sessions, detail, export, events, dashboard):
+for _module in (apidocs, assets, signin, sessions, detail, export, events, dashboard):
     router.include_router(_module.router)
 
 __all__ = ["router"]

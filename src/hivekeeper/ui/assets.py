@@ -1,4 +1,6 @@
-"""Our CSS and JS, served from the package with long-lived caching.
+"""Our CSS and JS, and the API docs' Swagger UI and ReDoc, served from the installed
+packages with long-lived caching: nothing is fetched from a CDN, so every page and the
+API docs work offline.
 
 Pages link each asset as `/assets/<name>?v=<hash of its content>`, so a browser may
 keep it for a year (`immutable`) and a new release is fetched at once.
@@ -19,8 +21,17 @@ from hivekeeper.domain.errors import NotFound
 from hivekeeper.ui.web import secure
 
 router = APIRouter(include_in_schema=False)
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".png": "image/png",
+}
 _IMMUTABLE = "public, max-age=31536000, immutable"
+# Swagger UI 5 and ReDoc 2 builds, as the fastapi-offline package ships them.
+_VENDOR_PACKAGE = "fastapi_offline"
+_VENDOR = frozenset(
+    {"swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,17 +41,28 @@ class Asset:
     etag: str
 
 
-@cache
 def _asset(name: str) -> Asset | None:
-    """The named file of `ui/static`, read once; None when there is no such asset."""
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if suffix not in _TYPES or "/" in name or name.startswith("."):
-        return None
-    path = resources.files("hivekeeper.ui").joinpath("static", name)
-    if not path.is_file():
-        return None
-    body = path.read_bytes()
-    return Asset(body, _TYPES[suffix], hashlib.sha256(body).hexdigest()[:16])
+    """The named file of `ui/static` or an allowed vendor file; None for any other
+    name (so what clients ask for never grows the cache)."""
+    return _load(name) if name in _names() else None
+
+
+@cache
+def _names() -> frozenset[str]:
+    ours = resources.files("hivekeeper.ui").joinpath("static").iterdir()
+    return _VENDOR | {f.name for f in ours if f.is_file() and _suffix(f.name) in _TYPES}
+
+
+def _suffix(name: str) -> str:
+    return name[name.rfind(".") :] if "." in name else ""
+
+
+@cache
+def _load(name: str) -> Asset:
+    """An asset's bytes, read once."""
+    package = _VENDOR_PACKAGE if name in _VENDOR else "hivekeeper.ui"
+    body = resources.files(package).joinpath("static", name).read_bytes()
+    return Asset(body, _TYPES[_suffix(name)], hashlib.sha256(body).hexdigest()[:16])
 
 
 def asset_url(name: str) -> str:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hivekeeper.api.context import context
+from hivekeeper.api.throttle import client_address
 from hivekeeper.domain.errors import Forbidden, NotFound
 from hivekeeper.domain.tenancy import Principal, Project
 from hivekeeper.ui.web import Redirect, with_query
@@ -94,18 +95,25 @@ async def current_session(request: Request) -> UiSession | None:
     """The browser's session, None when it holds no keys.
 
     Raises Redirect (signing out) when any key is no longer valid: a revoked key ends
-    the session rather than silently narrowing it.
+    the session rather than silently narrowing it. Each unknown or revoked key is a
+    failed authentication of the client, as in a Bearer header, so a cookie of guesses
+    meets the same throttle; AuthThrottled (429) once it is spent.
     """
     keys = cookie_keys(request)
     if not keys:
         return None
     ctx = context(request)
     store = ctx.store
+    client = client_address(request, trust_forwarded_for=ctx.settings.trust_forwarded_for)
+    ctx.auth_throttle.check(client)
 
     def check_all() -> list[Principal | None]:
         return [store.authenticate(key) for key in keys]
 
     principals = await ctx.read(check_all)
+    for principal in principals:
+        if principal is None:
+            ctx.auth_throttle.record_failure(client)
     valid = [p for p in principals if p is not None and p.can_read]
     if len(valid) != len(principals):
         raise Redirect(signin_url(request, "revoked"), sign_out=True)
@@ -165,10 +173,13 @@ def _is_https(request: Request) -> bool:
     return (proto or request.url.scheme).lower() == "https"
 
 
-def check_csrf(request: Request, form: dict[str, str], expected: str) -> None:
-    """Refuse a POST whose origin is foreign or whose form token is not `expected`."""
+def check_csrf(request: Request, form: dict[str, str], expected: str | None) -> None:
+    """Refuse a POST whose origin is foreign or whose form token is not `expected`
+    (every token, when None: the request has no session to hold one)."""
     check_origin(request)
-    if not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+    if expected is None or not hmac.compare_digest(
+        form.get("csrf", "").encode(), expected.encode()
+    ):
         raise Forbidden(
             "the form's security token is missing or stale; reload the page and try again"
         )

@@ -86,8 +86,10 @@ async def signin(request: Request) -> Response:
 async def signout(request: Request) -> Response:
     form = await read_form(request)
     session = await auth.current_session(request)
-    if session is not None:
-        auth.check_csrf(request, form, session.csrf)
+    # Another site's form never carries our SameSite=Strict cookie, so it arrives without
+    # a session; clearing the cookie anyway (browsers honour it on a top-level
+    # navigation) would let any page sign the user out. No session, no valid token.
+    auth.check_csrf(request, form, session.csrf if session is not None else None)
     raise Redirect("/signin?reason=signed-out", sign_out=True)
 
 

@@ -9,13 +9,22 @@ from starlette.responses import Response
 
 from hivekeeper.domain.errors import PayloadTooLarge, ValidationFailed
 
-# `style-src 'self'` forbids style attributes in markup: positions are SVG attributes
-# server-side and CSSOM properties in JS, both of which the policy allows.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "object-src 'none'"
-)
+
+def content_security_policy(*, style_nonce: str | None = None, blob_workers: bool = False) -> str:
+    """The pages' CSP. `style_nonce` also admits `<style>` elements carrying that nonce
+    and `blob_workers` workers our scripts start from `blob:` URLs (ReDoc does both)."""
+    # `style-src 'self'` forbids style attributes in markup: positions are SVG attributes
+    # server-side and CSSOM properties in JS, both of which the policy allows.
+    style = f"'self' 'nonce-{style_nonce}'" if style_nonce else "'self'"
+    workers = "; worker-src 'self' blob:" if blob_workers else ""
+    return (
+        f"default-src 'self'; script-src 'self'; style-src {style}; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        f"object-src 'none'{workers}"
+    )
+
+
+CSP = content_security_policy()
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
