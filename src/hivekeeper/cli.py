@@ -27,6 +27,7 @@ from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
 from hivekeeper.domain.retention import describe_retention, parse_retention
 from hivekeeper.domain.tenancy import KEY_KINDS
+from hivekeeper.ingest import check_rules
 from hivekeeper.store import Store, allows_workers, open_store
 from hivekeeper.store.transfer import copy_store
 
@@ -64,6 +65,7 @@ def serve(demo: bool, **options: Any) -> None:
         )
     with _store(settings) as store:
         first = store.bootstrap()
+        _configured(lambda: check_rules(store.list_redactions()))
         demo_text = _load_demo(store, _base_url(settings)) if demo else ""
     if first.new_key_secret:
         click.echo(_welcome(settings, first.project.name, first.new_key_secret))
@@ -207,7 +209,8 @@ def projects_set_retention(name: str, days: str, **options: Any) -> None:
 )
 @settings_options(serve=False)
 def projects_add_redaction(name: str, regex: str, replacement: str, **options: Any) -> None:
-    """Redact matches of REGEX (Python syntax) in every string project NAME stores.
+    """Redact matches of REGEX (RE2 syntax: Python's, without backreferences or
+    lookaround) in every string project NAME stores.
 
     Applies to events written from then on (a running server picks it up within
     2 seconds); stored events are not rewritten.
@@ -421,6 +424,20 @@ def _run(fn: Callable[[], Any]) -> Any:
         return fn()
     except HivekeeperError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+class _ConfigurationError(click.ClickException):
+    """A setting or stored configuration the server cannot run with: exit 2, one line."""
+
+    exit_code = 2
+
+
+def _configured(fn: Callable[[], Any]) -> Any:
+    """Like `_run`, for checks of the configuration: a mistake exits 2."""
+    try:
+        return fn()
+    except HivekeeperError as exc:
+        raise _ConfigurationError(exc.message) from exc
 
 
 def _usage(fn: Callable[[], Any], param_hint: str) -> Any:

@@ -3,6 +3,7 @@ taken mid-ingest and restored into a fresh data directory."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -13,6 +14,7 @@ import httpx
 from hivekeeper.domain.retention import DAY_MS
 from tests.support.poll import eventually
 from tests.support.process import run_cli, serve_process
+from tests.support.server import free_port
 
 
 def test_retention_set_and_cleared_on_a_live_server(tmp_path: Path) -> None:
@@ -135,3 +137,53 @@ def test_backup_mid_ingest_restores_every_acknowledged_event(tmp_path: Path) -> 
     assert expected <= found
     assert not (second / "hivekeeper.db.restoring").exists()
     assert uuid.UUID(next(iter(expected)))  # real ids, not an empty comparison
+
+
+def test_a_catastrophic_pattern_cannot_stall_the_server(tmp_path: Path) -> None:
+    where = ("--data-dir", str(tmp_path))
+    with serve_process(tmp_path) as served, served.client() as api:
+        refused = run_cli("projects", "add-redaction", "default", r"(?<=key=)\w+", *where)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "linear-time" in refused.stderr and "(?<=" in refused.stderr
+        assert "lookbehind" in refused.stderr.splitlines()[-1]  # the reason, on the last line
+
+        added = run_cli("projects", "add-redaction", "default", r"(a+)+$", *where)
+        assert added.returncode == 0, added.stderr
+
+        def name_stored(name: str) -> str:
+            stored: str = api.post("/v1/sessions", json={"session_name": name}).json()[
+                "event_name"
+            ]
+            return stored
+
+        eventually(lambda: name_stored("x" + "a" * 10) == "x[REDACTED]", timeout_s=20)
+        # Python's backtracking engine needs ~3^20 steps for this one: hours, during
+        # which no request of any project was answered.
+        evil = "a" * 40 + "!"
+        assert name_stored(evil) == evil
+        assert api.get("/health").status_code == 200
+
+
+def test_a_stored_rule_the_engine_cannot_run_stops_the_server_from_starting(
+    tmp_path: Path,
+) -> None:
+    where = ("--data-dir", str(tmp_path))
+    assert run_cli("projects", "create", "alpha", *where).returncode == 0
+    key = run_cli("keys", "create", "--project", "alpha", *where).stdout.strip()
+    with sqlite3.connect(tmp_path / "hivekeeper.db") as conn:
+        # As a hivekeeper that compiled rules with Python's engine could have stored it.
+        (rule_id,) = conn.execute(
+            "INSERT INTO redaction_rules (project_id, pattern, replacement, created_at) "
+            r"SELECT id, '(?<=key=)\w+', '[REDACTED]', 0 FROM projects WHERE name = 'alpha' "
+            "RETURNING id"
+        ).fetchone()
+    port = str(free_port())
+    refused = run_cli("serve", "--port", port, *where, timeout_s=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert f"redaction rule {rule_id}" in refused.stderr
+    assert f"hivekeeper projects remove-redaction {rule_id}" in refused.stderr
+
+    assert run_cli("projects", "remove-redaction", str(rule_id), *where).returncode == 0
+    with serve_process(tmp_path, key=key) as served, served.client() as api:
+        assert api.post("/v1/sessions", json={}).status_code == 200

@@ -93,17 +93,14 @@ class Writer:
         self._thread.start()
 
     async def submit(self, ops: Sequence[WriteOp]) -> None:
-        """Queue `ops` (redacted by `redact`, if given) as one unit; return once committed.
+        """Queue `ops` as one unit; return once committed (redacted by `redact`, if given).
 
         Raises Overloaded when the queue is full, Unavailable when shutting down, or
-        the store's error if the transaction failed (nothing of `ops` is stored then).
+        the store's error if redaction or the transaction failed (nothing of `ops` is
+        stored then).
         """
         if not ops:
             return
-        if self._redact is not None:
-            # Before queueing, on the caller's side: nothing unredacted is ever held,
-            # and the cost lands on the request that carries the data, not the writer.
-            ops = self._redact(ops)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._wake:
@@ -139,7 +136,7 @@ class Writer:
                     return
                 batch = self._take_batch()
             try:
-                self._commit(batch)
+                self._commit(self._redacted(batch))
             finally:
                 self._writing_ops = 0
 
@@ -154,7 +151,30 @@ class Writer:
         self._writing_ops = size
         return batch
 
+    def _redacted(self, batch: list[_Pending]) -> list[_Pending]:
+        """`batch` with each request's ops redacted; a request whose redaction fails is
+        answered with the error and left out.
+
+        Redaction runs here, on the writer's thread, rather than in `submit`: a large
+        body's regex scans would otherwise hold the event loop, and every request of
+        every project with it. RE2 releases the GIL while it scans. Unredacted data
+        waits in the queue only in memory; nothing is stored before this step.
+        """
+        if self._redact is None:
+            return batch
+        kept = []
+        for item in batch:
+            try:
+                item.ops = self._redact(item.ops)
+            except Exception as exc:
+                self._settle(item, exc)
+            else:
+                kept.append(item)
+        return kept
+
     def _commit(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
         try:
             self._write([op for item in batch for op in item.ops])
         except Exception as exc:
