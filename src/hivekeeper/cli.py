@@ -353,7 +353,7 @@ def restore(path: Path, **options: Any) -> None:
     database is kept beside it as <name>.pre-restore-<time>.
     """
     settings = build_settings(options)
-    store = _run(lambda: open_store(settings.database_url))
+    store = _configured(lambda: open_store(settings.database_url))
     kept = _run(lambda: store.restore(path))
     click.echo(f"restored {path}" + (f"; the previous database is kept at {kept}" if kept else ""))
 
@@ -411,7 +411,7 @@ def _store(settings: Settings) -> Iterator[Store]:
 
 @contextlib.contextmanager
 def _open(database_url: str) -> Iterator[Store]:
-    store = _run(lambda: open_store(database_url))
+    store = _configured(lambda: open_store(database_url))
     _run(store.open)
     try:
         yield store

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +88,39 @@ def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
         env={"HIVEKEEPER_LOG_LEVEL": "loud", "HIVEKEEPER_DATA_DIR": str(tmp_path)},
     )
     assert env_bad.returncode == 2 and "loud" in env_bad.stderr
+
+
+_BLOCK_IMPORTS = (
+    "import sys\n"
+    "for name in sys.argv.pop(1).split(','):\n"
+    "    sys.modules[name] = None  # `import name` now fails as if it were not installed\n"
+    "from hivekeeper.cli import main\n"
+    "main(prog_name='hivekeeper')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("blocked", "url", "extra"),
+    [
+        ("psycopg,psycopg_pool", "postgresql://hk@127.0.0.1:1/hk", "postgres"),
+        ("clickhouse_connect", "clickhouse://127.0.0.1:1/hk", "clickhouse"),
+        ("chdb", "chdb:///{tmp}/ch", "clickhouse"),
+    ],
+    ids=["postgres", "clickhouse", "chdb"],
+)
+def test_a_database_url_without_its_driver_names_the_extra(
+    tmp_path: Path, blocked: str, url: str, extra: str
+) -> None:
+    url = url.format(tmp=tmp_path)
+    for command in (["projects", "list"], ["serve", "--port", "1"]):
+        ran = subprocess.run(
+            [sys.executable, "-c", _BLOCK_IMPORTS, blocked, *command, "--database-url", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 2, ran.stderr
+        assert "Traceback" not in ran.stderr
+        assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+        assert f"hivekeeper[{extra}]" in ran.stderr
