@@ -26,7 +26,7 @@ from hivekeeper.config import Settings, build_settings, settings_options
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
 from hivekeeper.domain.retention import describe_retention, parse_retention
-from hivekeeper.domain.tenancy import KEY_KINDS
+from hivekeeper.domain.tenancy import KEY_KINDS, key_id_of
 from hivekeeper.ingest import check_rules
 from hivekeeper.store import Store, allows_workers, open_store
 from hivekeeper.store.transfer import copy_store
@@ -285,13 +285,22 @@ def keys_list(**options: Any) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key_id")
+@click.argument("key")
 @settings_options(serve=False)
-def keys_revoke(key_id: str, **options: Any) -> None:
-    """Revoke KEY_ID; requests with it are refused from now on."""
+def keys_revoke(key: str, **options: Any) -> None:
+    """Revoke KEY, given by its id (see `keys list`) or whole; requests with it are
+    refused from now on."""
+    key_id = key_id_of(key)
+    if key_id is None:
+        # Never echo it: it may be a secret with a typo.
+        raise click.BadParameter(
+            "neither a key id (24 letters and digits, see `hivekeeper keys list`) nor a "
+            "whole key; not shown here in case it is a secret",
+            param_hint="KEY",
+        )
     with _store(build_settings(options)) as store:
-        key = _run(lambda: store.revoke_key(key_id))
-    click.echo(f"revoked key {key.id} of project {key.project_name}")
+        revoked = _run(lambda: store.revoke_key(key_id))
+    click.echo(f"revoked key {revoked.id} of project {revoked.project_name}")
 
 
 @main.command()

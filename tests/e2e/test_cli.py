@@ -90,6 +90,29 @@ def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
     assert env_bad.returncode == 2 and "loud" in env_bad.stderr
 
 
+def test_keys_revoke_takes_the_whole_key_and_never_echoes_a_secret(tmp_path: Path) -> None:
+    db = ("--database-url", f"sqlite:///{tmp_path / 'hk.db'}")
+    assert run_cli("projects", "create", "alpha", *db).returncode == 0
+    secret = run_cli("keys", "create", "--project", "alpha", *db).stdout.strip()
+    key_id = secret.split("_")[1]
+
+    revoked = run_cli("keys", "revoke", secret, *db)
+    assert revoked.returncode == 0, revoked.stderr
+    assert f"revoked key {key_id}" in revoked.stdout
+    assert secret not in revoked.stdout + revoked.stderr
+    assert re.search(rf"{key_id}.*full.*\d{{4}}-.*\d{{4}}-", run_cli("keys", "list", *db).stdout)
+
+    # A key of another database, and a mangled one: refused without showing them.
+    other_id = "Z" * 24
+    stranger = f"hh_ingst_{other_id}_{'s3cr3t' * 10}abcd"
+    unknown = run_cli("keys", "revoke", stranger, *db)
+    assert unknown.returncode == 1 and other_id in unknown.stderr
+    assert "s3cr3t" not in unknown.stdout + unknown.stderr
+    mangled = run_cli("keys", "revoke", secret[:-3] + "!?", *db)
+    assert mangled.returncode == 2 and "Traceback" not in mangled.stderr
+    assert secret[30:-3] not in mangled.stdout + mangled.stderr
+
+
 _BLOCK_IMPORTS = (
     "import sys\n"
     "for name in sys.argv.pop(1).split(','):\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ _SECRET_ALPHABET = _ALPHANUMERIC + "_-"
 # The HoneyHive SDK recognises ingestion keys by this exact shape and sends them only
 # to the write routes, so our ingest keys use it too: hh_ingst_<24 alnum>_<64 chars>.
 _PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_"}
+_KEY_ID = re.compile(r"[A-Za-z0-9]{24}")
+_WHOLE_KEY = re.compile(r"hh_(?:ingst_)?([A-Za-z0-9]{24})_[A-Za-z0-9_-]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,16 @@ def generate_key(kind: KeyKind) -> tuple[str, str]:
     key_id = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
     tail = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(64))
     return key_id, f"{_PREFIX[kind]}{key_id}_{tail}"
+
+
+def key_id_of(text: str) -> str | None:
+    """The id of the key `text` names: `text` itself if it is a key id, the id inside it
+    if it is a whole key; None for anything else (which may be a mistyped secret)."""
+    text = text.strip()
+    if _KEY_ID.fullmatch(text):
+        return text
+    whole = _WHOLE_KEY.fullmatch(text)
+    return whole.group(1) if whole else None
 
 
 def hash_key(secret: str) -> str:
