@@ -484,5 +484,6 @@ Point the HoneyHive SDK at this server:
     client = HoneyHive(api_key="{secret}", server_url="{url}")
 
 or export HH_API_KEY={secret} HH_API_URL={url}
+Web UI: {url}/ (sign in with this key)
 Database: {settings.database_url}
 """

@@ -90,6 +90,14 @@ def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
     assert env_bad.returncode == 2 and "loud" in env_bad.stderr
 
 
+def test_first_start_prints_the_web_ui_address(serving: tuple[str, str, Path]) -> None:
+    url, _, data_dir = serving
+    printed = (data_dir / "server.log").read_text()
+    assert re.search(rf"^Web UI: {re.escape(url)}/ ", printed, re.MULTILINE), printed
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/").status_code in (200, 303)
+
+
 def test_keys_revoke_takes_the_whole_key_and_never_echoes_a_secret(tmp_path: Path) -> None:
     db = ("--database-url", f"sqlite:///{tmp_path / 'hk.db'}")
     assert run_cli("projects", "create", "alpha", *db).returncode == 0
