@@ -5,7 +5,9 @@ One thread owns the store's write connection. Requests hand it batches with
 queued when the thread wakes (up to `max_batch_ops`) goes into one transaction: group
 commit, so throughput comes from batching and durability from answering late. The
 queue is bounded by operation count; when full, `submit()` raises `Overloaded` (429
-with Retry-After) instead of growing, so memory stays bounded under overload.
+with Retry-After) instead of growing, so memory stays bounded under overload. The
+thread also passes each request's operations through the optional `redact` hook just
+before their transaction, keeping that cost off the event loop.
 
 The writer knows nothing of metrics libraries: it reports each committed transaction
 to an optional `on_commit(ops, seconds)` callback, and `queued_ops` can be read at

@@ -64,17 +64,13 @@ def backup(database: Path, target: Path) -> None:
     """
     if not database.exists():
         raise NotFound(f"no database at {database}", field="database_url")
-    try:
+    with _system_errors(f"cannot write the backup to {target}", field="path"):
         if target.exists():
             raise ValidationFailed(f"{target} already exists; choose a new path", field="path")
         partial = target.with_name(target.name + ".partial")
         with _verified_copy(database, partial, foreign=False):
             os.replace(partial, target)
             _fsync(target.parent)
-    except OSError as exc:
-        raise ValidationFailed(
-            f"cannot write the backup to {target}: {exc.strerror or exc}", field="path"
-        ) from None
 
 
 def restore(database: Path, source: Path) -> Path | None:
@@ -93,16 +89,25 @@ def restore(database: Path, source: Path) -> Path | None:
     if database.exists() and source.resolve() == database.resolve():
         raise ValidationFailed(f"{source} is the database itself", field="path")
     staged = database.with_name(database.name + ".restoring")
-    try:
-        with _verified_copy(source, staged, foreign=True), _exclusive(database):
-            kept = _set_aside(database)
-            os.replace(staged, database)
-            _fsync(database.parent)
-    except OSError as exc:
-        raise ValidationFailed(
-            f"cannot restore into {database}: {exc.strerror or exc}", field="database_url"
-        ) from None
+    with (
+        _system_errors(f"cannot restore into {database}", field="database_url"),
+        _verified_copy(source, staged, foreign=True),
+        _exclusive(database),
+    ):
+        kept = _set_aside(database)
+        os.replace(staged, database)
+        _fsync(database.parent)
     return kept
+
+
+@contextlib.contextmanager
+def _system_errors(what: str, *, field: str) -> Iterator[None]:
+    """An OSError (no such directory, a read-only or full disk, a name too long) becomes
+    a one-line ValidationFailed: `what`, then the system's reason."""
+    try:
+        yield
+    except OSError as exc:
+        raise ValidationFailed(f"{what}: {exc.strerror or exc}", field=field) from None
 
 
 @contextlib.contextmanager
