@@ -26,7 +26,8 @@ from hivekeeper.config import Settings, build_settings, settings_options
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
 from hivekeeper.domain.retention import describe_retention, parse_retention
-from hivekeeper.domain.tenancy import KEY_KINDS
+from hivekeeper.domain.tenancy import KEY_KINDS, key_id_of
+from hivekeeper.ingest import check_rules
 from hivekeeper.store import Store, allows_workers, open_store
 from hivekeeper.store.transfer import copy_store
 
@@ -65,6 +66,7 @@ def serve(demo: bool, **options: Any) -> None:
         )
     with _store(settings) as store:
         first = store.bootstrap()
+        _configured(lambda: check_rules(store.list_redactions()))
         demo_text = _load_demo(store, _base_url(settings)) if demo else ""
     if first.new_key_secret:
         click.echo(_welcome(settings, first.project.name, first.new_key_secret))
@@ -210,7 +212,8 @@ def projects_set_retention(name: str, days: str, **options: Any) -> None:
 )
 @settings_options(serve=False)
 def projects_add_redaction(name: str, regex: str, replacement: str, **options: Any) -> None:
-    """Redact matches of REGEX (Python syntax) in every string project NAME stores.
+    """Redact matches of REGEX (RE2 syntax: Python's, without backreferences or
+    lookaround) in every string project NAME stores.
 
     Applies to events written from then on (a running server picks it up within
     2 seconds); stored events are not rewritten.
@@ -285,13 +288,22 @@ def keys_list(**options: Any) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key_id")
+@click.argument("key")
 @settings_options(serve=False)
-def keys_revoke(key_id: str, **options: Any) -> None:
-    """Revoke KEY_ID; requests with it are refused from now on."""
+def keys_revoke(key: str, **options: Any) -> None:
+    """Revoke KEY, given by its id (see `keys list`) or whole; requests with it are
+    refused from now on."""
+    key_id = key_id_of(key)
+    if key_id is None:
+        # Never echo it: it may be a secret with a typo.
+        raise click.BadParameter(
+            "neither a key id (24 letters and digits, see `hivekeeper keys list`) nor a "
+            "whole key; not shown here in case it is a secret",
+            param_hint="KEY",
+        )
     with _store(build_settings(options)) as store:
-        key = _run(lambda: store.revoke_key(key_id))
-    click.echo(f"revoked key {key.id} of project {key.project_name}")
+        revoked = _run(lambda: store.revoke_key(key_id))
+    click.echo(f"revoked key {revoked.id} of project {revoked.project_name}")
 
 
 @main.command()
@@ -353,7 +365,7 @@ def restore(path: Path, **options: Any) -> None:
     database is kept beside it as <name>.pre-restore-<time>.
     """
     settings = build_settings(options)
-    store = _run(lambda: open_store(settings.database_url))
+    store = _configured(lambda: open_store(settings.database_url))
     kept = _run(lambda: store.restore(path))
     click.echo(f"restored {path}" + (f"; the previous database is kept at {kept}" if kept else ""))
 
@@ -411,7 +423,7 @@ def _store(settings: Settings) -> Iterator[Store]:
 
 @contextlib.contextmanager
 def _open(database_url: str) -> Iterator[Store]:
-    store = _run(lambda: open_store(database_url))
+    store = _configured(lambda: open_store(database_url))
     _run(store.open)
     try:
         yield store
@@ -424,6 +436,20 @@ def _run(fn: Callable[[], Any]) -> Any:
         return fn()
     except HivekeeperError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+class _ConfigurationError(click.ClickException):
+    """A setting or stored configuration the server cannot run with: exit 2, one line."""
+
+    exit_code = 2
+
+
+def _configured(fn: Callable[[], Any]) -> Any:
+    """Like `_run`, for checks of the configuration: a mistake exits 2."""
+    try:
+        return fn()
+    except HivekeeperError as exc:
+        raise _ConfigurationError(exc.message) from exc
 
 
 def _usage(fn: Callable[[], Any], param_hint: str) -> Any:
@@ -461,5 +487,6 @@ Point the HoneyHive SDK at this server:
     client = HoneyHive(api_key="{secret}", server_url="{url}")
 
 or export HH_API_KEY={secret} HH_API_URL={url}
+Web UI: {url}/ (sign in with this key)
 Database: {settings.database_url}
 """

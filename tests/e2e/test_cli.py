@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +88,70 @@ def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
         env={"HIVEKEEPER_LOG_LEVEL": "loud", "HIVEKEEPER_DATA_DIR": str(tmp_path)},
     )
     assert env_bad.returncode == 2 and "loud" in env_bad.stderr
+
+
+def test_first_start_prints_the_web_ui_address(serving: tuple[str, str, Path]) -> None:
+    url, _, data_dir = serving
+    printed = (data_dir / "server.log").read_text()
+    assert re.search(rf"^Web UI: {re.escape(url)}/ ", printed, re.MULTILINE), printed
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/").status_code in (200, 303)
+
+
+def test_keys_revoke_takes_the_whole_key_and_never_echoes_a_secret(tmp_path: Path) -> None:
+    db = ("--database-url", f"sqlite:///{tmp_path / 'hk.db'}")
+    assert run_cli("projects", "create", "alpha", *db).returncode == 0
+    secret = run_cli("keys", "create", "--project", "alpha", *db).stdout.strip()
+    key_id = secret.split("_")[1]
+
+    revoked = run_cli("keys", "revoke", secret, *db)
+    assert revoked.returncode == 0, revoked.stderr
+    assert f"revoked key {key_id}" in revoked.stdout
+    assert secret not in revoked.stdout + revoked.stderr
+    assert re.search(rf"{key_id}.*full.*\d{{4}}-.*\d{{4}}-", run_cli("keys", "list", *db).stdout)
+
+    # A key of another database, and a mangled one: refused without showing them.
+    other_id = "Z" * 24
+    stranger = f"hh_ingst_{other_id}_{'s3cr3t' * 10}abcd"
+    unknown = run_cli("keys", "revoke", stranger, *db)
+    assert unknown.returncode == 1 and other_id in unknown.stderr
+    assert "s3cr3t" not in unknown.stdout + unknown.stderr
+    mangled = run_cli("keys", "revoke", secret[:-3] + "!?", *db)
+    assert mangled.returncode == 2 and "Traceback" not in mangled.stderr
+    assert secret[30:-3] not in mangled.stdout + mangled.stderr
+
+
+_BLOCK_IMPORTS = (
+    "import sys\n"
+    "for name in sys.argv.pop(1).split(','):\n"
+    "    sys.modules[name] = None  # `import name` now fails as if it were not installed\n"
+    "from hivekeeper.cli import main\n"
+    "main(prog_name='hivekeeper')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("blocked", "url", "extra"),
+    [
+        ("psycopg,psycopg_pool", "postgresql://hk@127.0.0.1:1/hk", "postgres"),
+        ("clickhouse_connect", "clickhouse://127.0.0.1:1/hk", "clickhouse"),
+        ("chdb", "chdb:///{tmp}/ch", "clickhouse"),
+    ],
+    ids=["postgres", "clickhouse", "chdb"],
+)
+def test_a_database_url_without_its_driver_names_the_extra(
+    tmp_path: Path, blocked: str, url: str, extra: str
+) -> None:
+    url = url.format(tmp=tmp_path)
+    for command in (["projects", "list"], ["serve", "--port", "1"]):
+        ran = subprocess.run(
+            [sys.executable, "-c", _BLOCK_IMPORTS, blocked, *command, "--database-url", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 2, ran.stderr
+        assert "Traceback" not in ran.stderr
+        assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+        assert f"hivekeeper[{extra}]" in ran.stderr

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
 from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import Upsert
+from hivekeeper.domain.merge import Upsert, WriteOp
 from hivekeeper.ingest.writer import Writer, WriterState
 from hivekeeper.store.sqlite import SqliteStore
 
@@ -154,3 +155,42 @@ def test_each_commit_is_reported_and_a_failing_observer_loses_nothing(
     assert [ops for ops, _ in reported] == [2, 1]
     assert all(seconds >= 0 for _, seconds in reported)
     assert store.get_event("p", "c") is not None
+
+
+def test_redaction_runs_on_the_writer_thread_and_a_failure_fails_its_request_alone(
+    store: SqliteStore,
+) -> None:
+    """Redacting a large body must not block the event loop: the writer's thread does it,
+    before the transaction, and what it returns is what is stored."""
+    threads: set[str] = set()
+
+    def redact(ops: Sequence[WriteOp]) -> Sequence[WriteOp]:
+        threads.add(threading.current_thread().name)
+        out: list[WriteOp] = []
+        for op in ops:
+            assert isinstance(op, Upsert)
+            if op.patch["event_id"] == "poison":
+                raise RuntimeError("a broken redaction rule")
+            out.append(Upsert(op.project_id, {**op.patch, "event_name": "redacted"}))
+        return out
+
+    writer = Writer(store, redact=redact)
+    writer.start()
+
+    async def go() -> list[BaseException | None]:
+        return list(
+            await asyncio.gather(
+                writer.submit([_op("r1")]),
+                writer.submit([_op("poison")]),
+                writer.submit([_op("r2")]),
+                return_exceptions=True,
+            )
+        )
+
+    results = asyncio.run(go())
+    writer.close()
+    assert threads == {"hivekeeper-writer"}
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], HivekeeperError)
+    assert store.get_event("p", "r1")["event_name"] == "redacted"  # type: ignore[index]
+    assert store.get_event("p", "poison") is None

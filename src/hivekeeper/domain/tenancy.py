@@ -25,6 +25,8 @@ _SECRET_ALPHABET = _ALPHANUMERIC + "_-"
 _PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_"}
 # Anything shaped like one of our keys (either kind), for scrubbing text before it is logged.
 _KEY_SHAPE = re.compile(r"hh_[A-Za-z0-9_-]+")
+_KEY_ID = re.compile(r"[A-Za-z0-9]{24}")
+_WHOLE_KEY = re.compile(r"hh_(?:ingst_)?([A-Za-z0-9]{24})_[A-Za-z0-9_-]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,16 @@ def generate_key(kind: KeyKind) -> tuple[str, str]:
 def mask_keys(text: str) -> str:
     """`text` with everything shaped like an API key replaced by `hh_…`."""
     return _KEY_SHAPE.sub("hh_…", text)
+
+
+def key_id_of(text: str) -> str | None:
+    """The id of the key `text` names: `text` itself if it is a key id, the id inside it
+    if it is a whole key; None for anything else (which may be a mistyped secret)."""
+    text = text.strip()
+    if _KEY_ID.fullmatch(text):
+        return text
+    whole = _WHOLE_KEY.fullmatch(text)
+    return whole.group(1) if whole else None
 
 
 def hash_key(secret: str) -> str:

@@ -1,8 +1,9 @@
 """Ingestion: OTLP decoding, span → event mapping, and the batching writer for every write.
 
 - `writer`: the `Writer` that owns the write connection and commits batches of ops;
-- `redaction` and `retention`: each project's redaction rules, applied to ops before
-  they are queued, and the job that expires old sessions through the writer;
+- `redaction` and `retention`: each project's redaction rules, applied to ops on the
+  writer's thread before they are stored, and the job that expires old sessions
+  through the writer;
 - `otlp` (with `otlp_protobuf`, `otlp_json` and their shared `otlp_batch`): an OTLP/HTTP
   trace export request's encoding, its decoding into `Span`s (`spans`), and the answers;
 - `span_events` (with `conventions`, `messages` and `attributes`): decoded spans → the
@@ -21,7 +22,7 @@ from hivekeeper.ingest.otlp import (
     sniff_encoding,
 )
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
-from hivekeeper.ingest.redaction import RedactionRules
+from hivekeeper.ingest.redaction import RedactionRules, check_rules
 from hivekeeper.ingest.retention import RetentionJob
 from hivekeeper.ingest.span_events import span_event_id, spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
@@ -39,6 +40,7 @@ __all__ = [
     "StatusCode",
     "Writer",
     "WriterState",
+    "check_rules",
     "declared_encoding",
     "decode_traces",
     "encode_answer",

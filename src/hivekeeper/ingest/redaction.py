@@ -1,9 +1,14 @@
-"""The server's copy of every project's redaction rules, applied to writes before queueing.
+"""The server's copy of every project's redaction rules, applied by the writer's thread.
 
 Rules live in the database, where the CLI changes them on a live server. The server
 reads them at start and again every `refresh_s` (one query over a tiny table), so a
 change takes effect within that time without a restart. Until the first read at start
 has finished the server takes no requests, so no write escapes the rules.
+
+A stored rule that cannot be compiled (one stored by a hivekeeper whose regex engine
+took it) must never be skipped quietly, or its project's data would be stored
+unredacted: at start it stops the server (`check_rules`), naming the rule and the
+command that removes it; on a refresh the rules already loaded stay in force.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.merge import WriteOp
-from hivekeeper.domain.redaction import RedactionRule, Redactor, redact_ops
+from hivekeeper.domain.redaction import RedactionRule, Redactor, compile_pattern, redact_ops
 from hivekeeper.ingest.periodic import Periodic
 from hivekeeper.store import Store
 
@@ -24,6 +29,25 @@ REFRESH_S = 2.0
 """How soon a rule added or removed with the CLI applies to a running server."""
 
 
+def check_rules(rules: Sequence[RedactionRule]) -> dict[str, Redactor]:
+    """Each project's compiled rules, by project id. ValidationFailed, naming the first
+    rule that cannot be compiled and the command that removes it, if any cannot."""
+    by_project: dict[str, list[RedactionRule]] = {}
+    for rule in rules:
+        try:
+            compile_pattern(rule.pattern)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                f"redaction rule {rule.id} of project {rule.project_name}: {exc.message}; "
+                "the server does not start with a rule it cannot apply: remove it with "
+                f"`hivekeeper projects remove-redaction {rule.id}` (then add a pattern RE2 "
+                "takes, if one is needed)",
+                field="redaction_rules",
+            ) from None
+        by_project.setdefault(rule.project_id, []).append(rule)
+    return {project_id: Redactor(rules) for project_id, rules in by_project.items()}
+
+
 class RedactionRules:
     """Compiled rules per project id; `apply()` redacts a request's operations."""
 
@@ -31,24 +55,20 @@ class RedactionRules:
         self._store = store
         self._redactors: dict[str, Redactor] = {}
         self._loaded: tuple[RedactionRule, ...] = ()
+        self._refused: tuple[RedactionRule, ...] | None = None
         self._refresher = Periodic("redaction-rules", self._refresh, refresh_s, run_at_start=False)
 
     def load(self) -> None:
-        """Read the rules now. Raises the store's error if it cannot."""
+        """Read the rules now. Raises the store's error if it cannot, ValidationFailed
+        (the rules in force unchanged) if a rule cannot be compiled."""
         rules = tuple(self._store.list_redactions())
-        if rules == self._loaded:
+        if rules == self._loaded or rules == self._refused:
             return
-        by_project: dict[str, list[RedactionRule]] = {}
-        for rule in rules:
-            by_project.setdefault(rule.project_id, []).append(rule)
-        redactors: dict[str, Redactor] = {}
-        for project_id, project_rules in by_project.items():
-            try:
-                redactors[project_id] = Redactor(project_rules)
-            except HivekeeperError as exc:
-                # Only the CLI adds rules and it compiles them first; a rule this
-                # Python cannot compile (written by another version) is skipped loudly.
-                logger.error("redaction rules of project %s not applied: %s", project_id, exc)
+        try:
+            redactors = check_rules(rules)
+        except ValidationFailed:
+            self._refused = rules  # reported once, not at every refresh
+            raise
         self._redactors = redactors  # one assignment: readers see old or new, never half
         self._loaded = rules
         logger.info("redaction rules loaded: %d rules in %d projects", len(rules), len(redactors))
@@ -58,7 +78,8 @@ class RedactionRules:
         return redact_ops(ops, self._redactors)
 
     async def start(self) -> None:
-        """Load the rules, then keep them fresh on a task of the running loop."""
+        """Load the rules (raising if one cannot be compiled), then keep them fresh on a
+        task of the running loop."""
         self.load()
         self._refresher.start()
 
@@ -69,6 +90,8 @@ class RedactionRules:
     async def _refresh(self) -> None:
         try:
             await asyncio.to_thread(self.load)
+        except ValidationFailed as exc:
+            logger.error("new redaction rules not applied; the previous ones stay: %s", exc)
         except Exception:
             # Keep the rules we have; the next refresh tries again.
             logger.exception("could not re-read redaction rules; keeping the current ones")

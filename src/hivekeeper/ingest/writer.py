@@ -5,7 +5,9 @@ One thread owns the store's write connection. Requests hand it batches with
 queued when the thread wakes (up to `max_batch_ops`) goes into one transaction: group
 commit, so throughput comes from batching and durability from answering late. The
 queue is bounded by operation count; when full, `submit()` raises `Overloaded` (429
-with Retry-After) instead of growing, so memory stays bounded under overload.
+with Retry-After) instead of growing, so memory stays bounded under overload. The
+thread also passes each request's operations through the optional `redact` hook just
+before their transaction, keeping that cost off the event loop.
 
 The writer knows nothing of metrics libraries: it reports each committed transaction
 to an optional `on_commit(ops, seconds)` callback, and `queued_ops` can be read at
@@ -93,17 +95,14 @@ class Writer:
         self._thread.start()
 
     async def submit(self, ops: Sequence[WriteOp]) -> None:
-        """Queue `ops` (redacted by `redact`, if given) as one unit; return once committed.
+        """Queue `ops` as one unit; return once committed (redacted by `redact`, if given).
 
         Raises Overloaded when the queue is full, Unavailable when shutting down, or
-        the store's error if the transaction failed (nothing of `ops` is stored then).
+        the store's error if redaction or the transaction failed (nothing of `ops` is
+        stored then).
         """
         if not ops:
             return
-        if self._redact is not None:
-            # Before queueing, on the caller's side: nothing unredacted is ever held,
-            # and the cost lands on the request that carries the data, not the writer.
-            ops = self._redact(ops)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._wake:
@@ -139,7 +138,7 @@ class Writer:
                     return
                 batch = self._take_batch()
             try:
-                self._commit(batch)
+                self._commit(self._redacted(batch))
             finally:
                 self._writing_ops = 0
 
@@ -154,7 +153,30 @@ class Writer:
         self._writing_ops = size
         return batch
 
+    def _redacted(self, batch: list[_Pending]) -> list[_Pending]:
+        """`batch` with each request's ops redacted; a request whose redaction fails is
+        answered with the error and left out.
+
+        Redaction runs here, on the writer's thread, rather than in `submit`: a large
+        body's regex scans would otherwise hold the event loop, and every request of
+        every project with it. RE2 releases the GIL while it scans. Unredacted data
+        waits in the queue only in memory; nothing is stored before this step.
+        """
+        if self._redact is None:
+            return batch
+        kept = []
+        for item in batch:
+            try:
+                item.ops = self._redact(item.ops)
+            except Exception as exc:
+                self._settle(item, exc)
+            else:
+                kept.append(item)
+        return kept
+
     def _commit(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
         try:
             self._write([op for item in batch for op in item.ops])
         except Exception as exc:

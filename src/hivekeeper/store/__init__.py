@@ -20,6 +20,15 @@ _ENGINES = {
     "chdb": "hivekeeper.store.clickhouse:ClickHouseStore",
 }
 
+# The drivers each engine imports, and the extra of pyproject.toml that installs them.
+# chdb is imported by clickhouse-connect only when it connects, so it is named here.
+_DRIVERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "postgresql": ("postgres", ("psycopg", "psycopg_pool")),
+    "postgres": ("postgres", ("psycopg", "psycopg_pool")),
+    "clickhouse": ("clickhouse", ("clickhouse_connect",)),
+    "chdb": ("clickhouse", ("clickhouse_connect", "chdb")),
+}
+
 # Engines whose writes stay correct with several server processes: PostgreSQL locks
 # each key across processes. SQLite and chdb are opened by one process; a ClickHouse
 # server's read-merge-write is only serialised within one process's writer.
@@ -38,7 +47,10 @@ def allows_workers(database_url: str) -> bool:
 
 
 def open_store(database_url: str, *, synchronous_full: bool = False) -> Store:
-    """Build (not yet open) the store for `database_url`, e.g. `sqlite:////path/db`."""
+    """Build (not yet open) the store for `database_url`, e.g. `sqlite:////path/db`.
+
+    ValidationFailed for an unknown scheme, or when the engine's driver is not
+    installed (naming the extra that installs it)."""
     scheme = _scheme(database_url)
     target = _ENGINES.get(scheme)
     if target is None:
@@ -46,6 +58,21 @@ def open_store(database_url: str, *, synchronous_full: bool = False) -> Store:
             f"unsupported database URL scheme {scheme!r}; use one of {sorted(_ENGINES)}",
             field="database_url",
         )
+    _import_drivers(scheme)
     module_name, _, class_name = target.partition(":")
     engine = getattr(importlib.import_module(module_name), class_name)
     return cast(Store, engine(database_url, synchronous_full=synchronous_full))
+
+
+def _import_drivers(scheme: str) -> None:
+    extra, modules = _DRIVERS.get(scheme, ("", ()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ValidationFailed(
+                f"{scheme}:// database URLs need hivekeeper's {extra!r} extra: pip install "
+                f"'hivekeeper[{extra}]' (or '.[{extra}]' in a checkout); {module} cannot be "
+                f"imported: {exc}",
+                field="database_url",
+            ) from None

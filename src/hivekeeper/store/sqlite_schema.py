@@ -118,14 +118,17 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
 )
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations, each in its own transaction; return the names applied."""
+def migrate(
+    conn: sqlite3.Connection, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS
+) -> list[str]:
+    """Apply pending `migrations` (all of them unless told: restore checks a backup
+    against the first few), each in its own transaction; return the names applied."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS hivekeeper_migrations "
         "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
     applied: list[str] = []
-    for name, step in MIGRATIONS:
+    for name, step in migrations:
         conn.execute("BEGIN IMMEDIATE")
         try:
             done = conn.execute(
