@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -278,3 +279,24 @@ def test_a_batch_larger_than_the_lock_table_commits(
     session = store.get_event(project, "s7")
     assert session is not None and session["num_events"] == 100
     assert store.count_rows() == {project: 20_200}
+
+
+def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then() -> None:
+    with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE hivekeeper_migrations (name text PRIMARY KEY, applied_at real)")
+        names = [name for name, _ in MIGRATIONS]
+        for name, step in MIGRATIONS[: names.index("0004_pending_since")]:  # older hivekeeper
+            step(conn)
+            conn.execute("INSERT INTO hivekeeper_migrations VALUES (%s, 0)", (name,))
+        for event_id, event_type in (("pending", None), ("visible", "tool")):
+            conn.execute(
+                "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
+                "metadata, metrics, feedback, user_properties, children_ids, extra) "
+                "VALUES ('p', %s, %s, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '[]', '{}')",
+                (event_id, event_type),
+            )
+        before_ms = time.time() * 1000
+        assert "0004_pending_since" in migrate(conn)
+        ages = dict(conn.execute("SELECT event_id, pending_since FROM events").fetchall())
+        assert ages["visible"] is None
+        assert before_ms <= ages["pending"] <= time.time() * 1000

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from hivekeeper.domain.errors import ValidationFailed
@@ -127,6 +127,6 @@ def redact_ops(ops: Sequence[WriteOp], redactors: Mapping[str, Redactor]) -> Seq
         if redactor is not None and isinstance(op, Upsert | Update):
             patch = redactor.redact_patch(op.patch)
             if patch is not op.patch:
-                op = type(op)(op.project_id, patch)
+                op = replace(op, patch=patch)
         out.append(op)
     return out
