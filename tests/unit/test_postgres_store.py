@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hivekeeper.store.postgres import PostgresStore, conninfo, lock_id
 from hivekeeper.store.postgres_schema import MIGRATIONS, migrate
 from tests.support.postgres import fresh_postgres_url, unmigrated_postgres_url
 from tests.support.server import run_server
+from tests.support.upgrades import assert_upgrade_ages_pending_rows
 
 NOW_MS = 1_795_694_400_000.0
 
@@ -283,20 +283,4 @@ def test_a_batch_larger_than_the_lock_table_commits(
 
 def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then() -> None:
     with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
-        conn.execute("CREATE TABLE hivekeeper_migrations (name text PRIMARY KEY, applied_at real)")
-        names = [name for name, _ in MIGRATIONS]
-        for name, step in MIGRATIONS[: names.index("0004_pending_since")]:  # older hivekeeper
-            step(conn)
-            conn.execute("INSERT INTO hivekeeper_migrations VALUES (%s, 0)", (name,))
-        for event_id, event_type in (("pending", None), ("visible", "tool")):
-            conn.execute(
-                "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
-                "metadata, metrics, feedback, user_properties, children_ids, extra) "
-                "VALUES ('p', %s, %s, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '[]', '{}')",
-                (event_id, event_type),
-            )
-        before_ms = time.time() * 1000
-        assert "0004_pending_since" in migrate(conn)
-        ages = dict(conn.execute("SELECT event_id, pending_since FROM events").fetchall())
-        assert ages["visible"] is None
-        assert before_ms <= ages["pending"] <= time.time() * 1000
+        assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0004_pending_since", migrate, "%s")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.store.sqlite import SqliteStore, database_path
 from hivekeeper.store.sqlite_schema import MIGRATIONS, migrate
+from tests.support.upgrades import assert_upgrade_ages_pending_rows
 
 
 def test_database_urls() -> None:
@@ -71,21 +71,7 @@ def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then(
     tmp_path: Path,
 ) -> None:
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
-    conn.execute("CREATE TABLE hivekeeper_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-    names = [name for name, _ in MIGRATIONS]
-    for name, step in MIGRATIONS[: names.index("0006_pending_since")]:  # an older hivekeeper
-        step(conn)
-        conn.execute("INSERT INTO hivekeeper_migrations VALUES (?, 0)", (name,))
-    for event_id, event_type in (("pending", None), ("visible", "tool")):
-        conn.execute(
-            "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
-            "metadata, metrics, feedback, user_properties, children_ids, extra) "
-            "VALUES ('p', ?, ?, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '[]', '{}')",
-            (event_id, event_type),
-        )
-    before_ms = time.time() * 1000
-    assert "0006_pending_since" in migrate(conn)
-    ages = dict(conn.execute("SELECT event_id, pending_since FROM events").fetchall())
-    assert ages["visible"] is None
-    assert before_ms <= ages["pending"] <= time.time() * 1000
-    conn.close()
+    try:
+        assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0006_pending_since", migrate, "?")
+    finally:
+        conn.close()

@@ -113,10 +113,12 @@ _ORPHANS = (
     "AND event_type = 'session')) ORDER BY start_time, event_id LIMIT {limit:Int64}"
 )
 _PENDING_EXPIRED = "event_type IS NULL AND pending_since < {before:Float64}"
-# Without FINAL: reads three small columns of every version rather than merging all
+# Without FINAL: reads a few small columns of every version rather than merging all
 # of them, so a version since replaced by its event may name a project for nothing
 # (`expire_pending` then finds no current row to delete).
-_PENDING_PROJECTS = f"SELECT DISTINCT project_id FROM events WHERE {_PENDING_EXPIRED}"
+_PENDING_PROJECTS = (
+    f"SELECT DISTINCT project_id FROM events WHERE is_deleted = 0 AND {_PENDING_EXPIRED}"
+)
 _PENDING_EXPIRED_ROWS = (
     "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
     f"AND {_PENDING_EXPIRED} ORDER BY pending_since, event_id LIMIT {{limit:Int64}}"
