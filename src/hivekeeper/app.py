@@ -50,6 +50,7 @@ def create_app(
         clock=clock,
         on_commit=the_metrics.observe_commit,
         redact=redactions.apply,
+        max_children_ids=settings.max_children_ids,
     )
     retention = RetentionJob(
         the_store,
@@ -57,6 +58,8 @@ def create_app(
         default_days=settings.retention_days,
         interval_s=settings.retention_interval_s,
         clock=clock,
+        pending_expiry_hours=settings.pending_expiry_hours,
+        on_pending_expired=the_metrics.count_expired_pending,
     )
     the_metrics.watch_queue(lambda: writer.queued_ops, settings.max_queue_ops)
     ctx = AppContext(

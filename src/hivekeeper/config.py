@@ -88,6 +88,15 @@ class Settings:
             "Most events in one REST batch (all-or-nothing).", click.IntRange(1), serve_only=True
         ),
     )
+    max_children_ids: int = field(
+        default=10_000,
+        metadata=_doc(
+            "Most ids one event's children_ids may hold, over every write that adds to it "
+            "(a write growing it past this is a 400).",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
     max_queue_ops: int = field(
         default=50_000,
         metadata=_doc(
@@ -206,6 +215,15 @@ class Settings:
         metadata=_doc(
             "Seconds between two runs of the retention job (it also runs at start).",
             click.FloatRange(0.1),
+            serve_only=True,
+        ),
+    )
+    pending_expiry_hours: float = field(
+        default=24.0,
+        metadata=_doc(
+            "Hours an update for an unknown event id waits for its event before the "
+            "retention job discards it (counted in /metrics); 0 keeps it forever.",
+            click.FloatRange(0),
             serve_only=True,
         ),
     )

@@ -174,3 +174,37 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
 
         care_server.store.remove_redaction(rule.id)
         eventually(lambda: not probe_redacted(), timeout_s=15)
+
+
+def _expired_pending(api: httpx.Client) -> float:
+    metrics = api.get("/metrics").text
+    lines = [line for line in metrics.splitlines() if line.startswith(_EXPIRED_METRIC)]
+    assert lines, f"{_EXPIRED_METRIC} is not in /metrics"
+    return float(lines[0].split()[-1])
+
+
+_EXPIRED_METRIC = "hivekeeper_pending_updates_expired_total"
+
+
+def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str) -> None:
+    with (
+        run_server(
+            tmp_path, store_kind, retention_interval_s=0.2, pending_expiry_hours=1 / 3600
+        ) as live,
+        live.client() as api,
+    ):
+        assert _expired_pending(api) == 0
+        orphan, kept = str(uuid.uuid4()), str(uuid.uuid4())
+        created = api.post("/events", json={"event": {"event_id": kept, "event_type": "tool"}})
+        assert created.status_code == 200, created.text
+        for event_id in (orphan, kept):
+            answer = api.put("/events", json={"event_id": event_id, "metadata": {"late": 1}})
+            assert answer.status_code == 200, answer.text
+        eventually(lambda: _expired_pending(api) == 1, timeout_s=15)
+        assert api.delete(f"/v1/events/{orphan}").status_code == 404  # gone
+        event = {"event_id": orphan, "event_type": "tool"}
+        assert api.post("/events", json={"event": event}).status_code == 200
+        assert api.get(f"/v1/events/{orphan}").json()["event"]["metadata"] == {}
+        # A visible event is never a pending update, however old.
+        assert api.get(f"/v1/events/{kept}").json()["event"]["metadata"] == {"late": 1}
+        assert _expired_pending(api) == 1

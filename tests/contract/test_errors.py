@@ -187,3 +187,43 @@ def test_batch_length_limit(tmp_path: object, store_kind: str) -> None:
             assert error["field"] == field
             assert "max_batch_events" in error["message"]
         assert api.post("/events/batch", json={"events": events[:2]}).status_code == 200
+
+
+def test_pending_updates_obey_the_event_limits(tmp_path: object, store_kind: str) -> None:
+    limits = {"max_body_bytes": 8192, "max_json_depth": 8, "max_string_chars": 2048}
+    with run_server(tmp_path, store_kind, **limits) as live, live.client() as api:
+        eid = str(uuid.uuid4())
+        for body, status, field in [
+            ({"event_id": eid, "inputs": {"x": "a" * 9000}}, 413, "body"),
+            ({"event_id": eid, "outputs": {"t": "é" * 2049}}, 400, "outputs.t"),
+            ({"event_id": eid, "metadata": {"x": _nested(8)}}, 400, "metadata.x"),
+        ]:
+            error = _error(api.put("/events", json=body), status)
+            assert error["field"].startswith(field)
+            error = _error(api.put(f"/v1/events/{eid}", json=body), status)
+            assert error["field"].startswith(field)
+        assert api.delete(f"/v1/events/{eid}").status_code == 404  # nothing was kept
+        longest = {"event_id": eid, "outputs": {"t": "é" * 2048}}
+        assert api.put("/events", json=longest).status_code == 200
+        assert api.delete(f"/v1/events/{eid}").status_code == 200
+
+
+def test_children_ids_are_capped(tmp_path: object, store_kind: str) -> None:
+    with run_server(tmp_path, store_kind, max_children_ids=3) as live, live.client() as api:
+        eid, pending = str(uuid.uuid4()), str(uuid.uuid4())
+        event = {"event_id": eid, "event_type": "chain", "children_ids": ["a", "b"]}
+        assert api.post("/events", json={"event": event}).status_code == 200
+        for method, path, body in [
+            ("POST", "/events", {"event": {**event, "children_ids": list("abcd")}}),
+            ("POST", "/events/batch", {"events": [{**event, "children_ids": list("cd")}]}),
+            ("PUT", "/events", {"event_id": eid, "children_ids": ["c", "d"]}),
+            ("PUT", f"/v1/events/{eid}", {"children_ids": ["c", "d", "e"]}),
+            ("PUT", f"/v1/events/{pending}", {"children_ids": list("abcd")}),
+        ]:
+            error = _error(api.request(method, path, json=body), 400)
+            assert error["field"] == "children_ids", (path, error)
+            assert "max_children_ids" in error["message"]
+        within = {"event_id": eid, "children_ids": ["b", "c"]}
+        assert api.put("/events", json=within).status_code == 200
+        assert api.get(f"/v1/events/{eid}").json()["event"]["children_ids"] == ["a", "b", "c"]
+        assert api.delete(f"/v1/events/{pending}").status_code == 404

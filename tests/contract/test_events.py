@@ -237,3 +237,68 @@ def test_legacy_session_traces_route_takes_events_or_logs(api: httpx.Client) -> 
     empty = api.post(f"/session/{sid}/traces", json={"logs": []})
     assert empty.status_code == 400
     assert empty.json()["field"] == "logs"
+
+
+def test_event_type_is_set_once_and_another_type_is_a_409_on_every_route(
+    api: httpx.Client,
+) -> None:
+    sid, eid, fresh = (str(uuid.uuid4()) for _ in range(3))
+    model = {"event_id": eid, "session_id": sid, "event_type": "model", "event_name": "llm"}
+    assert api.post("/events", json={"event": model}).status_code == 200
+    retyped = {"event_id": eid, "session_id": sid, "event_type": "tool", "metadata": {"x": 1}}
+    newcomer = {"event_id": fresh, "session_id": sid, "event_type": "tool"}
+    attempts: list[tuple[str, str, object, str]] = [
+        ("POST", "/events", {"event": retyped}, "tool"),
+        ("POST", "/v1/events", retyped, "tool"),
+        ("POST", "/events/batch", {"events": [newcomer, retyped]}, "tool"),
+        ("POST", "/v1/events/batch", {"events": [newcomer, retyped]}, "tool"),
+        ("POST", f"/v1/sessions/{sid}/events/batch", {"events": [newcomer, retyped]}, "tool"),
+        ("POST", f"/session/{sid}/traces", {"logs": [newcomer, retyped]}, "tool"),
+        ("POST", "/events/model", {"model_event": {**retyped, "event_type": "chain"}}, "chain"),
+        ("PUT", "/events", {**retyped, "event_type": "chain"}, "chain"),
+        ("PUT", f"/v1/events/{eid}", {"event_type": "chain", "metadata": {"x": 1}}, "chain"),
+        ("POST", "/v1/sessions", {"session_id": eid, "metadata": {"x": 1}}, "session"),
+        ("POST", "/session/start", {"session": {"session_id": eid}}, "session"),
+    ]
+    for method, path, body, sent_type in attempts:
+        answer = api.request(method, path, json=body)
+        assert answer.status_code == 409, (path, answer.text)
+        error = answer.json()
+        assert error["errorCode"] == "EVENT_TYPE_CONFLICT", path
+        assert eid in error["message"], path
+        assert "model" in error["message"] and sent_type in error["message"], path
+    stored = _get(api, eid)
+    assert (stored["event_type"], stored["event_name"], stored["metadata"]) == ("model", "llm", {})
+    assert api.get(f"/v1/events/{fresh}").status_code == 404  # batches are all-or-nothing
+    assert api.get(f"/v1/sessions/{sid}").json()["metadata"]["num_events"] == 1
+    # The same type merges as ever.
+    same = {**retyped, "event_type": "model"}
+    assert api.post("/events", json={"event": same}).status_code == 200
+    assert _get(api, eid)["metadata"] == {"x": 1}
+
+
+def test_a_pending_update_takes_its_first_type(api: httpx.Client) -> None:
+    eid = str(uuid.uuid4())
+    assert api.put("/events", json={"event_id": eid, "metadata": {"a": 1}}).status_code == 200
+    event = {"event_id": eid, "event_type": "tool"}
+    assert api.post("/events", json={"event": event}).status_code == 200
+    stored = _get(api, eid)
+    assert (stored["event_type"], stored["metadata"]) == ("tool", {"a": 1})
+    answer = api.post("/events", json={"event": {**event, "event_type": "chain"}})
+    assert answer.status_code == 409, answer.text
+    assert _get(api, eid)["event_type"] == "tool"
+
+
+def test_a_pending_update_can_be_deleted(api: httpx.Client) -> None:
+    eid = str(uuid.uuid4())
+    update = {"event_id": eid, "metadata": {"late": True}, "inputs": {"big": "x" * 1000}}
+    assert api.put("/events", json=update).status_code == 200
+    assert api.get(f"/v1/events/{eid}").status_code == 404  # still invisible
+    deleted = api.delete(f"/v1/events/{eid}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"success": True, "deleted": eid}
+    assert api.delete(f"/v1/events/{eid}").status_code == 404
+    event = {"event_id": eid, "event_type": "tool"}
+    assert api.post("/events", json={"event": event}).status_code == 200
+    stored = _get(api, eid)
+    assert stored["metadata"] == {} and stored["inputs"] == {}  # the update is gone

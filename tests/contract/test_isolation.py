@@ -165,8 +165,11 @@ def _b_fields() -> dict[str, Any]:
 
 
 def _b_event(a: Seeded, event_id: str) -> dict[str, Any]:
+    # The type A's event of that id has: B's writes are each one event of B's, and an
+    # event's type is set once.
+    event_type = {a.model_event_id: "model", a.otlp_event_ids[0]: "chain"}.get(event_id, "tool")
     return {
-        "event_type": "tool",
+        "event_type": event_type,
         "event_id": event_id,
         "session_id": a.session_id,
         "parent_id": a.session_id,
@@ -241,7 +244,7 @@ def _model(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
 
 @case("POST", "/v1/events/model", "write")
 def _model_v1(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
-    return [c.post("/v1/events/model", json={"model_event": _b_model_event(a, a.event_id)})]
+    return [c.post("/v1/events/model", json={"model_event": _b_model_event(a, a.model_event_id)})]
 
 
 @case("POST", "/events/model/batch", "write")
@@ -252,7 +255,7 @@ def _model_batch(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
 
 @case("POST", "/v1/events/model/batch", "write")
 def _model_batch_v1(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
-    body = {"model_events": [_b_model_event(a, a.event_id)]}
+    body = {"model_events": [_b_model_event(a, a.model_event_id)]}
     return [c.post("/v1/events/model/batch", json=body)]
 
 

@@ -349,6 +349,30 @@ def test_partial_success_json(api: httpx.Client) -> None:
     assert len(_stored(api, trace)) == 2
 
 
+def test_a_span_naming_a_stored_event_of_another_type_is_rejected_alone(
+    api: httpx.Client,
+) -> None:
+    trace = Trace(2)  # span 0 is a chain, span 1 a tool
+    first, second = trace.event_ids()
+    rest = {"event_id": second, "session_id": trace.session_id, "event_type": "model"}
+    assert api.post("/events", json={"event": {**rest, "event_name": "rest"}}).status_code == 200
+    for encoding in ("protobuf", "json"):
+        if encoding == "protobuf":
+            answer = api.post(ROUTES[0], content=trace.protobuf(), headers=PROTOBUF)
+            partial = _ok_protobuf(answer).partial_success
+            rejected, message = partial.rejected_spans, partial.error_message
+        else:
+            body = _ok_json(api.post(ROUTES[1], content=trace.json(), headers=JSON))
+            rejected = int(body["partialSuccess"]["rejectedSpans"])
+            message = body["partialSuccess"]["errorMessage"]
+        assert rejected == 1, message
+        assert trace.span_ids[1] in message and second in message
+        assert "model" in message and "tool" in message
+    kept = api.get(f"/v1/events/{second}").json()["event"]
+    assert (kept["event_type"], kept["event_name"], kept["inputs"]) == ("model", "rest", {})
+    assert api.get(f"/v1/events/{first}").json()["event"]["event_type"] == "chain"
+
+
 # --- errors: in the request's encoding, nothing written, server unaffected -----------
 
 

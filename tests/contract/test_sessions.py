@@ -7,6 +7,8 @@ import uuid
 import httpx
 import orjson
 
+from tests.support.server import LiveServer
+
 REQUIRED = ("event_id", "session_id", "org_id", "workspace_id", "project_id")
 
 
@@ -224,3 +226,54 @@ def test_a_very_deep_trace_still_renders(api: httpx.Client) -> None:
         (node,) = node["children"]
         depth += 1
     assert depth == 300
+
+
+def test_an_ingest_key_session_start_answers_only_what_it_sent(
+    server: LiveServer, api: httpx.Client
+) -> None:
+    sid = str(uuid.uuid4())
+    private = {"session_id": sid, "inputs": {"secret": "read me"}, "metadata": {"kept": 1}}
+    assert api.post("/v1/sessions", json=private).status_code == 200
+    tenancy = {k: api.get(f"/v1/sessions/{sid}").json()[k] for k in REQUIRED}
+    sent = {"session_id": sid, "session_name": "worker", "metadata": {"worker": 2}}
+    with server.client(server.new_key(kind="ingest")) as ingest:
+        for path, body in (("/v1/sessions", sent), ("/session/start", {"session": sent})):
+            answer = ingest.post(path, json=body)
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == {**sent, **tenancy}
+            assert "read me" not in answer.text
+        fresh = ingest.post("/session/start", json={"session": {"session_name": "new"}}).json()
+    assert set(fresh) == {"session_name", *REQUIRED}
+    assert all(isinstance(fresh[field], str) for field in REQUIRED)
+    assert fresh["event_id"] == fresh["session_id"] != sid
+    # The writes themselves were merged as before.
+    stored = api.get(f"/v1/sessions/{sid}").json()
+    assert stored["inputs"] == {"secret": "read me"}
+    assert stored["metadata"]["kept"] == 1 and stored["metadata"]["worker"] == 2
+    assert stored["event_name"] == "worker"
+
+
+def test_a_session_start_cannot_turn_an_event_into_a_session(
+    server: LiveServer, api: httpx.Client
+) -> None:
+    eid = str(uuid.uuid4())
+    chat = {"chat_history": [{"role": "user", "content": "private question"}]}
+    outputs = {"a": "private answer"}
+    model = {"event_id": eid, "event_type": "model", "inputs": chat, "outputs": outputs}
+    assert api.post("/events", json={"event": model}).status_code == 200
+    with server.client(server.new_key(kind="ingest")) as ingest:
+        for client in (api, ingest):
+            for path, body in (
+                ("/v1/sessions", {"session_id": eid}),
+                ("/session/start", {"session": {"session_id": eid, "session_name": "x"}}),
+            ):
+                answer = client.post(path, json=body)
+                assert answer.status_code == 409, answer.text
+                error = answer.json()
+                assert error["errorCode"] == "EVENT_TYPE_CONFLICT"
+                assert eid in error["message"]
+                assert "model" in error["message"] and "session" in error["message"]
+                assert "private question" not in answer.text and "private answer" not in answer.text
+    stored = api.get(f"/v1/events/{eid}").json()["event"]
+    assert (stored["event_type"], stored["event_name"]) == ("model", "unknown")
+    assert stored["inputs"] == chat and stored["outputs"] == outputs

@@ -4,6 +4,7 @@ lock, the cluster DDL, and filters that answer exactly as SQLite's do."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import Condition, EventQuery, parse_condition
 from hivekeeper.domain.merge import DeleteEvent, Update, Upsert, WriteOp
 from hivekeeper.store.clickhouse import ClickHouseStore, parse_url
-from hivekeeper.store.clickhouse_schema import MIGRATIONS, single_node_ddl
+from hivekeeper.store.clickhouse_schema import MIGRATIONS, AddColumn, Table, single_node_ddl
 from hivekeeper.store.sqlite import SqliteStore
 from tests.support.chdb import fresh_chdb_url
 from tests.support.process import run_cli
@@ -108,12 +109,19 @@ def test_cluster_ddl_parses_and_shards_by_session() -> None:
     done = run_cli("clickhouse-ddl", "--cluster", "prod", "--database", "hk", timeout_s=60)
     assert done.returncode == 0, done.stderr
     statements = [s.strip() for s in done.stdout.split(";\n") if s.strip()]
-    tables = [t for _, group in MIGRATIONS for t in group]
+    steps = [step for _, group in MIGRATIONS for step in group]
+    tables = [step for step in steps if isinstance(step, Table)]
+    columns = [step for step in steps if isinstance(step, AddColumn)]
     replicated = [s for s in statements if "ReplicatedReplacingMergeTree(" in s]
     distributed = [s for s in statements if "ENGINE = Distributed(`prod`" in s]
     assert len(replicated) == len(distributed) == len(tables) + 1  # + the migrations table
     assert all("ON CLUSTER `prod`" in s for s in statements if s.startswith("CREATE"))
     assert any("cityHash64(project_id, ifNull(session_id, event_id))" in s for s in distributed)
+    # Columns later migrations added, on every shard and on the Distributed table: run
+    # again after an upgrade, the same output brings an older cluster up to date.
+    alters = [s for s in statements if s.startswith("ALTER TABLE")]
+    assert len(alters) == 2 * len(columns) > 0
+    assert all("ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS" in s for s in alters)
     # Every statement is valid ClickHouse SQL (the engine's own parser says so), and
     # the single-node DDL the store runs comes from the same table definitions.
     store = ClickHouseStore(fresh_chdb_url(Path()))
@@ -239,3 +247,38 @@ def test_search_and_sort_match_sqlite(
     assert [r["event_id"] for r in got[0]] == [r["event_id"] for r in expected[0]]
     assert got[1] == expected[1]
     assert chdb.session_outline(chdb_project, "s") == sqlite.session_outline(sqlite_project, "s")
+
+
+def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then(
+    tmp_path: Path,
+) -> None:
+    url = fresh_chdb_url(tmp_path)
+    old = ClickHouseStore(url)
+    old.open()
+    project = old.bootstrap().project.id
+    # The database an older hivekeeper left: no column, no record of its migration.
+    session = old._session()
+    session.command("ALTER TABLE events DROP COLUMN pending_since")
+    session.command(
+        "INSERT INTO hivekeeper_migrations (name, applied_at, version, is_deleted) "
+        f"VALUES ('0003_pending_since', 0, {old._next_version()}, 1)"
+    )
+    for event_id, event_type in (("pending", "NULL"), ("visible", "'tool'")):
+        session.command(
+            "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
+            "metadata, metrics, feedback, user_properties, children_ids, extra, version) "
+            f"VALUES ('{project}', '{event_id}', {event_type}, '{{}}', '{{}}', '{{}}', '{{}}', "
+            f"'{{}}', '{{}}', '{{}}', '[]', '{{}}', {old._next_version()})"
+        )
+    old.close()
+    before_ms = time.time() * 1000
+    store = ClickHouseStore(url)
+    store.open()
+    try:
+        pending = store.get_event(project, "pending", include_pending=True)
+        visible = store.get_event(project, "visible")
+        assert pending is not None and visible is not None
+        assert visible["pending_since"] is None
+        assert before_ms <= (pending["pending_since"] or 0) <= time.time() * 1000
+    finally:
+        store.close()

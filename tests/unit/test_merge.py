@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hivekeeper.domain.errors import EventTypeConflict, ValidationFailed
 from hivekeeper.domain.events import EventPatch
 from hivekeeper.domain.merge import (
     DeleteEvent,
+    ExpirePending,
     ExpireSessions,
     Key,
+    Skipped,
     StoredRow,
     Update,
     Upsert,
@@ -160,6 +165,114 @@ def test_write_order_groups_merges_and_keeps_removals_after_them() -> None:
     update = Update("p", {"event_id": "e1", "metadata": {"a": 1}})
     delete = DeleteEvent("p", "e1")
     expire = ExpireSessions("p", 0.0)
-    steps = list(in_write_order([upsert, update, delete, expire, upsert]))
-    assert steps == [[upsert, update], delete, expire, [upsert]]
+    pending = ExpirePending("p", 0.0)
+    steps = list(in_write_order([upsert, update, delete, expire, pending, upsert]))
+    assert steps == [[upsert, update], delete, expire, pending, [upsert]]
     assert list(in_write_order([])) == []
+
+
+# --- an event's type is set once ---
+
+
+def test_a_pending_row_takes_its_first_type_and_keeps_it() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"k": 1}})], NOW)
+    apply_ops(rows, [_event("e", event_type="model")], NOW)
+    assert rows[(P, "e")]["event_type"] == "model"
+    before = {k: dict(v) for k, v in rows.items()}
+    retype = _event("e", event_type="chain", metadata={"k": 2})
+    with pytest.raises(EventTypeConflict) as refused:
+        apply_ops(rows, [retype], NOW)
+    conflict = refused.value
+    assert (conflict.event_id, conflict.stored_type, conflict.sent_type) == ("e", "model", "chain")
+    assert conflict.status == 409 and conflict.culprit is retype
+    assert "e" in conflict.message and "model" in conflict.message and "chain" in conflict.message
+    assert rows == before  # refused before anything of it was applied
+    apply_ops(rows, [_event("e", event_type="model", metadata={"k": 3})], NOW)  # same type merges
+    assert rows[(P, "e")]["metadata"] == {"k": 3}
+
+
+def test_an_update_or_session_start_naming_another_type_is_refused() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e")], NOW)
+    for op in (
+        Update(P, {"event_id": "e", "event_type": "model"}),
+        Upsert(P, {"event_id": "e", "session_id": "e", "event_type": "session"}),
+    ):
+        with pytest.raises(EventTypeConflict):
+            apply_ops(rows, [op], NOW)
+    apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"untyped": True}})], NOW)
+    assert rows[(P, "e")]["event_type"] == "tool"
+
+
+def test_a_conflict_within_one_batch_is_found_too() -> None:
+    first, second = _event("e", event_type="model"), _event("e", event_type="tool")
+    with pytest.raises(EventTypeConflict) as refused:
+        apply_ops({}, [first, second], NOW)
+    assert refused.value.culprit is second
+
+
+def test_keep_stored_upserts_are_skipped_alone_and_reported() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e", event_type="model", event_name="llm")], NOW)
+    span = Upsert(
+        P,
+        {"event_id": "e", "session_id": "s", "event_type": "tool", "event_name": "span"},
+        on_type_conflict="keep_stored",
+    )
+    other = Upsert(P, {**span.patch, "event_id": "f"}, on_type_conflict="keep_stored")
+    skipped: list[Skipped] = []
+    changed = apply_ops(rows, [span, other], NOW, skipped=skipped)
+    assert [(note.op, note.conflict.stored_type) for note in skipped] == [(span, "model")]
+    assert (P, "e") not in changed and (P, "f") in changed
+    assert (rows[(P, "e")]["event_type"], rows[(P, "e")]["event_name"]) == ("model", "llm")
+    assert rows[(P, "s")]["num_events"] == 2
+
+
+# --- children_ids are capped ---
+
+
+def test_children_ids_past_the_cap_are_refused_naming_the_field() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e", children_ids=["a", "b"])], NOW, max_children_ids=3)
+    grow = Update(P, {"event_id": "e", "children_ids": ["b", "c", "d"]})
+    with pytest.raises(ValidationFailed) as refused:
+        apply_ops(rows, [grow], NOW, max_children_ids=3)
+    assert refused.value.field == "children_ids" and refused.value.culprit is grow
+    assert "max_children_ids" in refused.value.message
+    pending = Update(P, {"event_id": "p", "children_ids": list("abcd")})
+    with pytest.raises(ValidationFailed):  # a new or pending row too
+        apply_ops(rows, [pending], NOW, max_children_ids=3)
+    apply_ops(rows, [Update(P, {"event_id": "e", "children_ids": ["c"]})], NOW, max_children_ids=3)
+    assert rows[(P, "e")]["children_ids"] == ["a", "b", "c"]
+
+
+def test_a_row_already_past_a_lowered_cap_still_takes_writes_adding_no_child() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [_event("e", children_ids=list("abcde"))], NOW)
+    more = [Update(P, {"event_id": "e", "metadata": {"x": 1}, "children_ids": ["a"]})]
+    apply_ops(rows, more, NOW, max_children_ids=3)
+    assert rows[(P, "e")]["metadata"] == {"x": 1}
+    grow = Update(P, {"event_id": "e", "children_ids": ["f"]})
+    with pytest.raises(ValidationFailed):
+        apply_ops(rows, [grow], NOW, max_children_ids=3)
+
+
+# --- pending rows know their age ---
+
+
+def test_a_pending_row_remembers_its_first_write_until_its_event_comes() -> None:
+    rows: dict[Key, StoredRow] = {}
+    apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"a": 1}})], NOW)
+    apply_ops(rows, [Update(P, {"event_id": "e", "metadata": {"b": 2}})], NOW + 5)
+    assert rows[(P, "e")]["pending_since"] == NOW
+    apply_ops(rows, [_event("e")], NOW + 9)
+    assert rows[(P, "e")]["pending_since"] is None
+    assert rows[(P, "e")]["metadata"] == {"a": 1, "b": 2}
+    assert rows[(P, "s")]["pending_since"] is None
+    apply_ops(rows, [Update(P, {"event_id": "typed", "event_type": "chain"})], NOW)
+    assert rows[(P, "typed")]["pending_since"] is None  # a typed row is an event
+    apply_ops(rows, [Update(P, {"event_id": "s2", "event_name": "named"})], NOW)
+    apply_ops(rows, [_event("x", session_id="s2")], NOW)
+    assert rows[(P, "s2")]["event_type"] == "session"
+    assert rows[(P, "s2")]["pending_since"] is None  # an implicit session is an event

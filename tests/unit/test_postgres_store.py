@@ -23,6 +23,7 @@ from hivekeeper.store.postgres import PostgresStore, conninfo, lock_id
 from hivekeeper.store.postgres_schema import MIGRATIONS, migrate
 from tests.support.postgres import fresh_postgres_url, unmigrated_postgres_url
 from tests.support.server import run_server
+from tests.support.upgrades import assert_upgrade_ages_pending_rows
 
 NOW_MS = 1_795_694_400_000.0
 
@@ -278,3 +279,8 @@ def test_a_batch_larger_than_the_lock_table_commits(
     session = store.get_event(project, "s7")
     assert session is not None and session["num_events"] == 100
     assert store.count_rows() == {project: 20_200}
+
+
+def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then() -> None:
+    with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
+        assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0004_pending_since", migrate, "%s")

@@ -10,6 +10,7 @@ import pytest
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.store.sqlite import SqliteStore, database_path
 from hivekeeper.store.sqlite_schema import MIGRATIONS, migrate
+from tests.support.upgrades import assert_upgrade_ages_pending_rows
 
 
 def test_database_urls() -> None:
@@ -64,3 +65,13 @@ def test_key_lifecycle_and_secrets_are_not_stored(tmp_path: Path) -> None:
         store.revoke_key("missing")
     store.close()
     store.close()  # idempotent
+
+
+def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0006_pending_since", migrate, "?")
+    finally:
+        conn.close()

@@ -7,12 +7,19 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
+from hivekeeper.domain.errors import (
+    EventTypeConflict,
+    HivekeeperError,
+    Overloaded,
+    Unavailable,
+    ValidationFailed,
+)
 from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import Upsert, WriteOp
+from hivekeeper.domain.merge import Skipped, Upsert, WriteOp
 from hivekeeper.ingest.writer import Writer, WriterState
 from hivekeeper.store.sqlite import SqliteStore
 
@@ -124,7 +131,7 @@ def test_a_failing_batch_fails_alone(store: SqliteStore) -> None:
     results = asyncio.run(go())
     writer.close()
     blocker.close()
-    assert results[0] is None and results[2] is None
+    assert results[0] == [] and results[2] == []  # committed, with nothing to note
     assert isinstance(results[1], HivekeeperError)
     assert store.get_event("p", "good1") and store.get_event("p", "good2")
 
@@ -177,7 +184,7 @@ def test_redaction_runs_on_the_writer_thread_and_a_failure_fails_its_request_alo
     writer = Writer(store, redact=redact)
     writer.start()
 
-    async def go() -> list[BaseException | None]:
+    async def go() -> list[Any]:
         return list(
             await asyncio.gather(
                 writer.submit([_op("r1")]),
@@ -190,7 +197,84 @@ def test_redaction_runs_on_the_writer_thread_and_a_failure_fails_its_request_alo
     results = asyncio.run(go())
     writer.close()
     assert threads == {"hivekeeper-writer"}
-    assert results[0] is None and results[2] is None
+    assert results[0] == [] and results[2] == []
     assert isinstance(results[1], HivekeeperError)
     assert store.get_event("p", "r1")["event_name"] == "redacted"  # type: ignore[index]
     assert store.get_event("p", "poison") is None
+
+
+def _grouped(writer: Writer, store: SqliteStore, requests: list[list[WriteOp]]) -> list[Any]:
+    """Start `writer` and submit `requests` so that they queue up into one group
+    behind a held write lock; their outcomes."""
+    writer.start()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+
+    async def go() -> list[Any]:
+        warm = asyncio.ensure_future(writer.submit([_op("warm")]))
+        await asyncio.sleep(0)
+        await _until_taken(writer)
+        futures = [asyncio.ensure_future(writer.submit(ops)) for ops in requests]
+        await asyncio.sleep(0)
+        assert writer.queued_ops == sum(len(ops) for ops in requests)
+        blocker.execute("ROLLBACK")
+        await warm
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    try:
+        return asyncio.run(go())
+    finally:
+        writer.close()
+        blocker.close()
+
+
+def test_a_type_conflict_fails_its_request_alone_and_the_rest_commit_together(
+    store: SqliteStore,
+) -> None:
+    setup = Writer(store)
+    setup.start()
+    asyncio.run(setup.submit([_op("typed")]))  # a tool event
+    setup.close()
+    transactions: list[int] = []
+    writer = Writer(store, on_commit=lambda ops, _: transactions.append(ops))
+    retype = Upsert("p", {"event_id": "typed", "session_id": "s", "event_type": "model"})
+    results = _grouped(writer, store, [[_op("good1")], [retype], [_op("good2"), _op("good3")]])
+    assert results[0] == [] and results[2] == []
+    assert isinstance(results[1], EventTypeConflict)
+    assert results[1].status == 409
+    # The warm-up, then the two good requests in one transaction (not one each).
+    assert transactions == [1, 3]
+    assert all(store.get_event("p", e) for e in ("good1", "good2", "good3"))
+    assert store.get_event("p", "typed")["event_type"] == "tool"  # type: ignore[index]
+
+
+def test_skipped_upserts_are_reported_to_their_own_request(store: SqliteStore) -> None:
+    setup = Writer(store)
+    setup.start()
+    asyncio.run(setup.submit([_op("typed")]))
+    setup.close()
+    writer = Writer(store)
+    span = Upsert(
+        "p",
+        {"event_id": "typed", "session_id": "s", "event_type": "chain"},
+        on_type_conflict="keep_stored",
+    )
+    results = _grouped(writer, store, [[_op("good")], [_op("span-ok"), span]])
+    assert results[0] == []
+    [note] = results[1]
+    assert isinstance(note, Skipped) and note.op is span
+    assert (note.conflict.stored_type, note.conflict.sent_type) == ("tool", "chain")
+    assert store.get_event("p", "span-ok") is not None
+    assert store.get_event("p", "typed")["event_type"] == "tool"  # type: ignore[index]
+
+
+def test_children_past_the_cap_fail_their_request_alone(store: SqliteStore) -> None:
+    writer = Writer(store, max_children_ids=2)
+    wide = Upsert(
+        "p",
+        {"event_id": "wide", "session_id": "s", "event_type": "chain", "children_ids": list("abc")},
+    )
+    results = _grouped(writer, store, [[_op("good")], [wide]])
+    assert results[0] == []
+    assert isinstance(results[1], ValidationFailed) and results[1].field == "children_ids"
+    assert store.get_event("p", "good") is not None and store.get_event("p", "wide") is None

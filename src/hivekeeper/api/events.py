@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -180,10 +181,14 @@ async def get_event(request: Request, event_id: str, principal: Reader) -> JsonR
     return JsonResponse({"event": render_event(row, principal.project, children.get(event_id, []))})
 
 
-@router.delete("/v1/events/{event_id}", summary="Delete an event (a session id: the session)")
+@router.delete(
+    "/v1/events/{event_id}",
+    summary="Delete an event (a session id: the session; a pending update's id: the update)",
+)
 async def delete_event(request: Request, event_id: str, principal: Reader) -> JsonResponse:
     ctx = context(request)
-    if await ctx.read(ctx.store.get_event, principal.project.id, event_id) is None:
+    find = functools.partial(ctx.store.get_event, include_pending=True)
+    if await ctx.read(find, principal.project.id, event_id) is None:
         raise NotFound(f"no event with id {event_id}", field="event_id")
     await ctx.writer.submit([DeleteEvent(principal.project.id, event_id)])
     return JsonResponse({"success": True, "deleted": event_id})

@@ -37,6 +37,7 @@ _REJECTED_STATUSES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
+    409: "conflict",
     413: "payload_too_large",
     429: "overloaded",
     503: "unavailable",
@@ -71,7 +72,7 @@ class Metrics:
         )
         self._rejected = Counter(
             "hivekeeper_http_rejected_requests",
-            "Requests refused (400, 401, 403, 413, 429, 503), by reason: the errorCode "
+            "Requests refused (400, 401, 403, 409, 413, 429, 503), by reason: the errorCode "
             "answered, in lower case (overloaded, unavailable, payload_too_large, ...).",
             ("reason",),
             registry=registry,
@@ -90,6 +91,12 @@ class Metrics:
         )
         self._accepted_spans = self._spans.labels(outcome="accepted")
         self._rejected_spans = self._spans.labels(outcome="rejected")
+        self._expired_pending = Counter(
+            "hivekeeper_pending_updates_expired",
+            "Acknowledged updates discarded by the retention job because their event never "
+            "came within pending_expiry_hours.",
+            registry=registry,
+        )
         self._queued_ops = Gauge(
             "hivekeeper_writer_queued_ops",
             "Event writes waiting for a transaction.",
@@ -133,6 +140,10 @@ class Metrics:
         """One acknowledged OTLP export: spans stored, and spans rejected alone."""
         self._accepted_spans.inc(accepted)
         self._rejected_spans.inc(rejected)
+
+    def count_expired_pending(self, rows: int) -> None:
+        """`rows` pending updates discarded by the retention job."""
+        self._expired_pending.inc(rows)
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """One answered HTTP request (an observer of `ObserveRequests`)."""

@@ -29,6 +29,7 @@ from hivekeeper.ingest import (
     decode_traces,
     encode_answer,
     encode_status,
+    reject_skipped,
     sniff_encoding,
     spans_to_ops,
 )
@@ -65,7 +66,8 @@ exporter send). The body is an `ExportTraceServiceRequest`:
 `Content-Encoding: gzip` or `deflate` is accepted. Needs `Authorization: Bearer <key>`
 (an ingest key will do). Each span becomes an event. The answer is an
 `ExportTraceServiceResponse` in the request's encoding; spans with malformed ids or no
-start time are rejected alone and counted in `partialSuccess`. A malformed request is a
+start time, or naming a stored event of another type (whose type is kept), are
+rejected alone and counted in `partialSuccess`. A malformed request is a
 400 with a `google.rpc.Status` (JSON: `code`, `message`, `errorCode`, `field`) and
 stores nothing."""
 
@@ -153,9 +155,10 @@ async def export_traces(request: Request) -> Response:
             decoded, ops = _decode_and_map(*args)
         else:
             decoded, ops = await run_in_threadpool(_decode_and_map, *args)
-        await ctx.writer.submit(ops)
+        notes = await ctx.writer.submit(ops)
     except HivekeeperError as exc:
         return _error(request, exc, encoding)
+    reject_skipped(decoded, ops, notes)
     ctx.metrics.count_spans(accepted=len(decoded.spans), rejected=decoded.rejected)
     return Response(encode_answer(encoding, decoded), media_type=MEDIA_TYPES[encoding])
 

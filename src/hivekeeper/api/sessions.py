@@ -11,8 +11,9 @@ from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema
 from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.domain.errors import NotFound
+from hivekeeper.domain.events import require_object
 from hivekeeper.domain.merge import DeleteSession
-from hivekeeper.domain.render import render_event, render_tree
+from hivekeeper.domain.render import render_event, render_sent_session, render_tree
 from hivekeeper.domain.requests import plan_session, unwrap
 from hivekeeper.domain.tenancy import Principal
 
@@ -37,6 +38,11 @@ async def start_session(request: Request, principal: Writer) -> JsonResponse:
     session = unwrap(body, "session", json_limits(ctx.settings))
     op, session_id = plan_session(principal.project.id, session)
     await ctx.writer.submit([op])
+    if not principal.can_read:
+        # Spec §4.2 answers the stored session; a key that may not read gets only
+        # what it sent (README, "Plain REST").
+        sent = require_object(session, "session")
+        return JsonResponse(render_sent_session(sent, session_id, principal.project))
     row = await ctx.read(ctx.store.get_event, principal.project.id, session_id)
     if row is None:  # deleted between commit and read
         raise NotFound(f"session {session_id} no longer exists")

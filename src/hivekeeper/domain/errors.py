@@ -7,6 +7,7 @@ HivekeeperError                 500 INTERNAL_ERROR
 ├── Unauthorized                401 UNAUTHORIZED
 ├── Forbidden                   403 FORBIDDEN
 ├── NotFound                    404 NOT_FOUND
+├── EventTypeConflict           409 EVENT_TYPE_CONFLICT (another type than the stored one)
 ├── PayloadTooLarge             413 PAYLOAD_TOO_LARGE
 ├── Overloaded                  429 OVERLOADED         (carries Retry-After)
 ├── AuthThrottled               429 AUTH_THROTTLED     (too many bad keys; Retry-After)
@@ -23,6 +24,9 @@ class HivekeeperError(Exception):
 
     status: ClassVar[int] = 500
     error_code: ClassVar[str] = "INTERNAL_ERROR"
+    culprit: object | None = None
+    """The write operation at fault, when the store found one: the writer then fails
+    only the request that sent it and commits the rest of its transaction."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -67,6 +71,23 @@ class Forbidden(HivekeeperError):
 class NotFound(HivekeeperError):
     status = 404
     error_code = "NOT_FOUND"
+
+
+class EventTypeConflict(HivekeeperError):
+    """An event's type is set once; a write naming another type is refused whole."""
+
+    status = 409
+    error_code = "EVENT_TYPE_CONFLICT"
+
+    def __init__(self, event_id: str, stored_type: str, sent_type: str) -> None:
+        super().__init__(
+            f"event {event_id} is a {stored_type} event; this write names it a {sent_type} "
+            "event, and an event's type never changes once set",
+            field="event_type",
+        )
+        self.event_id = event_id
+        self.stored_type = stored_type
+        self.sent_type = sent_type
 
 
 class PayloadTooLarge(HivekeeperError):

@@ -3,24 +3,35 @@
 Parts of one event arrive in any order (an update before its span, a session start
 repeated by every worker), so every write is an upsert keyed by `(project_id,
 event_id)` and goes through `merge_fields`: object namespaces merge key by key,
-non-null scalars replace, `children_ids` is a union. The planner applies a batch of
-operations to rows the store has loaded and keeps session roll-ups (counts, tokens,
-cost, errors, first start, last end) in step, so the store only loads and saves.
-Everything here is pure and engine-neutral.
+non-null scalars replace, `children_ids` is a union (of at most `max_children_ids`
+ids). An event's type is set once: a pending row (type null) takes the first type a
+write names, and a write naming another type is refused (`EventTypeConflict`) or,
+for OTLP spans, skipped and reported. The planner applies a batch of operations to
+rows the store has loaded and keeps session roll-ups (counts, tokens, cost, errors,
+first start, last end) in step, so the store only loads and saves. Everything here
+is pure and engine-neutral.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, Literal, TypedDict, cast
 
+from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS, EventPatch, JsonObject
 
 Key = tuple[str, str]
 """A stored row's identity: `(project_id, event_id)`."""
 
 _MERGED_DICTS = (*OBJECT_FIELDS, "extra")
+
+DEFAULT_MAX_CHILDREN_IDS = 10_000
+"""Most ids one event's `children_ids` may hold (setting `max_children_ids`).
+
+The list is rewritten whole with its row on every write to that event, and a tree is
+built from `parent_id` anyway, so the list only needs to name what a client itself
+tracks: 10,000 is the largest batch (`max_batch_events`), about 400 KB of UUIDs."""
 
 
 class Rollups(TypedDict):
@@ -43,8 +54,10 @@ class StoredRow(Rollups):
     """One row of the events table, identical for every engine.
 
     `event_type` is None for a *pending* row: an update whose event has not arrived
-    yet. Pending rows are invisible to reads and merged when the event comes.
-    Roll-up fields are meaningful on session rows only (zero elsewhere).
+    yet. Pending rows are invisible to reads and merged when the event comes;
+    `pending_since` (Unix ms, None on visible rows) is when the first of their updates
+    was written, and they expire by it (`ExpirePending`). Roll-up fields are
+    meaningful on session rows only (zero elsewhere).
     """
 
     project_id: str
@@ -68,6 +81,13 @@ class StoredRow(Rollups):
     user_properties: JsonObject
     children_ids: list[str]
     extra: JsonObject
+    pending_since: float | None
+
+
+TypeConflictPolicy = Literal["refuse", "keep_stored"]
+"""What an upsert naming another type than its stored event's does: `refuse` fails
+the whole batch with `EventTypeConflict` (REST: a 409, nothing written); `keep_stored`
+skips this upsert alone and reports it as `Skipped` (OTLP: `partialSuccess`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +97,7 @@ class Upsert:
 
     project_id: str
     patch: EventPatch
+    on_type_conflict: TypeConflictPolicy = "refuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +136,38 @@ class ExpireSessions:
     limit: int = 100
 
 
-WriteOp = Upsert | Update | DeleteSession | DeleteEvent | ExpireSessions
+@dataclass(frozen=True, slots=True)
+class ExpirePending:
+    """Remove up to `limit` pending rows of a project (updates whose event never came)
+    first written before `before_ms`; the store reports how many as `Expired`."""
+
+    project_id: str
+    before_ms: float
+    limit: int = 1000
+
+
+WriteOp = Upsert | Update | DeleteSession | DeleteEvent | ExpireSessions | ExpirePending
 MergeOp = Upsert | Update
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A `keep_stored` upsert left unapplied: it named another type than the stored one."""
+
+    op: Upsert
+    conflict: EventTypeConflict
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """How many pending rows an `ExpirePending` removed."""
+
+    op: ExpirePending
+    rows: int
+
+
+WriteNote = Skipped | Expired
+"""What a committed batch tells its writer besides success, about one of its ops."""
 
 
 # Numbers only, so sharing it is safe: `**` copies the values into each new row.
@@ -152,8 +203,8 @@ def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-def empty_row(project_id: str, event_id: str) -> StoredRow:
-    """A pending row holding nothing yet."""
+def empty_row(project_id: str, event_id: str, now_ms: float | None = None) -> StoredRow:
+    """A pending row holding nothing yet, first written at `now_ms`."""
     return StoredRow(
         project_id=project_id,
         event_id=event_id,
@@ -176,6 +227,7 @@ def empty_row(project_id: str, event_id: str) -> StoredRow:
         user_properties={},
         children_ids=[],
         extra={},
+        pending_since=now_ms,
         **_NO_ROLLUPS,
     )
 
@@ -214,13 +266,19 @@ def new_row(project_id: str, patch: EventPatch, now_ms: float) -> StoredRow:
         user_properties=patch.get("user_properties") or {},
         children_ids=list(dict.fromkeys(patch.get("children_ids") or ())),
         extra=patch.get("extra") or {},
+        pending_since=None,
         **_NO_ROLLUPS,
     )
     return row
 
 
 def apply_ops(
-    rows: MutableMapping[Key, StoredRow], ops: Iterable[MergeOp], now_ms: float
+    rows: MutableMapping[Key, StoredRow],
+    ops: Iterable[MergeOp],
+    now_ms: float,
+    *,
+    max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+    skipped: list[Skipped] | None = None,
 ) -> set[Key]:
     """Apply upserts and updates, in order, to `rows` (the loaded existing rows).
 
@@ -228,24 +286,39 @@ def apply_ops(
     rows of those rows (`session_keys(...)`). Missing sessions are created on the fly
     (a span or event that names an unknown session). Returns the keys whose rows
     changed and must be saved. Idempotent for a repeated batch.
+
+    Raises EventTypeConflict when an op names another type than its row already has
+    (a `keep_stored` upsert is appended to `skipped` instead and changes nothing), and
+    ValidationFailed when an op would grow a row's `children_ids` past
+    `max_children_ids`; either error's `culprit` is the op. `rows` is then partly
+    applied: the caller's transaction must be abandoned.
     """
     changed: set[Key] = set()
     for op in ops:
         key = (op.project_id, op.patch["event_id"])
         before = rows.get(key)
+        conflict = _type_conflict(before, op)
+        if conflict is not None:
+            if isinstance(op, Upsert) and op.on_type_conflict == "keep_stored":
+                if skipped is not None:
+                    skipped.append(Skipped(op, conflict))
+                continue
+            raise _blame(conflict, op)
         if isinstance(op, Upsert):
             after = _upsert(before, op, now_ms)
         else:
-            after = _merge_row(before or empty_row(*key), op.patch)
+            after = _merge_row(before or empty_row(*key, now_ms), op.patch)
             if after["event_type"] is not None:
+                after["pending_since"] = None
                 _derive_duration(after)
+        _check_children(before, after, op, max_children_ids)
         rows[key] = after
         changed.add(key)
         _roll_up(rows, before, after, now_ms, changed)
     return changed
 
 
-Removal = DeleteSession | DeleteEvent | ExpireSessions
+Removal = DeleteSession | DeleteEvent | ExpireSessions | ExpirePending
 
 
 def in_write_order(ops: Iterable[WriteOp]) -> Iterator[list[MergeOp] | Removal]:
@@ -303,6 +376,38 @@ def rollup_metadata(row: StoredRow) -> JsonObject:
         "cost": round(row["cost"], 10),
         "error_count": row["error_count"],
     }
+
+
+def _type_conflict(before: StoredRow | None, op: MergeOp) -> EventTypeConflict | None:
+    """The conflict when `op` names a type and the stored row has another one."""
+    sent = op.patch.get("event_type")
+    stored = before["event_type"] if before is not None else None
+    if sent is None or stored is None or sent == stored:
+        return None
+    return EventTypeConflict(op.patch["event_id"], stored, sent)
+
+
+def _check_children(
+    before: StoredRow | None, after: StoredRow, op: MergeOp, max_children_ids: int
+) -> None:
+    """Refuse an op that grows `children_ids` past the cap. A row already past it
+    (the cap was lowered) still takes writes that add no child."""
+    count = len(after["children_ids"])
+    if count <= max_children_ids or count <= (len(before["children_ids"]) if before else 0):
+        return
+    raise _blame(
+        ValidationFailed(
+            f"event {after['event_id']} would hold {count} children_ids; at most "
+            f"{max_children_ids} (setting max_children_ids)",
+            field="children_ids",
+        ),
+        op,
+    )
+
+
+def _blame(exc: HivekeeperError, op: MergeOp) -> HivekeeperError:
+    exc.culprit = op
+    return exc
 
 
 def _upsert(before: StoredRow | None, op: Upsert, now_ms: float) -> StoredRow:
@@ -397,11 +502,13 @@ def _merge_row(row: StoredRow, patch: Mapping[str, Any]) -> StoredRow:
 
 def _pending_patch(row: StoredRow) -> dict[str, Any]:
     """A pending row as a patch: only what its updates set."""
-    patch = {k: v for k, v in row.items() if k not in ROLLUP_FIELDS and k != "duration_set"}
+    patch = {k: v for k, v in row.items() if k not in _NOT_PATCHED}
     if not row["duration_set"]:
         patch["duration"] = None
     return patch
 
+
+_NOT_PATCHED = frozenset({*ROLLUP_FIELDS, "duration_set", "pending_since"})
 
 _Contribution = tuple[int, int, float, float, float, float, int, int]
 

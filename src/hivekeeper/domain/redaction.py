@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
@@ -211,6 +211,6 @@ def redact_ops(ops: Sequence[WriteOp], redactors: Mapping[str, Redactor]) -> Seq
         if redactor is not None and isinstance(op, Upsert | Update):
             patch = redactor.redact_patch(op.patch)
             if patch is not op.patch:
-                op = type(op)(op.project_id, patch)
+                op = replace(op, patch=patch)
         out.append(op)
     return out

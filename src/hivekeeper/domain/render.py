@@ -48,6 +48,20 @@ def render_event(row: StoredRow, project: Project, children_ids: Sequence[str] =
     return event
 
 
+def render_sent_session(sent: JsonObject, session_id: str, project: Project) -> JsonObject:
+    """What an ingest-only key's session start answers: the session object it sent,
+    with the ids the HoneyHive SDK requires (all strings). Nothing stored is read, so
+    a key that may not read learns nothing by starting a session with a known id."""
+    return {
+        **sent,
+        "event_id": session_id,
+        "session_id": session_id,
+        "org_id": project.org_id,
+        "workspace_id": project.workspace_id,
+        "project_id": project.id,
+    }
+
+
 def render_tree(rows: Iterable[StoredRow], session_id: str, project: Project) -> JsonObject | None:
     """The session event with every event of its session nested under `children`.
 

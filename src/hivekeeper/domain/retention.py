@@ -1,10 +1,12 @@
-"""The retention rule: which sessions are old enough to delete. Pure; no I/O.
+"""The retention rule: which sessions, and which pending updates, are old enough to
+delete. Pure; no I/O.
 
 A project keeps its sessions `retention_days` days after their *last activity*: the
 later of the session row's start and end. Session roll-ups stretch the session's end
 over every event written into it, so this covers the newest event without reading
 events. Whole sessions go, never half of one; an event with no session row is judged
-by its own times.
+by its own times. A pending update (its event never came) is kept
+`pending_expiry_hours` after it was first written, whatever its project's retention.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from hivekeeper.domain.errors import ValidationFailed
 
 DAY_MS = 86_400_000.0
+HOUR_MS = 3_600_000.0
 KEEP_FOREVER = 0
 """A retention of 0 days keeps data forever."""
 
@@ -29,6 +32,14 @@ def retention_cutoff_ms(now_ms: float, days: int) -> float | None:
     if days <= KEEP_FOREVER:
         return None
     return now_ms - days * DAY_MS
+
+
+def pending_cutoff_ms(now_ms: float, hours: float) -> float | None:
+    """Pending updates (whose event never came) first written strictly before this
+    instant (Unix ms) are expired; None: keep them forever (`hours` 0)."""
+    if hours <= 0:
+        return None
+    return now_ms - hours * HOUR_MS
 
 
 def last_activity_ms(start_time: float | None, end_time: float | None) -> float | None:

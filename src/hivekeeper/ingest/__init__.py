@@ -19,6 +19,7 @@ from hivekeeper.ingest.otlp import (
     decode_traces,
     encode_answer,
     encode_status,
+    reject_skipped,
     sniff_encoding,
 )
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
@@ -45,6 +46,7 @@ __all__ = [
     "decode_traces",
     "encode_answer",
     "encode_status",
+    "reject_skipped",
     "sniff_encoding",
     "span_event_id",
     "spans_to_ops",

@@ -7,13 +7,14 @@ Decoding is pure: bytes in, `DecodedTraces` out, or an error naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.errors import EventTypeConflict, ValidationFailed
+from hivekeeper.domain.merge import MergeOp, Skipped, Upsert, WriteNote
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits, ShapeError
 from hivekeeper.ingest.otlp_json import decode_json
 from hivekeeper.ingest.otlp_protobuf import decode_protobuf
@@ -74,6 +75,36 @@ def decode_traces(body: bytes, encoding: Encoding, limits: OtlpLimits) -> Decode
     except ShapeError as exc:
         field = exc.path or "body"
         raise ValidationFailed(f"{field}: {exc.reason}", field=field) from None
+
+
+def reject_skipped(
+    decoded: DecodedTraces, ops: Sequence[MergeOp], notes: Sequence[WriteNote]
+) -> None:
+    """Move the spans the store skipped from `decoded.spans` to its rejected ones.
+
+    A span naming a stored event of another type was not written (`Skipped`): the
+    stored type is kept, and the answer's partial success names the span. `ops` are
+    `spans_to_ops(decoded.spans)`: one upsert per span, in order, after the session
+    updates. Notes name the ops as queued (redaction may have copied them), so spans
+    are matched by event id and the type they named.
+    """
+    conflicts: dict[tuple[str, str], EventTypeConflict] = {
+        (note.op.patch["event_id"], note.conflict.sent_type): note.conflict
+        for note in notes
+        if isinstance(note, Skipped)
+    }
+    if not conflicts:
+        return
+    upserts = [op for op in ops if isinstance(op, Upsert)]
+    kept = []
+    for span, op in zip(decoded.spans, upserts, strict=True):
+        conflict = conflicts.get((op.patch["event_id"], op.patch.get("event_type", "")))
+        if conflict is None:
+            kept.append(span)
+        else:
+            where = f"span {span.span_id} of trace {span.trace_id}"
+            decoded.reject(where, f"{conflict.message}; the stored type is kept")
+    decoded.spans = kept
 
 
 def encode_answer(encoding: Encoding, decoded: DecodedTraces) -> bytes:

@@ -145,14 +145,15 @@ def spans_to_ops(
 ) -> list[MergeOp]:
     """The write operations that store `spans` as events of `project_id` (spec §7).
 
-    One `Upsert` per span. Sessions named by their spans (auto-create mode, §7.3) get
-    an `Update` setting only `event_name`, placed before every span op and emitted once
-    per session: it names a session a `/session/start` created, and otherwise stays
-    pending until the first span creates the session, so real start and end times are
-    never replaced. A child of a span renamed by `honeyhive_event_id` names the new id
-    when both are in `spans`. `source_header` (`X-Source`) is the source of spans that
-    carry none. Pure and deterministic: the same spans give the same ops. Never raises
-    for a decoded span.
+    One `Upsert` per span, in order, each `keep_stored` (see `otlp.reject_skipped`).
+    Sessions named by their spans (auto-create mode, §7.3) get an `Update` setting
+    only `event_name`, placed before every span op and emitted once per session: it
+    names a session a `/session/start` created, and otherwise stays pending until the
+    first span creates the session, so real start and end times are never replaced.
+    A child of a span renamed by `honeyhive_event_id` names the new id when both are
+    in `spans`. `source_header` (`X-Source`) is the source of spans that carry none.
+    Pure and deterministic: the same spans give the same ops. Never raises for a
+    decoded span.
     """
     patches: list[EventPatch] = []
     names: dict[str, str] = {}
@@ -176,7 +177,8 @@ def spans_to_ops(
         Update(project_id, {"event_id": session_id, "event_name": name})
         for session_id, name in names.items()
     ]
-    ops.extend(Upsert(project_id, patch) for patch in patches)
+    # A span naming a stored event of another type is skipped alone, not the export.
+    ops.extend(Upsert(project_id, patch, on_type_conflict="keep_stored") for patch in patches)
     return ops
 
 

@@ -9,6 +9,10 @@ with Retry-After) instead of growing, so memory stays bounded under overload. Th
 thread also passes each request's operations through the optional `redact` hook just
 before their transaction, keeping that cost off the event loop.
 
+A request the store refuses (a type conflict, a bad value) must not fail the others
+sharing its transaction: when the error names its culprit op, that request alone is
+failed and the rest are committed together again; otherwise each is retried alone.
+
 The writer knows nothing of metrics libraries: it reports each committed transaction
 to an optional `on_commit(ops, seconds)` callback, and `queued_ops` can be read at
 any time; `api/metrics.py` turns both into Prometheus metrics.
@@ -26,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
-from hivekeeper.domain.merge import WriteOp
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, WriteNote, WriteOp
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)
@@ -45,8 +49,12 @@ class WriterState(enum.Enum):
 @dataclass(slots=True)
 class _Pending:
     ops: Sequence[WriteOp]
-    future: asyncio.Future[None]
+    future: asyncio.Future[list[WriteNote]]
     loop: asyncio.AbstractEventLoop
+
+    def owns(self, op: object) -> bool:
+        """Whether `op` is one of this request's own operation objects."""
+        return any(mine is op for mine in self.ops)
 
 
 class Writer:
@@ -61,6 +69,7 @@ class Writer:
         clock: Callable[[], float] = time.time,
         on_commit: CommitObserver | None = None,
         redact: Callable[[Sequence[WriteOp]], Sequence[WriteOp]] | None = None,
+        max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     ) -> None:
         if max_batch_ops < 1 or max_queue_ops < max_batch_ops:
             raise ValueError("need 1 <= max_batch_ops <= max_queue_ops")
@@ -70,6 +79,7 @@ class Writer:
         self._clock = clock
         self._on_commit = on_commit
         self._redact = redact
+        self._max_children_ids = max_children_ids
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
         self._writing_ops = 0
@@ -94,17 +104,19 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="hivekeeper-writer", daemon=True)
         self._thread.start()
 
-    async def submit(self, ops: Sequence[WriteOp]) -> None:
+    async def submit(self, ops: Sequence[WriteOp]) -> list[WriteNote]:
         """Queue `ops` as one unit; return once committed (redacted by `redact`, if given).
 
-        Raises Overloaded when the queue is full, Unavailable when shutting down, or
-        the store's error if redaction or the transaction failed (nothing of `ops` is
+        Returns the store's notes about these ops (`Skipped` upserts, `Expired` rows);
+        the notes name the ops as queued, which redaction may have replaced. Raises
+        Overloaded when the queue is full, Unavailable when shutting down, or the
+        store's error if redaction or the transaction failed (nothing of `ops` is
         stored then).
         """
         if not ops:
-            return
+            return []
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[list[WriteNote]] = loop.create_future()
         with self._wake:
             if self.state is not WriterState.RUNNING:
                 raise Unavailable("the server is shutting down", retry_after_s=5)
@@ -115,7 +127,7 @@ class Writer:
             self._queue.append(_Pending(ops, future, loop))
             self._queued_ops += len(ops)
             self._wake.notify()
-        await future
+        return await future
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Stop taking work, commit everything already queued, then stop. Idempotent."""
@@ -175,56 +187,86 @@ class Writer:
         return kept
 
     def _commit(self, batch: list[_Pending]) -> None:
-        if not batch:
+        while batch:
+            try:
+                notes = self._write([op for item in batch for op in item.ops])
+            except Exception as exc:
+                culprit = _culprit(exc)
+                owner = next((i for i in batch if i.owns(culprit)), None) if culprit else None
+                if owner is None or len(batch) == 1:
+                    self._commit_alone(batch, exc)
+                    return
+                # The store named the request at fault: fail it, commit the rest.
+                self._settle(owner, exc)
+                batch = [item for item in batch if item is not owner]
+                continue
+            for item, item_notes in zip(batch, _notes_by_item(batch, notes), strict=True):
+                self._settle(item, item_notes)
             return
-        try:
-            self._write([op for item in batch for op in item.ops])
-        except Exception as exc:
-            if len(batch) == 1:
-                self._settle(batch[0], exc)
-                return
-            # One bad request must not fail its neighbours: retry each on its own.
-            for item in batch:
-                try:
-                    self._write(item.ops)
-                except Exception as item_exc:
-                    self._settle(item, item_exc)
-                else:
-                    self._settle(item, None)
-            return
-        for item in batch:
-            self._settle(item, None)
 
-    def _write(self, ops: Sequence[WriteOp]) -> None:
+    def _commit_alone(self, batch: list[_Pending], exc: Exception) -> None:
+        """After a failed transaction whose culprit is unknown: each request alone."""
+        if len(batch) == 1:
+            self._settle(batch[0], exc)
+            return
+        # One bad request must not fail its neighbours: retry each on its own.
+        for item in batch:
+            try:
+                notes = self._write(item.ops)
+            except Exception as item_exc:
+                self._settle(item, item_exc)
+            else:
+                self._settle(item, notes)
+
+    def _write(self, ops: Sequence[WriteOp]) -> list[WriteNote]:
         """One transaction; reported to `on_commit` once it has committed."""
         started = time.perf_counter()
-        self._store.write_batch(ops, self._now_ms())
+        notes = self._store.write_batch(
+            ops, self._now_ms(), max_children_ids=self._max_children_ids
+        )
         if self._on_commit is None:
-            return
+            return notes
         try:
             self._on_commit(len(ops), time.perf_counter() - started)
         except Exception:
             # A metrics bug must not fail writes that are already committed.
             logger.exception("the commit observer failed")
+        return notes
 
     def _now_ms(self) -> float:
         return self._clock() * 1000.0
 
     @staticmethod
-    def _settle(item: _Pending, exc: Exception | None) -> None:
-        if exc is not None and not isinstance(exc, HivekeeperError):
-            logger.error("write failed", exc_info=exc)
-            exc = HivekeeperError("the write failed; nothing from this request was stored")
+    def _settle(item: _Pending, outcome: list[WriteNote] | Exception) -> None:
+        if isinstance(outcome, Exception) and not isinstance(outcome, HivekeeperError):
+            logger.error("write failed", exc_info=outcome)
+            outcome = HivekeeperError("the write failed; nothing from this request was stored")
 
         def settle() -> None:
             if item.future.done():
                 return
-            if exc is None:
-                item.future.set_result(None)
+            if isinstance(outcome, Exception):
+                item.future.set_exception(outcome)
             else:
-                item.future.set_exception(exc)
+                item.future.set_result(outcome)
 
         try:
             item.loop.call_soon_threadsafe(settle)
         except RuntimeError:
             logger.warning("a client's event loop closed before its write was answered")
+
+
+def _culprit(exc: Exception) -> object | None:
+    return exc.culprit if isinstance(exc, HivekeeperError) else None
+
+
+def _notes_by_item(batch: list[_Pending], notes: list[WriteNote]) -> list[list[WriteNote]]:
+    """Each request's share of a transaction's notes, in `batch` order."""
+    shares: list[list[WriteNote]] = [[] for _ in batch]
+    if not notes:
+        return shares
+    # By identity: two requests may hold equal operations.
+    owner = {id(op): i for i, item in enumerate(batch) for op in item.ops}
+    for note in notes:
+        shares[owner[id(note.op)]].append(note)
+    return shares

@@ -35,12 +35,17 @@ from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, Val
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
+    DEFAULT_MAX_CHILDREN_IDS,
     DeleteEvent,
     DeleteSession,
+    Expired,
+    ExpirePending,
     ExpireSessions,
     Key,
     MergeOp,
+    Skipped,
     StoredRow,
+    WriteNote,
     WriteOp,
     apply_ops,
     in_write_order,
@@ -106,6 +111,17 @@ _ORPHANS = (
     "AND (event_type IS NULL OR event_type != 'session') AND (session_id IS NULL OR "
     "session_id NOT IN (SELECT event_id FROM events FINAL WHERE project_id = {p:String} "
     "AND event_type = 'session')) ORDER BY start_time, event_id LIMIT {limit:Int64}"
+)
+_PENDING_EXPIRED = "event_type IS NULL AND pending_since < {before:Float64}"
+# Without FINAL: reads a few small columns of every version rather than merging all
+# of them, so a version since replaced by its event may name a project for nothing
+# (`expire_pending` then finds no current row to delete).
+_PENDING_PROJECTS = (
+    f"SELECT DISTINCT project_id FROM events WHERE is_deleted = 0 AND {_PENDING_EXPIRED}"
+)
+_PENDING_EXPIRED_ROWS = (
+    "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
+    f"AND {_PENDING_EXPIRED} ORDER BY pending_since, event_id LIMIT {{limit:Int64}}"
 )
 
 
@@ -306,11 +322,11 @@ class ClickHouseStore:
         session = self._session()
         session.command(single_node_ddl(MIGRATIONS_TABLE))
         done = {row[0] for row in session.rows("SELECT name FROM hivekeeper_migrations FINAL")}
-        for name, tables in MIGRATIONS:
+        for name, steps in MIGRATIONS:
             if name in done:
                 continue
-            for table in tables:
-                session.command(single_node_ddl(table))
+            for step in steps:
+                session.command(single_node_ddl(step, time.time() * 1000))
             session.insert(MIGRATIONS_TABLE, [[name, time.time(), self._next_version(), 0]])
 
     def _next_version(self) -> int:
@@ -406,6 +422,10 @@ class ClickHouseStore:
         session = self._session()
         return bool(session.rows(_EXPIRED_SESSIONS, params) or session.rows(_ORPHANS, params))
 
+    def expired_pending_projects(self, before_ms: float) -> list[str]:
+        rows = self._session().rows(_PENDING_PROJECTS, {"before": before_ms})
+        return [row[0] for row in rows]
+
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin_lock:
             return clickhouse_tenancy.add_redaction(
@@ -436,22 +456,36 @@ class ClickHouseStore:
         )
 
     # --- writes ---
-    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+    def write_batch(
+        self,
+        ops: Sequence[WriteOp],
+        now_ms: float,
+        *,
+        max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+    ) -> list[WriteNote]:
         batch = _Batch(self._session())
+        notes: list[WriteNote] = []
+        skipped: list[Skipped] = []
         for step in in_write_order(ops):
             if isinstance(step, list):
-                batch.merge(step, now_ms)
+                batch.merge(step, now_ms, max_children_ids, skipped)
             elif isinstance(step, ExpireSessions):
                 batch.expire(step)
+            elif isinstance(step, ExpirePending):
+                notes.append(Expired(step, batch.expire_pending(step)))
             else:
                 batch.delete(step)
         batch.flush(self._next_version())
+        return [*skipped, *notes]
 
     # --- reads ---
-    def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
+    def get_event(
+        self, project_id: str, event_id: str, *, include_pending: bool = False
+    ) -> StoredRow | None:
+        visible = "" if include_pending else f" AND {VISIBLE}"
         rows = self._session().rows(
-            f"{SELECT_EVENTS} WHERE project_id = {{p:String}} AND event_id = {{e:String}} "
-            f"AND {VISIBLE}",
+            f"{SELECT_EVENTS} WHERE project_id = {{p:String}} AND event_id = {{e:String}}"
+            f"{visible}",
             {"p": project_id, "e": event_id},
         )
         return decode_row(rows[0]) if rows else None
@@ -564,12 +598,15 @@ class _Batch:
                 out[key] = cast(StoredRow, dict(current))
         return out
 
-    def merge(self, ops: list[MergeOp], now_ms: float) -> None:
+    def merge(
+        self, ops: list[MergeOp], now_ms: float, max_children_ids: int, skipped: list[Skipped]
+    ) -> None:
         if not ops:
             return
         rows = self.load(keys_to_load(ops))
         rows.update(self.load(session_keys(rows.values()) - rows.keys()))
-        for key in apply_ops(rows, ops, now_ms):
+        changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
+        for key in changed:
             self._written[key] = rows[key]
 
     def delete(self, op: DeleteSession | DeleteEvent) -> None:
@@ -644,6 +681,22 @@ class _Batch:
                 and not (session is not None and session["event_type"] == "session")
             ):
                 self._written[key] = None
+
+    def expire_pending(self, op: ExpirePending) -> int:
+        """Delete the pending rows `op` names, as this batch sees them; return how many."""
+        params: dict[str, object] = {"p": op.project_id, "before": op.before_ms, "limit": op.limit}
+        rows = self._session.rows(_PENDING_EXPIRED_ROWS, params)
+        found = {(op.project_id, row[0]): row[1] for row in rows}
+        for key, session_id in found.items():
+            self._stored.setdefault(key, session_id)
+        expired = [
+            key
+            for key, row in self.load(found).items()
+            if row["event_type"] is None and _before(row["pending_since"], op.before_ms)
+        ]
+        for key in expired:
+            self._written[key] = None
+        return len(expired)
 
     def flush(self, version: int) -> None:
         """Insert every changed row and tombstone in one INSERT (one block: atomic)."""

@@ -13,11 +13,14 @@ live on one shard: `FINAL` and the session subqueries stay shard-local.
 
 ClickHouse has no transactions, so a migration cannot commit with its record. Every
 statement is idempotent instead (`IF NOT EXISTS`); a migration interrupted halfway
-is simply run again at the next start, then recorded.
+is simply run again at the next start, then recorded. A migration creates tables or
+adds columns (`AddColumn`); `cluster_ddl()` renders both, so running its output
+again after an upgrade brings a cluster's tables up to date.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +54,7 @@ _EVENT_TYPES: dict[str, str] = {
     "duration_set": "Bool",
     "error": "Nullable(String)",
     **{c: "String" for c in JSON_COLUMNS},
+    "pending_since": "Nullable(Float64)",
     **_ROLLUP_TYPES,
 }
 
@@ -153,9 +157,39 @@ MIGRATIONS_TABLE = Table(
     "cityHash64(name)",
 )
 TENANCY_TABLES = (ORGANIZATIONS, WORKSPACES, PROJECTS, API_KEYS, REDACTION_RULES)
-MIGRATIONS: tuple[tuple[str, tuple[Table, ...]], ...] = (
+
+
+@dataclass(frozen=True, slots=True)
+class AddColumn:
+    """A column of `table` (as its definition now has it) added to an existing table.
+
+    `backfill` is the SQL value rows written before the migration read, with `{now_ms}`
+    standing for the time the migration runs: ClickHouse computes it for old parts on
+    read and writes it at their next merge, so no mutation rewrites them."""
+
+    table: Table
+    name: str
+    backfill: str
+
+    def ddl(self, table_name: str, now_ms: float, on_cluster: str = "") -> str:
+        kind = dict(self.table.columns)[self.name]
+        default = self.backfill.format(now_ms=repr(float(now_ms)))
+        return (
+            f"ALTER TABLE {table_name}{on_cluster} ADD COLUMN IF NOT EXISTS "
+            f"{quote_identifier(self.name)} {kind} DEFAULT {default}"
+        )
+
+
+Step = Table | AddColumn
+MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
     ("0001_tenancy", TENANCY_TABLES),
     ("0002_events", (EVENTS,)),
+    # Pending rows stored before count as first written now: they expire one
+    # `pending_expiry_hours` after the upgrade.
+    (
+        "0003_pending_since",
+        (AddColumn(EVENTS, "pending_since", "if(event_type IS NULL, {now_ms}, NULL)"),),
+    ),
 )
 
 
@@ -181,21 +215,28 @@ def _table_ddl(table: Table, name: str, engine: str, on_cluster: str) -> str:
     )
 
 
-def single_node_ddl(table: Table) -> str:
-    """The CREATE statement the store runs on one node (in the client's database)."""
+def single_node_ddl(step: Step, now_ms: float = 0.0) -> str:
+    """The statement the store runs on one node (in the client's database) for a
+    migration step; `now_ms` is the time it runs (for `AddColumn` backfills)."""
+    if isinstance(step, AddColumn):
+        return step.ddl(quote_identifier(step.table.name), now_ms)
     return _table_ddl(
-        table, quote_identifier(table.name), "ReplacingMergeTree(version, is_deleted)", ""
+        step, quote_identifier(step.name), "ReplacingMergeTree(version, is_deleted)", ""
     )
 
 
-def cluster_ddl(cluster: str, database: str) -> list[str]:
+def cluster_ddl(cluster: str, database: str, now_ms: float | None = None) -> list[str]:
     """Statements creating every table on `cluster`: a replicated local table per shard
     and a `Distributed` table over them under the name the store uses, then the
-    migration records, so a store pointed at the cluster runs no DDL itself."""
+    columns later migrations added (already there on a new cluster), then the
+    migration records, so a store pointed at the cluster runs no DDL itself. `now_ms`
+    (default: now) is what rows stored before an added column read in it."""
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
     on = f" ON CLUSTER {quote_identifier(cluster)}"
     db = quote_identifier(database)
     out = [f"CREATE DATABASE IF NOT EXISTS {db}{on}"]
-    for table in (MIGRATIONS_TABLE, *(t for _, tables in MIGRATIONS for t in tables)):
+    steps = [step for _, group in MIGRATIONS for step in group]
+    for table in (MIGRATIONS_TABLE, *(s for s in steps if isinstance(s, Table))):
         local = f"{table.name}_local"
         path = _string_literal(f"/clickhouse/tables/{{shard}}/{database}/{local}")
         engine = f"ReplicatedReplacingMergeTree({path}, '{{replica}}', version, is_deleted)"
@@ -208,6 +249,9 @@ def cluster_ddl(cluster: str, database: str) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name)}{on} "
             f"AS {db}.{quote_identifier(local)}\nENGINE = {distributed}"
         )
+    for column in (s for s in steps if isinstance(s, AddColumn)):
+        for name in (f"{column.table.name}_local", column.table.name):
+            out.append(column.ddl(f"{db}.{quote_identifier(name)}", now_ms, on))
     names = ", ".join(f"('{name}', 0, 1, 0)" for name, _ in MIGRATIONS)
     out.append(
         f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name)} "

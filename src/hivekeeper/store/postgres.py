@@ -33,12 +33,17 @@ from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFai
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
+    DEFAULT_MAX_CHILDREN_IDS,
     DeleteEvent,
     DeleteSession,
+    Expired,
+    ExpirePending,
     ExpireSessions,
     Key,
     MergeOp,
+    Skipped,
     StoredRow,
+    WriteNote,
     WriteOp,
     apply_ops,
     in_write_order,
@@ -280,6 +285,10 @@ class PostgresStore:
         with self._connection() as conn:
             return postgres_care.has_expired(conn, project_id, before_ms)
 
+    def expired_pending_projects(self, before_ms: float) -> list[str]:
+        with self._connection() as conn:
+            return postgres_care.expired_pending_projects(conn, before_ms)
+
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._transaction() as conn:
             return sql_tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
@@ -307,15 +316,20 @@ class PostgresStore:
         )
 
     # --- writes ---
-    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+    def write_batch(
+        self,
+        ops: Sequence[WriteOp],
+        now_ms: float,
+        *,
+        max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+    ) -> list[WriteNote]:
         known: set[int] = set()
         for _ in range(_WRITE_ATTEMPTS):
             try:
                 with self._transaction() as conn:
                     locks = _KeyLocks(conn)
                     locks.acquire_ids(known)
-                    self._apply(conn, locks, ops, now_ms)
-                return
+                    return self._apply(conn, locks, ops, now_ms, max_children_ids)
             except _LockConflict as conflict:
                 known |= conflict.lock_ids
             except Unavailable as exc:
@@ -326,17 +340,35 @@ class PostgresStore:
         raise Unavailable("the database is busy with the same sessions; retry shortly")
 
     def _apply(
-        self, conn: Connection, locks: _KeyLocks, ops: Sequence[WriteOp], now_ms: float
-    ) -> None:
+        self,
+        conn: Connection,
+        locks: _KeyLocks,
+        ops: Sequence[WriteOp],
+        now_ms: float,
+        max_children_ids: int,
+    ) -> list[WriteNote]:
+        notes: list[WriteNote] = []
+        skipped: list[Skipped] = []
         for step in in_write_order(ops):
             if isinstance(step, list):
-                self._merge(conn, locks, step, now_ms)
+                self._merge(conn, locks, step, now_ms, max_children_ids, skipped)
             elif isinstance(step, ExpireSessions):
                 postgres_care.expire(conn, step, locks.acquire)
+            elif isinstance(step, ExpirePending):
+                notes.append(Expired(step, postgres_care.expire_pending(conn, step, locks.acquire)))
             else:
                 self._delete(conn, locks, step)
+        return [*skipped, *notes]
 
-    def _merge(self, conn: Connection, locks: _KeyLocks, ops: list[MergeOp], now_ms: float) -> None:
+    def _merge(
+        self,
+        conn: Connection,
+        locks: _KeyLocks,
+        ops: list[MergeOp],
+        now_ms: float,
+        max_children_ids: int,
+        skipped: list[Skipped],
+    ) -> None:
         if not ops:
             return
         keys = keys_to_load(ops)
@@ -345,7 +377,9 @@ class PostgresStore:
         sessions = session_keys(rows.values()) - rows.keys()
         locks.acquire(sessions)
         rows.update(_load(conn, sessions))
-        changed = apply_ops(rows, ops, now_ms)
+        changed = apply_ops(
+            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped
+        )
         locks.acquire(changed)
         _upsert(conn, [rows[key] for key in sorted(changed)])
 
@@ -372,12 +406,15 @@ class PostgresStore:
         postgres_care.delete_session_events(conn, op.project_id, [session_id])
 
     # --- reads ---
-    def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
+    def get_event(
+        self, project_id: str, event_id: str, *, include_pending: bool = False
+    ) -> StoredRow | None:
         if "\x00" in event_id:
             return None  # no stored text holds NUL (and a bound NUL is refused)
+        visible = "" if include_pending else f" AND {VISIBLE}"
         with self._connection() as conn:
             row = conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = %s AND {VISIBLE}",
+                f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = %s{visible}",
                 (project_id, event_id),
             ).fetchone()
         return decode_row(row) if row else None

@@ -1,4 +1,5 @@
-"""PostgreSQL side of retention: finding and deleting expired sessions and orphans.
+"""PostgreSQL side of retention: finding and deleting expired sessions, orphans and
+pending updates.
 
 The same rule as `sqlite_care` (see `domain.retention.is_expired`): a session row is
 expired when both its start and end are before the cutoff; an event without a session
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable
 import psycopg
 from psycopg.rows import TupleRow
 
-from hivekeeper.domain.merge import ExpireSessions, Key
+from hivekeeper.domain.merge import ExpirePending, ExpireSessions, Key
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -34,6 +35,9 @@ _ORPHANS = (
     f"SELECT e.event_id FROM events e WHERE e.project_id = %(project)s AND {_ORPHAN} "
     "LIMIT %(limit)s"
 )
+
+# `event_type IS NULL` spelled as in the partial index `events_pending`.
+_PENDING_EXPIRED = "event_type IS NULL AND pending_since < %(before)s"
 
 
 def has_expired(conn: Connection, project_id: str, before_ms: float) -> bool:
@@ -65,6 +69,39 @@ def expire(conn: Connection, op: ExpireSessions, lock: Callable[[Iterable[Key]],
         f"AND {_ORPHAN}",
         {**args, "ids": orphans},
     )
+
+
+def expired_pending_projects(conn: Connection, before_ms: float) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT project_id FROM events WHERE " + _PENDING_EXPIRED,
+        {"before": before_ms},
+    )
+    return [row[0] for row in rows]
+
+
+def expire_pending(
+    conn: Connection, op: ExpirePending, lock: Callable[[Iterable[Key]], None]
+) -> int:
+    """Delete what `op` names inside the caller's transaction, re-checked under the
+    keys' locks (an event may have arrived meanwhile); return how many rows."""
+    args = {"project": op.project_id, "before": op.before_ms, "limit": op.limit}
+    candidates = [
+        row[0]
+        for row in conn.execute(
+            "SELECT event_id FROM events WHERE project_id = %(project)s "
+            f"AND {_PENDING_EXPIRED} LIMIT %(limit)s",
+            args,
+        )
+    ]
+    if not candidates:
+        return 0
+    lock((op.project_id, event_id) for event_id in candidates)
+    deleted = conn.execute(
+        "DELETE FROM events WHERE project_id = %(project)s AND event_id = ANY(%(ids)s) "
+        f"AND {_PENDING_EXPIRED}",
+        {**args, "ids": candidates},
+    )
+    return deleted.rowcount
 
 
 def delete_session_events(conn: Connection, project_id: str, session_ids: list[str]) -> None:

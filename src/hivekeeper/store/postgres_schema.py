@@ -182,6 +182,15 @@ $$;
 """
 
 
+# Pending rows stored before this migration count as first written now, so they
+# expire one `pending_expiry_hours` after the upgrade.
+_PENDING_SINCE = """
+ALTER TABLE events ADD COLUMN pending_since double precision;
+UPDATE events SET pending_since = extract(epoch FROM now()) * 1000 WHERE event_type IS NULL;
+CREATE INDEX events_pending ON events (project_id, pending_since) WHERE event_type IS NULL;
+"""
+
+
 def _run(script: str) -> Migration:
     def step(conn: psycopg.Connection) -> None:
         conn.execute(script.encode())
@@ -193,6 +202,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_tenancy", _run(_TENANCY)),
     ("0002_events", _run(_EVENTS)),
     ("0003_filter_functions", _run(_FUNCTIONS)),
+    ("0004_pending_since", _run(_PENDING_SINCE)),
 )
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import Key, StoredRow, WriteOp
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, Key, StoredRow, WriteNote, WriteOp
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 
@@ -68,6 +68,11 @@ class Store(Protocol):
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         """Whether `ExpireSessions(project_id, before_ms)` would delete anything."""
 
+    def expired_pending_projects(self, before_ms: float) -> list[str]:
+        """The projects that may hold pending rows first written before `before_ms`
+        (what `ExpirePending` deletes): exact, or a superset where exactness costs a
+        scan of every version."""
+
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         """Add a rule to a project. ValidationFailed for a bad pattern, NotFound for no project."""
 
@@ -87,11 +92,26 @@ class Store(Protocol):
         ValidationFailed for a bad backup; Unavailable while a server uses the database."""
 
     # --- writes (the writer's thread only) ---
-    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
-        """Apply the operations in one transaction: all or nothing. Idempotent."""
+    def write_batch(
+        self,
+        ops: Sequence[WriteOp],
+        now_ms: float,
+        *,
+        max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+    ) -> list[WriteNote]:
+        """Apply the operations in one transaction: all or nothing. Idempotent.
+
+        Merges follow `domain.merge.apply_ops` (its errors leave nothing written).
+        Returns what the caller must know beyond success: the `keep_stored` upserts
+        skipped for naming another type (`Skipped`) and what each `ExpirePending`
+        removed (`Expired`)."""
 
     # --- reads ---
-    def get_event(self, project_id: str, event_id: str) -> StoredRow | None: ...
+    def get_event(
+        self, project_id: str, event_id: str, *, include_pending: bool = False
+    ) -> StoredRow | None:
+        """A visible event, or with `include_pending` a pending row too (what
+        `DeleteEvent` can remove)."""
 
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         """Every visible event of a session, the session row included, by start time."""

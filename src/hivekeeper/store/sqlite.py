@@ -19,12 +19,17 @@ from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFai
 from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
+    DEFAULT_MAX_CHILDREN_IDS,
     DeleteEvent,
     DeleteSession,
+    Expired,
+    ExpirePending,
     ExpireSessions,
     Key,
     MergeOp,
+    Skipped,
     StoredRow,
+    WriteNote,
     WriteOp,
     apply_ops,
     in_write_order,
@@ -249,7 +254,13 @@ class SqliteStore:
             return sql_tenancy.authenticate(conn, secret)
 
     # --- writes ---
-    def write_batch(self, ops: Sequence[WriteOp], now_ms: float) -> None:
+    def write_batch(
+        self,
+        ops: Sequence[WriteOp],
+        now_ms: float,
+        *,
+        max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+    ) -> list[WriteNote]:
         if self._write_conn is None:
             self._write_conn = self._connect(read_only=False)
             self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -257,27 +268,41 @@ class SqliteStore:
                 lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
             )
         conn = self._write_conn
+        notes: list[WriteNote] = []
+        skipped: list[Skipped] = []
         try:
             with _transaction(conn):
                 for step in in_write_order(ops):
                     if isinstance(step, list):
-                        self._merge(conn, step, now_ms)
+                        self._merge(conn, step, now_ms, max_children_ids, skipped)
                     elif isinstance(step, ExpireSessions):
                         sqlite_care.expire(conn, step)
+                    elif isinstance(step, ExpirePending):
+                        notes.append(Expired(step, sqlite_care.expire_pending(conn, step)))
                     else:
                         self._delete(conn, step)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         if self._checkpointer is not None:
             self._checkpointer.notify()
+        return [*skipped, *notes]
 
-    def _merge(self, conn: sqlite3.Connection, ops: list[MergeOp], now_ms: float) -> None:
+    def _merge(
+        self,
+        conn: sqlite3.Connection,
+        ops: list[MergeOp],
+        now_ms: float,
+        max_children_ids: int,
+        skipped: list[Skipped],
+    ) -> None:
         if not ops:
             return
         rows = _load(conn, keys_to_load(ops))
         rows.update(_load(conn, session_keys(rows.values()) - rows.keys()))
         existing = set(rows)
-        changed = apply_ops(rows, ops, now_ms)
+        changed = apply_ops(
+            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped
+        )
         inserts = [encode_row(rows[key]) for key in changed if key not in existing]
         updates = [encode_row(rows[key]) for key in changed if key in existing]
         # New rows take a plain INSERT: cheaper than an upsert, and safe because this
@@ -316,6 +341,10 @@ class SqliteStore:
         with self._read() as conn:
             return sqlite_care.has_expired(conn, project_id, before_ms)
 
+    def expired_pending_projects(self, before_ms: float) -> list[str]:
+        with self._read() as conn:
+            return sqlite_care.expired_pending_projects(conn, before_ms)
+
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
             return sql_tenancy.add_redaction(conn, project_name, pattern, replacement)
@@ -337,10 +366,13 @@ class SqliteStore:
         return sqlite_backup.restore(self.path, source)
 
     # --- reads ---
-    def get_event(self, project_id: str, event_id: str) -> StoredRow | None:
+    def get_event(
+        self, project_id: str, event_id: str, *, include_pending: bool = False
+    ) -> StoredRow | None:
+        visible = "" if include_pending else f" AND {VISIBLE}"
         with self._read() as conn:
             row = conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id = ? AND {VISIBLE}",
+                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id = ?{visible}",
                 (project_id, event_id),
             ).fetchone()
         return decode_row(row) if row else None

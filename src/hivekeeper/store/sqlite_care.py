@@ -1,4 +1,5 @@
-"""SQLite side of retention: finding and deleting expired sessions and orphans.
+"""SQLite side of retention: finding and deleting expired sessions, orphans and
+pending updates.
 
 Retention settings and redaction rules are plain records (see `sql_tenancy`).
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from hivekeeper.domain.merge import ExpireSessions
+from hivekeeper.domain.merge import ExpirePending, ExpireSessions
 from hivekeeper.store.sqlite_schema import delete_sessions
 
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`,
@@ -32,6 +33,18 @@ _ORPHANS = (
 )
 
 
+# `event_type IS NULL` spelled as in the partial index `events_pending`.
+_EXPIRE_PENDING = (
+    "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE project_id = ?1 "
+    "AND event_type IS NULL AND pending_since < ?2 LIMIT ?3)"
+)
+
+
+_PENDING_PROJECTS = (
+    "SELECT DISTINCT project_id FROM events WHERE event_type IS NULL AND pending_since < ?"
+)
+
+
 def has_expired(conn: sqlite3.Connection, project_id: str, before_ms: float) -> bool:
     sessions = conn.execute(_EXPIRED_SESSIONS, (project_id, before_ms, 1)).fetchone()
     return sessions is not None or (
@@ -46,3 +59,12 @@ def expire(conn: sqlite3.Connection, op: ExpireSessions) -> None:
     delete_sessions(conn, [(op.project_id, session_id) for session_id in sessions])
     orphans = conn.execute(_ORPHANS, args).fetchall()
     conn.executemany("DELETE FROM events WHERE rowid = ?", orphans)
+
+
+def expired_pending_projects(conn: sqlite3.Connection, before_ms: float) -> list[str]:
+    return [row[0] for row in conn.execute(_PENDING_PROJECTS, (before_ms,))]
+
+
+def expire_pending(conn: sqlite3.Connection, op: ExpirePending) -> int:
+    """Delete what `op` names inside the caller's transaction; return how many rows."""
+    return conn.execute(_EXPIRE_PENDING, (op.project_id, op.before_ms, op.limit)).rowcount

@@ -99,6 +99,20 @@ def _index_sessions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_pending_since(conn: sqlite3.Connection) -> None:
+    # Pending rows stored before this migration count as first written now, so they
+    # expire one `pending_expiry_hours` after the upgrade. The partial index holds
+    # pending rows only: finding expired ones costs event ingestion nothing.
+    conn.execute("ALTER TABLE events ADD COLUMN pending_since REAL")
+    conn.execute(
+        "UPDATE events SET pending_since = ? WHERE event_type IS NULL", (time.time() * 1000,)
+    )
+    conn.execute(
+        "CREATE INDEX events_pending ON events (project_id, pending_since) "
+        "WHERE event_type IS NULL"
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -115,6 +129,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0003_retention", _add_retention),
     ("0004_redaction_rules", _create_redaction_rules),
     ("0005_sessions_index", _index_sessions),
+    ("0006_pending_since", _add_pending_since),
 )
 
 

@@ -1,0 +1,37 @@
+"""An upgrade of a SQL database that an older hivekeeper left with pending rows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def assert_upgrade_ages_pending_rows(
+    conn: Any,
+    migrations: Sequence[tuple[str, Callable[[Any], None]]],
+    migration: str,
+    migrate: Callable[[Any], list[str]],
+    mark: str,
+) -> None:
+    """Apply `migrations` before `migration` on `conn` (a DB-API connection in
+    autocommit mode whose placeholder is `mark`), store a pending and a visible row,
+    run `migrate`: the pending row must count as first written during the upgrade."""
+    conn.execute("CREATE TABLE hivekeeper_migrations (name text PRIMARY KEY, applied_at real)")
+    names = [name for name, _ in migrations]
+    for name, step in migrations[: names.index(migration)]:
+        step(conn)
+        conn.execute(f"INSERT INTO hivekeeper_migrations VALUES ({mark}, 0)", (name,))
+    for event_id, event_type in (("pending", None), ("visible", "tool")):
+        conn.execute(
+            "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
+            "metadata, metrics, feedback, user_properties, children_ids, extra) "
+            f"VALUES ('p', {mark}, {mark}, '{{}}', '{{}}', '{{}}', '{{}}', '{{}}', '{{}}', "
+            "'{}', '[]', '{}')",
+            (event_id, event_type),
+        )
+    before_ms = time.time() * 1000
+    assert migration in migrate(conn)
+    ages = dict(conn.execute("SELECT event_id, pending_since FROM events").fetchall())
+    assert ages["visible"] is None
+    assert before_ms <= ages["pending"] <= time.time() * 1000
