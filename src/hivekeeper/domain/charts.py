@@ -204,7 +204,7 @@ def chart_points(rows: Iterable[Sequence[object]], chart: ChartQuery) -> list[Ch
         summary = summarize(values[key])
         statistics = cast(Mapping[str, float | None], summary)
         value = events[key] if counting else statistics[chart.aggregation]
-        point = {"bucket": _iso(start_ms), "bucket_start_ms": start_ms, "group": group}
+        point = {"bucket": iso_time(start_ms), "bucket_start_ms": start_ms, "group": group}
         points.append(cast(ChartPoint, {**point, "value": value, **summary}))
     return points
 
@@ -238,7 +238,8 @@ def _finite(value: object) -> float | None:
     return None
 
 
-def _iso(ms: float) -> str:
+def iso_time(ms: float) -> str:
+    """Epoch milliseconds as UTC ISO-8601 with milliseconds: `2026-11-30T12:00:00.000Z`."""
     stamp = datetime.fromtimestamp(ms / 1000.0, UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 

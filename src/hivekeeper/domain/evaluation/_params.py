@@ -1,0 +1,59 @@
+"""Query parameters of the evaluation routes, in `parse_qs` shape, read leniently.
+
+The SDK sends arrays in bracket form (`datapoint_ids[]=a&datapoint_ids[]=b`); other
+clients repeat the plain key, send a comma list or a JSON array. All are accepted.
+A repeated single-valued key takes its last value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.events import parse_id
+
+QueryParams = Mapping[str, list[str]]
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0", ""})
+
+
+def last(params: QueryParams, key: str) -> str | None:
+    """The last value of `key`, None when absent."""
+    values = params.get(key)
+    return values[-1] if values else None
+
+
+def flag(params: QueryParams, key: str) -> bool:
+    """`true`/`1` or `false`/`0` (absent: false). Raises ValidationFailed otherwise."""
+    text = (last(params, key) or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationFailed(f"{key} must be true or false, got {text!r}", field=key)
+
+
+def id_list(params: QueryParams, key: str) -> list[str] | None:
+    """Every id sent as `key[]` (each value one id, as the SDK sends them) or as `key`
+    (repeated, a comma list or a JSON array), in order, duplicates dropped; None when
+    neither is present."""
+    bracketed = params.get(f"{key}[]", [])
+    plain = params.get(key, [])
+    if not bracketed and not plain:
+        return None
+    raw: list[object] = list(bracketed)
+    for text in plain:
+        if text.lstrip().startswith("["):
+            try:
+                parsed = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise ValidationFailed(f"{key} is not a valid JSON array", field=key) from None
+            if not isinstance(parsed, list):
+                raise ValidationFailed(f"{key} must be an array of ids", field=key)
+            raw.extend(parsed)
+        else:
+            raw.extend(part.strip() for part in text.split(",") if part.strip())
+    return list(dict.fromkeys(parse_id(item, f"{key}[{i}]") for i, item in enumerate(raw)))
