@@ -4,7 +4,9 @@ and run lists the SDK parses; and saved charts (the `charts` client namespace)."
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from honeyhive._generated.models import (
     GetChartResponse,
@@ -124,6 +126,16 @@ def test_run_list_query_as_the_sdk_sends_it() -> None:
     assert parse_run_list({"run_ids": ["a,b", '["c"]']}, now_ms=NOW).run_ids == ("a", "b", "c")
     defaults = parse_run_list({}, now_ms=NOW)
     assert (defaults.page, defaults.limit, defaults.descending) == (1, 100, True)
+
+
+def test_a_date_range_dict_as_httpx_puts_it_in_the_query() -> None:
+    # list_runs(dateRange={...}) reaches the wire as the dict's Python repr.
+    url = httpx.URL("http://h/v1/runs", params=[("dateRange", {"$gte": 1000, "$lte": 2000.5})])
+    params = parse_qs(url.query.decode())
+    assert params["dateRange"] == ["{'$gte': 1000, '$lte': 2000.5}"]
+    query = parse_run_list(params, now_ms=NOW)
+    assert (query.start_ms, query.end_ms) == (1000.0, 2000.5)
+    fails("dateRange", parse_run_list, {"dateRange": ["{'$gte': __import__('os')}"]}, now_ms=NOW)
 
 
 @pytest.mark.parametrize(

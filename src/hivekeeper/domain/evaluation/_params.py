@@ -2,11 +2,15 @@
 
 The SDK sends arrays in bracket form (`datapoint_ids[]=a&datapoint_ids[]=b`); other
 clients repeat the plain key, send a comma list or a JSON array. All are accepted.
-A repeated single-valued key takes its last value.
+A dict or list the SDK passes as one parameter (`dateRange`, `filters`) reaches the
+wire as its Python repr (`{'$gte': 1}`: httpx formats it with `str`), so structured
+values are read as JSON or, failing that, as a Python literal. A repeated
+single-valued key takes its last value.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 
 import orjson
@@ -57,3 +61,23 @@ def id_list(params: QueryParams, key: str) -> list[str] | None:
         else:
             raw.extend(part.strip() for part in text.split(",") if part.strip())
     return list(dict.fromkeys(parse_id(item, f"{key}[{i}]") for i, item in enumerate(raw)))
+
+
+def structured(params: QueryParams, key: str) -> object:
+    """The value of `key` as JSON, or as the Python literal httpx makes of a dict or
+    list (`{'$gte': 1}`, `[{'field': 'x'}]`); other text as it is; None when absent.
+
+    `ast.literal_eval` evaluates literals only (no names, calls or operators). Raises
+    ValidationFailed naming `key` for a bracketed value that is neither.
+    """
+    text = last(params, key)
+    if text is None or text.strip()[:1] not in ("{", "["):
+        return text
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValidationFailed(f"{key} is neither JSON nor a literal", field=key) from None

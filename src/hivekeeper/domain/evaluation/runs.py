@@ -17,7 +17,7 @@ from typing import Literal, TypedDict, cast, get_args
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.evaluation._params import QueryParams, id_list, last
+from hivekeeper.domain.evaluation._params import QueryParams, id_list, last, structured
 from hivekeeper.domain.evaluation.changelog import VersionKey
 from hivekeeper.domain.evaluation.datasets import is_offline
 from hivekeeper.domain.events import JsonObject
@@ -188,7 +188,7 @@ def parse_run_list(params: QueryParams, *, now_ms: float) -> RunListQuery:
     status = fields.choice("status", RUN_STATUSES)
     sort_by = fields.choice("sort_by", RUN_SORTS) or "created_at"
     order = fields.choice("sort_order", ("asc", "desc")) or "desc"
-    start, end = parse_date_range(last(params, "dateRange"), now_ms=now_ms)
+    start, end = parse_date_range(structured(params, "dateRange"), now_ms=now_ms)
     limit = _paging_int(last(params, "limit"), "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT)
     ids = id_list(params, "run_ids")
     return RunListQuery(
