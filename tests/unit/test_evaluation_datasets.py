@@ -352,6 +352,13 @@ def test_versions_are_replayed_from_the_changes() -> None:
     assert materialize(reversed(log), v2) == materialize(log, v2)
 
 
+def test_an_addition_of_a_member_changes_nothing_so_replays_are_idempotent() -> None:
+    first = addition_items((NOW, "a"), [], ["d1", "d2"], {"d1": "r1", "d2": "r1"})
+    # The same addition again, as a retried write or a second writer could append it.
+    again = ChangeItem((NOW + 1, "b"), 0, "d1", "added", "r1")
+    assert materialize([*first, again]) == [Member("d1", "r1"), Member("d2", "r1")]
+
+
 def test_an_edit_costs_one_item_however_large_the_dataset() -> None:
     ids = [f"d{i}" for i in range(100_000)]
     log = addition_items((NOW, "a"), [], ids, dict.fromkeys(ids, "r1"))

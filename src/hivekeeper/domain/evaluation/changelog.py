@@ -97,8 +97,9 @@ def addition_items(
 
 def materialize(items: Iterable[ChangeItem], at: VersionKey | None = None) -> list[Member]:
     """The members of the version made by the change `at` (the latest when None): the
-    items up to it replayed in order. A datapoint keeps its place when edited and moves
-    to the end when removed and added again. Items may come in any order."""
+    items up to it replayed in order. A datapoint keeps its place when edited (or added
+    again while a member: a retried or concurrent addition changes nothing), and moves to
+    the end when removed and added again. Items may come in any order."""
     members: dict[str, tuple[tuple[VersionKey, int], str]] = {}
     for item in sorted(items, key=lambda i: (i.key, i.ordinal)):
         if at is not None and item.key > at:
@@ -106,10 +107,10 @@ def materialize(items: Iterable[ChangeItem], at: VersionKey | None = None) -> li
         dp = item.datapoint_id
         if item.kind == "removed":
             members.pop(dp, None)
-        elif item.kind == "added":
-            members[dp] = ((item.key, item.ordinal), cast(str, item.revision))
         elif dp in members:
             members[dp] = (members[dp][0], cast(str, item.revision))
+        elif item.kind == "added":
+            members[dp] = ((item.key, item.ordinal), cast(str, item.revision))
     ordered = sorted(members.items(), key=lambda entry: entry[1][0])
     return [Member(datapoint_id, revision) for datapoint_id, (_, revision) in ordered]
 
