@@ -25,6 +25,7 @@ from hivekeeper.domain.evaluation.changelog import (
     addition_items,
     materialize,
     membership_items,
+    version_at,
     version_numbers,
 )
 from hivekeeper.domain.evaluation.datapoints import (
@@ -387,3 +388,10 @@ def test_a_removed_item_names_no_revision() -> None:
         ChangeItem((NOW, "a"), 0, "d", "removed", "r")
     with pytest.raises(ValueError):
         ChangeItem((NOW, "a"), 0, "d", "added", None)
+
+
+def test_a_run_uses_the_version_in_force_when_it_was_created() -> None:
+    keys = [(NOW, "a"), (NOW + 10, "c"), (NOW + 10, "b")]
+    assert version_at(keys, NOW - 1) is None
+    assert version_at(keys, NOW + 9) == (NOW, "a")
+    assert version_at(keys, NOW + 10) == (NOW + 10, "c")

@@ -120,6 +120,14 @@ def version_numbers(keys: Iterable[VersionKey]) -> dict[VersionKey, int]:
     return {key: n for n, key in enumerate(sorted(set(keys)), start=1)}
 
 
+def version_at(keys: Iterable[VersionKey], at_ms: float) -> VersionKey | None:
+    """The dataset version in force at `at_ms`: its latest change made at or before
+    then (None before its first). A run uses the version in force when it was created,
+    so engines derive it from the run's creation time and never read on the write path."""
+    before = [key for key in keys if key[0] <= at_ms]
+    return max(before) if before else None
+
+
 def render_history(changes: Iterable[ChangeSummary]) -> list[JsonObject]:
     """A dataset's version history, oldest first: `{version, change_id, created_at,
     key_id, added, removed, edited}` per change."""
