@@ -36,9 +36,10 @@ from hivekeeper.domain.evaluation.datapoints import (
     render_datapoint,
 )
 from hivekeeper.domain.evaluation.datasets import (
+    DatasetQuery,
     DatasetRecord,
-    dataset_filter,
     parse_dataset,
+    parse_dataset_query,
     parse_legacy_update,
     render_dataset,
 )
@@ -307,13 +308,13 @@ def test_dataset_bodies_of_both_generations() -> None:
 
 
 def test_dataset_query() -> None:
-    assert dataset_filter({"dataset_id": ["ds"], "include_datapoints": ["true"]}) == (
-        "ds",
-        None,
-        True,
+    query = parse_dataset_query({"dataset_id": ["ds"], "include_datapoints": ["true"]})
+    assert query == DatasetQuery(dataset_id="ds", include_datapoints=True)
+    assert parse_dataset_query({"name": ["a", "b"], "version": ["3"]}) == DatasetQuery(
+        name="b", version=3
     )
-    assert dataset_filter({"name": ["a", "b"]}) == (None, "b", False)
-    fails("include_datapoints", dataset_filter, {"include_datapoints": ["maybe"]})
+    fails("include_datapoints", parse_dataset_query, {"include_datapoints": ["maybe"]})
+    fails("version", parse_dataset_query, {"version": ["0"]})
 
 
 def test_the_dataset_answer_parses_with_its_version_history() -> None:

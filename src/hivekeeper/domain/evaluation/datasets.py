@@ -35,6 +35,17 @@ class DatasetRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetQuery:
+    """Which datasets a list answers, and how: `version` asks for that version's
+    membership instead of the current one; `include_datapoints` inlines datapoints."""
+
+    dataset_id: str | None = None
+    name: str | None = None
+    include_datapoints: bool = False
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetRecord:
     """A stored dataset, as a read answers it (membership comes from the change log)."""
 
@@ -93,10 +104,14 @@ def render_dataset(
     }
 
 
-def dataset_filter(params: QueryParams) -> tuple[str | None, str | None, bool]:
-    """`GET /v1/datasets` query: `(dataset_id, name, include_datapoints)`."""
-    return (
-        last(params, "dataset_id"),
-        last(params, "name"),
-        flag(params, "include_datapoints"),
+def parse_dataset_query(params: QueryParams) -> DatasetQuery:
+    """`GET /v1/datasets` query: `dataset_id`, `name`, `include_datapoints`, `version`."""
+    version = last(params, "version")
+    if version is not None and not (version.strip().isdigit() and int(version) >= 1):
+        raise ValidationFailed("version must be a version number from 1", field="version")
+    return DatasetQuery(
+        dataset_id=last(params, "dataset_id"),
+        name=last(params, "name"),
+        include_datapoints=flag(params, "include_datapoints"),
+        version=None if version is None else int(version),
     )
