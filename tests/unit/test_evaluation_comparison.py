@@ -16,6 +16,7 @@ from honeyhive._generated.models import (
 from hivekeeper.domain.evaluation.comparison import (
     compare,
     pair_events,
+    parse_compare_events,
     render_comparison,
     render_event_pairs,
 )
@@ -25,6 +26,8 @@ from hivekeeper.domain.evaluation.runs import new_run, render_run
 from hivekeeper.domain.evaluation.traces import SessionTrace, read_sessions
 from hivekeeper.domain.evaluation.verdicts import Rules, rules_for
 from tests.support.recordings import BOOM, HI, MY, STR, body_of, replay_rows
+from tests.support.sdk_query import sdk_query
+from tests.support.validation import fails
 
 PLANNED = body_of("local_full", "POST", "/v1/runs")["datapoint_ids"]
 
@@ -161,3 +164,23 @@ def test_compare_events_body_parses_as_the_sdk_expects() -> None:
     assert parsed.totalEvents == 4
     assert [e.datapoint_id for e in parsed.events] == [HI, STR]
     assert body["pagination"] == {"page": 1, "limit": 2, "total": 4}
+
+
+def test_compare_events_query_as_compare_run_events_sends_it() -> None:
+    params = sdk_query(
+        {
+            "run_id_1": "new-run",
+            "run_id_2": "old-run",
+            "event_name": "fn",
+            "filter": {"field": "event_type", "operator": "is", "value": "chain"},
+            "limit": 50,
+            "page": 2,
+        }
+    )
+    query = parse_compare_events(params)
+    assert (query.new_run_id, query.old_run_id, query.event_name) == ("new-run", "old-run", "fn")
+    assert (query.page, query.limit, len(query.conditions)) == (2, 50, 1)
+    # The path form names the runs itself.
+    assert parse_compare_events({}, new_run_id="n", old_run_id="o").limit == 1000
+    fails("run_id_2", parse_compare_events, {"run_id_1": ["a"]})
+    fails("limit", parse_compare_events, {"limit": ["7501"]}, new_run_id="n", old_run_id="o")

@@ -30,9 +30,11 @@ from hivekeeper.domain.evaluation.changelog import (
 )
 from hivekeeper.domain.evaluation.datapoints import (
     DatapointContent,
+    DatapointQuery,
     apply_patch,
     ground_truth_out,
     parse_datapoint,
+    parse_datapoint_query,
     render_datapoint,
 )
 from hivekeeper.domain.evaluation.datasets import (
@@ -50,6 +52,7 @@ from hivekeeper.domain.evaluation.mapping import (
     parse_rows,
     parse_selection,
 )
+from tests.support.sdk_query import sdk_query
 from tests.support.validation import fails
 
 NOW = 1_796_000_000_000.0
@@ -147,6 +150,15 @@ def test_an_update_replaces_the_fields_it_names_and_keeps_the_rest() -> None:
 )
 def test_bad_datapoint_fields_are_named(body: dict[str, Any], field: str) -> None:
     fails(field, parse_datapoint, body)
+
+
+def test_datapoint_lists_as_the_sdk_asks_for_them() -> None:
+    by_ids = parse_datapoint_query(sdk_query({"datapoint_ids": ["d1", "d2"], "dataset_name": None}))
+    assert by_ids == DatapointQuery(datapoint_ids=("d1", "d2"))
+    by_name = parse_datapoint_query(sdk_query({"dataset_name": "qa"}))
+    assert by_name == DatapointQuery(dataset_name="qa")
+    assert parse_datapoint_query({}) == DatapointQuery()
+    fails("datapoint_ids[1]", parse_datapoint_query, {"datapoint_ids[]": ["d1", ""]})
 
 
 # --- add_datapoints -------------------------------------------------------------------

@@ -33,6 +33,7 @@ from hivekeeper.domain.evaluation.configurations import (
 from hivekeeper.domain.evaluation.evaluators import (
     Threshold,
     parse_metric,
+    parse_metric_query,
     parse_metric_update,
     parse_version_request,
     render_metric,
@@ -47,6 +48,7 @@ from hivekeeper.domain.evaluation.versions import (
     find,
     number_of,
 )
+from tests.support.sdk_query import sdk_query
 from tests.support.validation import fails
 
 NOW = 1_796_000_000_000.0
@@ -253,3 +255,9 @@ def test_bad_metrics_are_named(extra: dict[str, Any], field: str) -> None:
 
 def test_metric_types_are_matched_without_case() -> None:
     assert parse_metric({"name": "m", "type": "llm", "criteria": "c"})["type"] == "LLM"
+
+
+def test_metric_list_queries() -> None:
+    assert parse_metric_query(sdk_query({"type": "llm", "id": None})) == ("LLM", None)
+    assert parse_metric_query(sdk_query({"id": "met-1"})) == (None, "met-1")
+    fails("type", parse_metric_query, {"type": ["SQL"]})

@@ -19,6 +19,7 @@ from hivekeeper.domain.evaluation.evaluators import Threshold
 from hivekeeper.domain.evaluation.results import (
     RunResult,
     compute_result,
+    parse_result_query,
     render_metric_events,
     render_result,
 )
@@ -26,6 +27,8 @@ from hivekeeper.domain.evaluation.runs import new_run, parse_run_create, render_
 from hivekeeper.domain.evaluation.traces import SessionTrace, read_sessions
 from hivekeeper.domain.evaluation.verdicts import rules_for
 from tests.support.recordings import BOOM, HI, MY, STR, body_of, replay_rows
+from tests.support.sdk_query import sdk_query
+from tests.support.validation import fails
 
 # local_full: 4 rows; `fn` returns {"answer": q.upper()}, raises on "boom", returns a
 # plain string for "str"; evaluators exact_match (float), judged ({score: True,
@@ -334,3 +337,19 @@ def test_non_scalar_metric_values_are_not_scores() -> None:
     )
     assert list(details(result)) == ["ok"]
     assert details(result)["ok"]["event_type"] == "session"
+
+
+def test_result_query_as_get_result_sends_it() -> None:
+    # get_result(run_id, aggregate_function="p95", filters=[{...}]): the list of dicts
+    # reaches the query as its Python repr.
+    params = sdk_query(
+        {
+            "aggregate_function": "p95",
+            "filters": [{"field": "metadata.topic", "operator": "is", "value": "math"}],
+        }
+    )
+    query = parse_result_query(params)
+    assert query.function == "p95"
+    assert [c.field.text for c in query.conditions] == ["metadata.topic"]
+    assert parse_result_query({}).function == "average" and parse_result_query({}).conditions == ()
+    fails("filters[0].operator", parse_result_query, {"filters": ['{"field": "x"}']})

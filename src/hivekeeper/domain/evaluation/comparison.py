@@ -15,11 +15,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hivekeeper.domain.evaluation._params import (
+    MAX_PAGE,
+    QueryParams,
+    conditions,
+    page_number,
+    query_fields,
+)
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate
 from hivekeeper.domain.evaluation.results import Group, MetricSummary, RunResult, numeric
 from hivekeeper.domain.evaluation.traces import SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, lower_is_better
 from hivekeeper.domain.events import JsonObject
+from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT, Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,20 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class CompareEventsQuery:
+    """`GET /v1/runs/compare/events` (`run_id_1` is the new run, `run_id_2` the old, as
+    `compare_run_events(new, old)` sends them) or `/v1/runs/{new}/compare/{old}/events`."""
+
+    new_run_id: str
+    old_run_id: str
+    event_name: str | None
+    event_type: str | None
+    conditions: tuple[Condition, ...]
+    page: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class EventPair:
     """Events of the same name and type in both runs' sessions of one datapoint."""
 
@@ -71,6 +93,26 @@ class EventPair:
     event_type: str
     new_event_id: str
     old_event_id: str
+
+
+def parse_compare_events(
+    params: QueryParams, *, new_run_id: str | None = None, old_run_id: str | None = None
+) -> CompareEventsQuery:
+    """The query of either compare-events route: run ids from the path when given, else
+    the required `run_id_1` (new) and `run_id_2` (old); `event_name`, `event_type`,
+    `filter` (export language), `page`, `limit` (default 1000, at most 7500)."""
+    fields = query_fields(params)
+    new_id = new_run_id or fields.identifier("run_id_1", required=True)
+    old_id = old_run_id or fields.identifier("run_id_2", required=True)
+    return CompareEventsQuery(
+        new_run_id=str(new_id),
+        old_run_id=str(old_id),
+        event_name=fields.string("event_name"),
+        event_type=fields.string("event_type"),
+        conditions=conditions(params, "filter"),
+        page=page_number(params, "page", 1, MAX_PAGE),
+        limit=page_number(params, "limit", DEFAULT_LIMIT, MAX_LIMIT),
+    )
 
 
 def compare(

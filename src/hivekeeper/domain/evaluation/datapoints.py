@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from typing import TypedDict
 
 from hivekeeper.domain.charts import iso_time
+from hivekeeper.domain.evaluation._params import MAX_PAGE, QueryParams, id_list, last, page_number
 from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
+from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT
 
 _FIELDS = ("inputs", "history", "ground_truth", "metadata", "linked_event", "linked_datasets")
 
@@ -41,6 +43,31 @@ class DatapointPatch(TypedDict, total=False):
     linked_event: str
     linked_datasets: list[str]
     extra: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class DatapointQuery:
+    """`GET /v1/datapoints`: by ids, by dataset (name or id), or every datapoint of the
+    project when neither is given, a page at a time."""
+
+    datapoint_ids: tuple[str, ...] | None = None
+    dataset_name: str | None = None
+    dataset_id: str | None = None
+    page: int = 1
+    limit: int = DEFAULT_LIMIT
+
+
+def parse_datapoint_query(params: QueryParams) -> DatapointQuery:
+    """`datapoint_ids[]` (as the SDK sends them, 100 at a time), `dataset_name`,
+    `dataset_id`, `page`, `limit` (default 1000, at most 7500)."""
+    ids = id_list(params, "datapoint_ids")
+    return DatapointQuery(
+        datapoint_ids=None if ids is None else tuple(ids),
+        dataset_name=last(params, "dataset_name"),
+        dataset_id=last(params, "dataset_id"),
+        page=page_number(params, "page", 1, MAX_PAGE),
+        limit=page_number(params, "limit", DEFAULT_LIMIT, MAX_LIMIT),
+    )
 
 
 def parse_datapoint(raw: object, *, where: str = "body") -> DatapointPatch:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.evaluation._params import QueryParams, query_fields
 from hivekeeper.domain.evaluation.versions import Version
 from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
@@ -60,6 +61,12 @@ class Threshold:
     @property
     def is_empty(self) -> bool:
         return self == Threshold()
+
+
+def parse_metric_query(params: QueryParams) -> tuple[str | None, str | None]:
+    """`GET /v1/metrics`: `(type, id)`, either may be absent; `type` as in a metric."""
+    query = query_fields(params)
+    return query.choice("type", METRIC_TYPES), query.identifier("id")
 
 
 def parse_metric(raw: object, *, where: str = "body") -> JsonObject:

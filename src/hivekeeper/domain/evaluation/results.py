@@ -19,13 +19,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate
+from hivekeeper.domain.evaluation._params import QueryParams, conditions, last
+from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate, parse_aggregate
 from hivekeeper.domain.evaluation.traces import Score, ScoreValue, SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, verdict
 from hivekeeper.domain.events import JsonObject
+from hivekeeper.domain.filters import Condition
 
 Group = tuple[str, str, str]
 """(metric name, event name, event type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultQuery:
+    """`/result`, `/summary` and `compare-with` parameters: the aggregate function, and
+    filters (export language) restricting which of the run's sessions count."""
+
+    function: AggregateFunction
+    conditions: tuple[Condition, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,14 @@ class RunResult:
     @property
     def failed(self) -> list[str]:
         return list(dict.fromkeys(d.trace.key for d in self.datapoints if not d.passed))
+
+
+def parse_result_query(params: QueryParams) -> ResultQuery:
+    """`aggregate_function` (default average) and `filters`. Raises ValidationFailed."""
+    return ResultQuery(
+        function=parse_aggregate(last(params, "aggregate_function")),
+        conditions=conditions(params, "filters"),
+    )
 
 
 def compute_result(

@@ -17,8 +17,14 @@ from typing import Literal, TypedDict, cast, get_args
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.evaluation._params import QueryParams, id_list, last, structured
-from hivekeeper.domain.evaluation.changelog import VersionKey
+from hivekeeper.domain.evaluation._params import (
+    MAX_PAGE,
+    QueryParams,
+    id_list,
+    page_number,
+    query_fields,
+    structured,
+)
 from hivekeeper.domain.evaluation.datasets import is_offline
 from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
@@ -68,7 +74,8 @@ class RunPatch(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A stored run. `dataset_version` is the key of the dataset change the run used."""
+    """A stored run. The dataset version it used is derived, not stored: the one in force
+    at `created_at_ms` (`changelog.version_at`)."""
 
     run_id: str
     created_at_ms: float
@@ -77,7 +84,6 @@ class Run:
     description: str | None = None
     status: RunStatus = "pending"
     dataset_id: str | None = None
-    dataset_version: VersionKey | None = None
     metadata: JsonObject = field(default_factory=dict)
     results: JsonObject = field(default_factory=dict)
     configuration: JsonObject = field(default_factory=dict)
@@ -184,12 +190,12 @@ def parse_run_list(params: QueryParams, *, now_ms: float) -> RunListQuery:
     """`GET /v1/runs` query: `dataset_id` (an `EXT-…` id matches offline runs), `run_ids[]`,
     `name`, `status`, `dateRange` (on creation time), `sort_by`, `sort_order`, `page`,
     `limit` (default 100, at most 1000)."""
-    fields = Fields({k: last(params, k) for k in params}, "query")
+    fields = query_fields(params)
     status = fields.choice("status", RUN_STATUSES)
     sort_by = fields.choice("sort_by", RUN_SORTS) or "created_at"
     order = fields.choice("sort_order", ("asc", "desc")) or "desc"
     start, end = parse_date_range(structured(params, "dateRange"), now_ms=now_ms)
-    limit = _paging_int(last(params, "limit"), "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT)
+    limit = page_number(params, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT)
     ids = id_list(params, "run_ids")
     return RunListQuery(
         dataset_id=fields.identifier("dataset_id"),
@@ -200,7 +206,7 @@ def parse_run_list(params: QueryParams, *, now_ms: float) -> RunListQuery:
         end_ms=end,
         sort_by=cast(RunSort, sort_by),
         descending=order == "desc",
-        page=_paging_int(last(params, "page"), "page", 1, 1_000_000_000),
+        page=page_number(params, "page", 1, MAX_PAGE),
         limit=limit,
     )
 
@@ -271,11 +277,3 @@ def _passing_ranges(ranges: Fields) -> JsonObject:
             )
         out[metric] = {"min": low, "max": high}
     return out
-
-
-def _paging_int(text: str | None, key: str, default: int, maximum: int) -> int:
-    if text is None or not text.strip():
-        return default
-    if not text.strip().isdigit() or not 1 <= int(text) <= maximum:
-        raise ValidationFailed(f"{key} must be a whole number from 1 to {maximum}", field=key)
-    return int(text)
