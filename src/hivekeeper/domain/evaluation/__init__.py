@@ -11,3 +11,39 @@ evaluators, runs, and run results and comparisons computed from stored events.
 
 Nothing here does I/O: stores supply rows, the API renders what these return.
 """
+
+from hivekeeper.domain.evaluation import (
+    aggregates,
+    changelog,
+    comparison,
+    configurations,
+    datapoints,
+    datasets,
+    evaluators,
+    mapping,
+    results,
+    runs,
+    schema,
+    traces,
+    verdicts,
+    versions,
+)
+
+# The modules are the surface (their function names repeat across them: each has its
+# `parse_…` and `render_…`); `_params` is private.
+__all__ = [
+    "aggregates",
+    "changelog",
+    "comparison",
+    "configurations",
+    "datapoints",
+    "datasets",
+    "evaluators",
+    "mapping",
+    "results",
+    "runs",
+    "schema",
+    "traces",
+    "verdicts",
+    "versions",
+]
