@@ -168,11 +168,11 @@ def summarize(values: Sequence[float]) -> Summary:
         sum=total,
         min=ordered[0] if count else None,
         max=ordered[-1] if count else None,
-        p50=_percentile(ordered, 50.0),
-        p75=_percentile(ordered, 75.0),
-        p90=_percentile(ordered, 90.0),
-        p95=_percentile(ordered, 95.0),
-        p99=_percentile(ordered, 99.0),
+        p50=percentile(ordered, 50.0),
+        p75=percentile(ordered, 75.0),
+        p90=percentile(ordered, 90.0),
+        p95=percentile(ordered, 95.0),
+        p99=percentile(ordered, 99.0),
     )
 
 
@@ -222,7 +222,9 @@ def _metric(text: str) -> FieldRef:
     return ref
 
 
-def _percentile(ordered: Sequence[float], p: float) -> float | None:
+def percentile(ordered: Sequence[float], p: float) -> float | None:
+    """The `p`th percentile of sorted values by linear interpolation (numpy's default);
+    None for no values."""
     if not ordered:
         return None
     rank = p / 100.0 * (len(ordered) - 1)

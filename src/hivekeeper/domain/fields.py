@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import JsonObject, json_type, parse_id, require_object
@@ -182,7 +182,12 @@ def as_object(value: object) -> JsonObject:
 
 def finite_number(value: object) -> float | None:
     """`value` as a float when it is a finite JSON number (booleans are not numbers)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return None
+    # Exact type checks first: this runs for every score of every run result.
+    kind = type(value)
+    if kind is float:
+        number = cast(float, value)
+    elif kind is int or (isinstance(value, int | float) and not isinstance(value, bool)):
+        number = float(cast(float, value))
+    else:
+        return None
+    return number if math.isfinite(number) else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from hivekeeper.domain.evaluation._params import QueryParams, conditions, last
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate, parse_aggregate
@@ -39,8 +40,7 @@ class ResultQuery:
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class MetricOutcome:
+class MetricOutcome(NamedTuple):
     """One score of one datapoint and its verdict (None: no rule applies)."""
 
     score: Score

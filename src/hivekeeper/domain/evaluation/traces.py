@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 import orjson
 
@@ -53,9 +53,8 @@ class RunRow(TypedDict):
     metadata: JsonObject
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
-    """One metric value recorded on one event."""
+class Score(NamedTuple):
+    """One metric value recorded on one event (a tuple: a result makes one per score)."""
 
     name: str
     event_name: str
@@ -69,8 +68,7 @@ class Score:
         return (self.name, self.event_name, self.event_type)
 
 
-@dataclass(frozen=True, slots=True)
-class EventRef:
+class EventRef(NamedTuple):
     """An event of a session, as run comparisons pair them."""
 
     event_id: str
