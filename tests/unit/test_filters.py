@@ -546,6 +546,15 @@ def test_date_range_forms(raw: object, expected: tuple[float | None, float | Non
     assert (query.start_ms, query.end_ms) == expected
 
 
+def test_date_range_bounds_without_dollar_as_the_sdk_models_serialize_them() -> None:
+    # honeyhive 1.7.0's generated AbsoluteDateRange/BatchDateRange dump `gte`/`lte`
+    # (the `$` names are validation aliases only), e.g. in charts.create(dateRange=…).
+    assert parse_date_range({"gte": 1000, "lte": "2000"}, now_ms=NOW_MS) == (1000.0, 2000.0)
+    assert parse_date_range({"gte": "2026-01-01T00:00:00Z"}, now_ms=NOW_MS) == (NOW_MS, None)
+    _fails("dateRange.lte", parse_date_range, {"lte": "soon"}, now_ms=NOW_MS)
+    _fails("dateRange", parse_date_range, {"gte": 1, "$gte": 2}, now_ms=NOW_MS)
+
+
 @pytest.mark.parametrize(
     ("raw", "field"),
     [

@@ -191,11 +191,11 @@ def summarize(values: Sequence[float]) -> Summary:
         sum=total,
         min=ordered[0] if count else None,
         max=ordered[-1] if count else None,
-        p50=_percentile(ordered, 50.0),
-        p75=_percentile(ordered, 75.0),
-        p90=_percentile(ordered, 90.0),
-        p95=_percentile(ordered, 95.0),
-        p99=_percentile(ordered, 99.0),
+        p50=percentile(ordered, 50.0),
+        p75=percentile(ordered, 75.0),
+        p90=percentile(ordered, 90.0),
+        p95=percentile(ordered, 95.0),
+        p99=percentile(ordered, 99.0),
     )
 
 
@@ -227,7 +227,7 @@ def chart_points(rows: Iterable[Sequence[object]], chart: ChartQuery) -> list[Ch
         summary = summarize(values[key])
         statistics = cast(Mapping[str, float | None], summary)
         value = events[key] if counting else statistics[chart.aggregation]
-        point = {"bucket": _iso(start_ms), "bucket_start_ms": start_ms, "group": group}
+        point = {"bucket": iso_time(start_ms), "bucket_start_ms": start_ms, "group": group}
         points.append(cast(ChartPoint, {**point, "value": value, **summary}))
     return points
 
@@ -264,7 +264,9 @@ def _rounded(exact: Fraction) -> float:
         return math.inf if exact > 0 else -math.inf
 
 
-def _percentile(ordered: Sequence[float], p: float) -> float | None:
+def percentile(ordered: Sequence[float], p: float) -> float | None:
+    """The `p`th percentile of sorted values by linear interpolation (numpy's default);
+    None for no values."""
     if not ordered:
         return None
     rank = p / 100.0 * (len(ordered) - 1)
@@ -284,7 +286,8 @@ def _finite(value: object) -> float | None:
     return None
 
 
-def _iso(ms: float) -> str:
+def iso_time(ms: float) -> str:
+    """Epoch milliseconds as UTC ISO-8601 with milliseconds: `2026-11-30T12:00:00.000Z`."""
     stamp = datetime.fromtimestamp(ms / 1000.0, UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 

@@ -99,7 +99,7 @@ def parse_update(raw: object, *, where: str = "body", event_id: str | None = Non
     obj = require_object(raw, where)
     patch = _parse_common(obj, where)
     if event_id is not None:
-        patch["event_id"] = _identifier(event_id, "event_id")
+        patch["event_id"] = parse_id(event_id, "event_id")
     if "event_id" not in patch:
         raise ValidationFailed(f"{where}.event_id is required", field=f"{where}.event_id")
     return patch
@@ -108,7 +108,7 @@ def parse_update(raw: object, *, where: str = "body", event_id: str | None = Non
 def require_object(raw: object, where: str) -> JsonObject:
     """Return `raw` if it is a JSON object, else raise naming `where`."""
     if not isinstance(raw, dict):
-        raise ValidationFailed(f"{where} must be a JSON object, got {_json_type(raw)}", field=where)
+        raise ValidationFailed(f"{where} must be a JSON object, got {json_type(raw)}", field=where)
     return raw
 
 
@@ -144,9 +144,11 @@ def _parse_common(obj: JsonObject, where: str, skip: tuple[str, ...] = ()) -> Ev
     return cast(EventPatch, out)
 
 
-def _identifier(value: object, path: str) -> str:
+def parse_id(value: object, path: str) -> str:
+    """A client-given id: a string of 1-256 printable characters, surrounding spaces
+    stripped. Raises ValidationFailed naming `path`."""
     if not isinstance(value, str):
-        raise ValidationFailed(f"{path} must be a string id, got {_json_type(value)}", field=path)
+        raise ValidationFailed(f"{path} must be a string id, got {json_type(value)}", field=path)
     value = value.strip()
     if not value or len(value) > _MAX_ID_CHARS or not value.isprintable():
         raise ValidationFailed(f"{path} must be 1-{_MAX_ID_CHARS} printable characters", field=path)
@@ -156,7 +158,7 @@ def _identifier(value: object, path: str) -> str:
 def _id_list(value: object, path: str) -> list[str]:
     if not isinstance(value, list):
         raise ValidationFailed(f"{path} must be an array of ids", field=path)
-    return [_identifier(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    return [parse_id(item, f"{path}[{i}]") for i, item in enumerate(value)]
 
 
 def _string(value: object, path: str) -> str:
@@ -172,7 +174,7 @@ def _error(value: object, path: str) -> str:
 
 
 def _wrong_type(value: object, path: str, expected: str) -> ValidationFailed:
-    return ValidationFailed(f"{path} must be {expected}, got {_json_type(value)}", field=path)
+    return ValidationFailed(f"{path} must be {expected}, got {json_type(value)}", field=path)
 
 
 def _event_type(value: object, path: str) -> EventType:
@@ -205,7 +207,7 @@ def parse_time_ms(value: object, path: str) -> float:
             number = stamp.timestamp() * 1000.0
     else:
         raise ValidationFailed(
-            f"{path} must be a number of milliseconds, got {_json_type(value)}", field=path
+            f"{path} must be a number of milliseconds, got {json_type(value)}", field=path
         )
     if not 0 <= number <= MAX_TIME_MS:
         raise ValidationFailed(
@@ -219,7 +221,7 @@ _OBJECT_KEYS = frozenset(OBJECT_FIELDS)
 _STRING_KEYS = frozenset({"event_name", "source"})
 _NULLABLE = frozenset({"parent_id", "error"})
 _VALIDATORS: dict[str, Callable[[object, str], Any]] = {
-    **dict.fromkeys(ID_FIELDS, _identifier),
+    **dict.fromkeys(ID_FIELDS, parse_id),
     **dict.fromkeys(TIME_FIELDS, parse_time_ms),
     "event_type": _event_type,
     "error": _error,
@@ -227,7 +229,9 @@ _VALIDATORS: dict[str, Callable[[object, str], Any]] = {
 }
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """The JSON name of a value's type (`null`, `boolean`, `number`, `string`, `array`,
+    `object`), for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -154,6 +154,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _BRACKET_FILTER = re.compile(r"filters\[(\d+)\]\[(\w+)\]")
+# A bound's spellings: `$gte` on the wire spec, `gte` from the SDK's generated models.
+_BOUND_KEYS = {"$gte": "$gte", "gte": "$gte", "$lte": "$lte", "lte": "$lte"}
 _BRACKET_RANGE = re.compile(r"dateRange\[(\$?\w+)\]")
 
 
@@ -304,7 +306,8 @@ def parse_date_range(
 ) -> tuple[float | None, float | None]:
     """`(start_ms, end_ms)` bounds on `start_time`, either of them None when open.
 
-    Accepts `{"$gte", "$lte"}` (ISO-8601 or epoch ms, each optional), `{"relative":
+    Accepts `{"$gte", "$lte"}` (ISO-8601 or epoch ms, each optional; also spelled
+    `gte`/`lte`, as the SDK's generated models send them), `{"relative":
     "7d"}` (now minus 7 days until now; units s, m, h, d, w), an ISO string or epoch ms
     (from then on), or any of these as a JSON string. Raises ValidationFailed naming
     `where` or the bound at fault.
@@ -324,16 +327,18 @@ def parse_date_range(
             raise ValidationFailed(f"{where}.relative excludes $gte/$lte", field=where)
         return _relative(raw["relative"], now_ms, f"{where}.relative")
     for key in raw:
-        if key not in ("$gte", "$lte"):
+        if key not in _BOUND_KEYS:
             raise ValidationFailed(
                 f"{where}.{key} is not supported; use $gte, $lte or relative",
                 field=f"{where}.{key}",
             )
-    bounds = [
-        None if raw.get(key) in (None, "") else parse_time_ms(raw[key], f"{where}.{key}")
-        for key in ("$gte", "$lte")
-    ]
-    start, end = bounds
+    if len({_BOUND_KEYS[key] for key in raw}) < len(raw):
+        raise ValidationFailed(f"{where} names a bound twice ($gte and gte)", field=where)
+    bounds: dict[str, float | None] = {"$gte": None, "$lte": None}
+    for key, value in raw.items():
+        if value not in (None, ""):
+            bounds[_BOUND_KEYS[key]] = parse_time_ms(value, f"{where}.{key}")
+    start, end = bounds["$gte"], bounds["$lte"]
     if start is not None and end is not None and start > end:
         raise ValidationFailed(f"{where}.$gte is after {where}.$lte", field=where)
     return start, end
