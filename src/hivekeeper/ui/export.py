@@ -7,9 +7,7 @@ starts; a download is one request.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +22,7 @@ from hivekeeper.domain.filters import EventQuery, project_event
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.ui import auth, params
+from hivekeeper.ui.csv_cells import csv_cell, csv_lines
 from hivekeeper.ui.paging import after_last
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.views import DEFAULT_COLUMNS, value_at
@@ -56,9 +55,9 @@ async def export_csv(request: Request, page: auth.Page) -> Response:
     header = [*_ID_COLUMNS, *(c for c in (cols or DEFAULT_COLUMNS) if c not in _ID_COLUMNS)]
 
     async def rows() -> AsyncIterator[bytes]:
-        yield _csv_lines([header])
+        yield csv_lines([[csv_cell(c) for c in header]])
         async for events in _pages(ctx, page.project, query):
-            yield _csv_lines([[_csv_value(value_at(e, c)) for c in header] for e in events])
+            yield csv_lines([[csv_cell(value_at(e, c)) for c in header] for e in events])
 
     return _download(rows(), page.project, "csv", "text/csv; charset=utf-8")
 
@@ -92,28 +91,6 @@ async def _pages(
         if len(rows) < query.limit:
             return
         query = replace(query, after=after_last(rows, query))
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return (
-            repr(value)
-            if isinstance(value, float) and not value.is_integer()
-            else str(int(value) if isinstance(value, float) else value)
-        )
-    return orjson.dumps(value, default=repr).decode()
-
-
-def _csv_lines(rows: Sequence[Sequence[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue().encode()
 
 
 def _download(body: AsyncIterator[bytes], project: Project, ext: str, media: str) -> Response:
