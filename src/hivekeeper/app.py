@@ -10,8 +10,10 @@ from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, metrics, otlp, queries, sessions
+from hivekeeper.api.admission import BodyBudget, BodyBudgetMiddleware, ReadSlots
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
+from hivekeeper.api.lanes import Lanes
 from hivekeeper.api.metrics import Metrics, MetricsMiddleware
 from hivekeeper.api.throttle import FailedAuthThrottle
 from hivekeeper.config import Settings
@@ -57,6 +59,11 @@ def create_app(
         clock=clock,
     )
     the_metrics.watch_queue(lambda: writer.queued_ops, settings.max_queue_ops)
+    read_slots = ReadSlots(settings.max_reads_per_project)
+    body_budget = BodyBudget(settings.max_inflight_body_bytes)
+    the_metrics.watch_admission(
+        lambda: read_slots.in_use, lambda: body_budget.in_flight_bytes, body_budget.limit_bytes
+    )
     ctx = AppContext(
         settings=settings,
         store=the_store,
@@ -64,6 +71,9 @@ def create_app(
         clock=clock,
         metrics=the_metrics,
         auth_throttle=FailedAuthThrottle(settings.auth_failures_per_minute),
+        lanes=Lanes(),
+        read_slots=read_slots,
+        body_budget=body_budget,
     )
 
     @asynccontextmanager
@@ -83,6 +93,7 @@ def create_app(
     )
     app.state.hivekeeper = ctx
     install_error_handlers(app)
+    app.add_middleware(BodyBudgetMiddleware, budget=body_budget)
     app.add_middleware(MetricsMiddleware, metrics=the_metrics)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
     for module in (health, metrics, sessions, queries, events, otlp):

@@ -1,4 +1,5 @@
-"""The explorer's downloads: CSV cells a spreadsheet cannot run."""
+"""The explorer's downloads: CSV cells a spreadsheet cannot run, chosen columns once each,
+and the filter bound the API applies."""
 
 from __future__ import annotations
 
@@ -57,3 +58,29 @@ def test_csv_export_neutralises_formula_cells_and_keeps_numbers(live: LiveServer
     # JSON Lines is data, not a spreadsheet: values stay as they were sent.
     names = {orjson.loads(line)["event_name"] for line in jsonl.text.splitlines()}
     assert names == set(ATTACKS.values())
+
+
+def test_a_column_chosen_twice_is_exported_once(live: LiveServer) -> None:
+    with signed_in(live.url, live.key) as browser:
+        project = browser.get("/").headers["location"].split("/")[2]
+        params = {"col": ["error", "event_name", "error"] * 10}
+        table = browser.get(f"/p/{project}/events/export.csv", params=params)
+    rows = list(csv.reader(io.StringIO(table.text)))
+    assert rows[0] == ["event_id", "session_id", "error", "event_name"]
+    assert all(len(row) == 4 for row in rows)
+
+
+def test_more_filters_than_max_filters_are_refused_naming_the_setting(live: LiveServer) -> None:
+    rows = 101
+    params = {"f": ["event_name"] * rows, "op": ["is not"] * rows, "v": ["x"] * rows}
+    with signed_in(live.url, live.key) as browser:
+        project = browser.get("/").headers["location"].split("/")[2]
+        for path in ("events/export.csv", "events/export.jsonl"):
+            refused = browser.get(f"/p/{project}/{path}", params=params)
+            assert refused.status_code == 400
+            assert "max_filters" in refused.text
+        for path in ("events", "sessions", "dashboard"):
+            page = browser.get(f"/p/{project}/{path}", params=params)
+            assert "max_filters" in page.text, path
+        allowed = {k: v[:100] for k, v in params.items()}
+        assert browser.get(f"/p/{project}/events/export.csv", params=allowed).status_code == 200

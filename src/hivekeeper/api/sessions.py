@@ -37,7 +37,7 @@ async def start_session(request: Request, principal: Writer) -> JsonResponse:
     session = unwrap(body, "session", json_limits(ctx.settings))
     op, session_id = plan_session(principal.project.id, session)
     await ctx.writer.submit([op])
-    row = await ctx.read(ctx.store.get_event, principal.project.id, session_id)
+    row = await ctx.lookup(ctx.store.get_event, principal.project.id, session_id)
     if row is None:  # deleted between commit and read
         raise NotFound(f"session {session_id} no longer exists")
     return JsonResponse(render_event(row, principal.project))
