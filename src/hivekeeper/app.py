@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, metrics, otlp, queries, sessions
 from hivekeeper.api.access_log import AccessLog, log_unmatched
+from hivekeeper.api.admission import BodyBudget, BodyBudgetMiddleware, ReadSlots
 from hivekeeper.api.context import AppContext
 from hivekeeper.api.errors import install_error_handlers
+from hivekeeper.api.lanes import Lanes
 from hivekeeper.api.metrics import Metrics
 from hivekeeper.api.observe import Observer, ObserveRequests
 from hivekeeper.api.throttle import FailedAuthThrottle
@@ -62,6 +64,11 @@ def create_app(
         on_pending_expired=the_metrics.count_expired_pending,
     )
     the_metrics.watch_queue(lambda: writer.queued_ops, settings.max_queue_ops)
+    read_slots = ReadSlots(settings.max_reads_per_project)
+    body_budget = BodyBudget(settings.max_inflight_body_bytes)
+    the_metrics.watch_admission(
+        lambda: read_slots.in_use, lambda: body_budget.in_flight_bytes, body_budget.limit_bytes
+    )
     ctx = AppContext(
         settings=settings,
         store=the_store,
@@ -69,6 +76,9 @@ def create_app(
         clock=clock,
         metrics=the_metrics,
         auth_throttle=FailedAuthThrottle(settings.auth_failures_per_minute),
+        lanes=Lanes(),
+        read_slots=read_slots,
+        body_budget=body_budget,
     )
 
     @asynccontextmanager
@@ -95,6 +105,7 @@ def create_app(
     )
     app.state.hivekeeper = ctx
     install_error_handlers(app)
+    app.add_middleware(BodyBudgetMiddleware, budget=body_budget)
     observers: list[Observer] = [the_metrics.observe_request, log_unmatched]
     if settings.access_log:
         observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))

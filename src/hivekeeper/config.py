@@ -15,6 +15,8 @@ from typing import Any, Literal, TypeVar
 
 import click
 
+from hivekeeper.domain.filters import DEFAULT_MAX_FILTERS, MAX_FILTERS_CEILING
+
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 ENV_PREFIX = "HIVEKEEPER_"
@@ -93,6 +95,35 @@ class Settings:
         metadata=_doc(
             "Most ids one event's children_ids may hold, over every write that adds to it "
             "(a write growing it past this is a 400).",
+            click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    max_inflight_body_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=_doc(
+            "Request bodies the server holds at once, in bytes after decompression, from "
+            "the first byte read until the answer is sent; a body that would go past it "
+            "is answered 429 with Retry-After. At least max_body_bytes.",
+            click.IntRange(1024),
+            serve_only=True,
+        ),
+    )
+    max_filters: int = field(
+        default=DEFAULT_MAX_FILTERS,
+        metadata=_doc(
+            "Most filters in one query (export, search, GET /events, chart, the web UI); "
+            "more is a 400.",
+            click.IntRange(1, MAX_FILTERS_CEILING),
+            serve_only=True,
+        ),
+    )
+    max_reads_per_project: int = field(
+        default=8,
+        metadata=_doc(
+            "Requests that read one project's events at once, whatever key or browser "
+            "sends them (a UI export holds one while it streams); past it, 429 with "
+            "Retry-After.",
             click.IntRange(1),
             serve_only=True,
         ),
@@ -266,6 +297,13 @@ class Settings:
                 f"max_batch_ops ({self.max_batch_ops}) must not exceed "
                 f"max_queue_ops ({self.max_queue_ops})",
                 param_hint="--max-batch-ops",
+            )
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise click.BadParameter(
+                f"max_inflight_body_bytes ({self.max_inflight_body_bytes}) must be at least "
+                f"max_body_bytes ({self.max_body_bytes}), or the largest body could never "
+                "be read",
+                param_hint="--max-inflight-body-bytes",
             )
 
 

@@ -34,7 +34,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from tests.support.process import ServeProcess, serve_process
+from tests.support.process import ServeProcess, rss_mib, serve_process
 
 MAX_QUEUE_OPS, MAX_BATCH_OPS = 400, 200
 STORM_CLIENTS = 48
@@ -42,7 +42,6 @@ STORM_S = 3.0
 EVENTS_PER_REQUEST = 200
 MAX_RSS_MIB = 224
 SPAN_THREADS, SPANS_PER_THREAD = 4, 150
-_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 @pytest.fixture(autouse=True)
@@ -95,12 +94,6 @@ class Storm:
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
             self.peak_rss_mib = max(self.peak_rss_mib, rss_mib(self._served.proc.pid))
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process (`/proc/<pid>/statm`, second field, in pages)."""
-    resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    return resident_pages * _PAGE_BYTES / 2**20
 
 
 @pytest.fixture

@@ -333,3 +333,29 @@ def mutated_protobuf(draw: st.DrawFn) -> bytes:
 def otlp_json_body(draw: st.DrawFn) -> bytes:
     """The valid request as OTLP/JSON with one position replaced or one key added."""
     return dumps(draw(mutated_json(VALID_OTLP_JSON)))
+
+
+# --- many filters -------------------------------------------------------------------
+
+_FILTER_FIELDS = ["inputs", "metadata.cost", "metadata.num_events", "event_name", "a.b.c"]
+FILTER = (
+    st.fixed_dictionaries(
+        {
+            "field": st.sampled_from(_FILTER_FIELDS) | TEXT,
+            "operator": st.sampled_from(["not contains", "is not", "greater than", "exists"])
+            | TEXT,
+            "value": SCALARS,
+        },
+        optional={"type": st.sampled_from(["string", "number", "boolean", "datetime"]) | TEXT},
+    )
+    | JSON_VALUES
+)
+"""One filter object of the export API, or anything in its place."""
+
+
+@st.composite
+def many_filters(draw: st.DrawFn) -> list[Any]:
+    """A filter list of any length from none to thousands: a few drawn filters repeated."""
+    drawn = draw(st.lists(FILTER, min_size=1, max_size=8))
+    repeat = draw(st.sampled_from([0, 1, 3, 13, 40, 250, 1500]))
+    return drawn * repeat

@@ -20,6 +20,7 @@ from tests.support.server import free_port
 
 HIVEKEEPER = [sys.executable, "-m", "hivekeeper"]
 _KEY_LINE = re.compile(r"^\s+(hh_\S+)$", re.MULTILINE)
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 def run_cli(
@@ -89,3 +90,9 @@ def _wait_ready(
                 pass
         time.sleep(0.05)
     raise AssertionError(f"hivekeeper serve did not become ready:\n{log.read_text()}")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (`/proc/<pid>/statm`, second field, in pages)."""
+    resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return resident_pages * _PAGE_BYTES / 2**20

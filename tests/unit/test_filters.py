@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hivekeeper.domain.charts import parse_chart_params
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import (
     COLUMNS,
@@ -785,3 +786,32 @@ def test_relative_range_past_any_number_names_the_bound() -> None:
         "dateRange.relative", parse_date_range, {"relative": "9" * 400 + "d"}, now_ms=NOW_MS
     )
     assert len(error.message) < 200
+
+
+def _is_filters(count: int) -> list[dict[str, str]]:
+    return [{"field": "event_name", "operator": "is", "value": str(i)} for i in range(count)]
+
+
+def test_filters_are_bounded_in_every_shape_they_arrive_in() -> None:
+    bound = 3
+    body_error = _fails(
+        "filters", parse_export_body, {"filters": _is_filters(4)}, now_ms=NOW_MS, max_filters=bound
+    )
+    assert "max_filters" in body_error.message and "3" in body_error.message
+    ok = parse_export_body({"filters": _is_filters(3)}, now_ms=NOW_MS, max_filters=bound)
+    assert len(ok.conditions) == 3
+    # Counted before any filter is parsed: a huge list costs no parsing.
+    garbage: list[object] = [None] * 100_000
+    _fails("filters", parse_export_body, {"filters": garbage}, now_ms=NOW_MS, max_filters=bound)
+    as_params = {
+        "filters": [json.dumps(_is_filters(2)), json.dumps(_is_filters(1))],
+        "filters[]": [json.dumps(_is_filters(1)[0])],
+    }
+    _fails("filters", parse_query_params, as_params, now_ms=NOW_MS, max_filters=bound)
+    brackets = {
+        f"filters[{i}][{key}]": [value]
+        for i, one in enumerate(_is_filters(4))
+        for key, value in one.items()
+    }
+    _fails("filters", parse_query_params, brackets, now_ms=NOW_MS, max_filters=bound)
+    _fails("filters", parse_chart_params, brackets, now_ms=NOW_MS, max_filters=bound)

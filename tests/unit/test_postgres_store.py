@@ -21,6 +21,7 @@ from hivekeeper.domain.errors import Unavailable, ValidationFailed
 from hivekeeper.domain.merge import DeleteEvent, Update, Upsert, WriteOp
 from hivekeeper.store.postgres import PostgresStore, conninfo, lock_id
 from hivekeeper.store.postgres_schema import MIGRATIONS, migrate
+from tests.support.poll import eventually
 from tests.support.postgres import fresh_postgres_url, unmigrated_postgres_url
 from tests.support.server import run_server
 from tests.support.upgrades import assert_upgrade_ages_pending_rows
@@ -284,3 +285,35 @@ def test_a_batch_larger_than_the_lock_table_commits(
 def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then() -> None:
     with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
         assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0004_pending_since", migrate, "%s")
+
+
+def test_writes_and_key_lookups_never_wait_for_a_connection_long_reads_hold(
+    stores: Callable[[str], PostgresStore],
+) -> None:
+    """Every connection of the read pool is held by a read that cannot finish while a
+    lock is held; the writer's transaction and a key lookup get connections anyway."""
+    url = fresh_postgres_url()
+    store = stores(url)
+    store.open()
+    key = store.bootstrap().new_key_secret
+    assert key is not None
+    readers = 10  # the read pool's size: each blocked read holds one connection
+    with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as locker:
+        locker.execute("LOCK TABLE redaction_rules IN ACCESS EXCLUSIVE MODE")
+        threads = [threading.Thread(target=store.list_redactions) for _ in range(readers)]
+        for thread in threads:
+            thread.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        eventually(
+            lambda: watcher.execute(waiting).fetchone() == (readers,), 30, "reads not blocked"
+        )
+        principal = store.authenticate(key)
+        assert principal is not None
+        store.write_batch(
+            [Upsert(principal.project.id, {"event_id": "e", "event_type": "tool"})], NOW_MS
+        )
+        assert watcher.execute(waiting).fetchone() == (readers,), "a blocked read ended"
+        locker.rollback()
+        for thread in threads:
+            thread.join(30)
+    assert store.get_event(principal.project.id, "e") is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 
@@ -39,7 +40,7 @@ async def writer_principal(request: Request) -> Principal:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <api key>'")
     if scheme.lower() != "bearer" or token.lower() in _NO_KEY:
         raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
-    principal = await ctx.read(ctx.store.authenticate, token)
+    principal = await ctx.lookup(ctx.store.authenticate, token)
     if principal is None:
         client = client_address(request, trust_forwarded_for=trust_forwarded_for)
         throttle.record_failure(client)
@@ -49,9 +50,14 @@ async def writer_principal(request: Request) -> Principal:
     return principal
 
 
-async def reader_principal(request: Request) -> Principal:
-    """A full key: for routes that read or delete data."""
+async def reader_principal(request: Request) -> AsyncIterator[Principal]:
+    """A full key: for routes that read or delete data.
+
+    The request holds a read slot of the key's project until it is answered; raises
+    TooManyReads (429) when the project's slots are all taken.
+    """
     principal = await writer_principal(request)
     if not principal.can_read:
         raise Forbidden("this is an ingest-only key: it may write events but not read them")
-    return principal
+    with context(request).read_slots.hold(principal.project.id):
+        yield principal

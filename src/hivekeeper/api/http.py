@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hivekeeper.api.admission import body_ticket
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import BadRequest, InvalidJson, PayloadTooLarge
 from hivekeeper.domain.limits import JsonLimits, check_json
@@ -30,23 +31,31 @@ class JsonResponse(Response):
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, decompressed (gzip/deflate), refused past `max_bytes`."""
+    """The request body, decompressed (gzip/deflate), refused past `max_bytes` (413).
+
+    Its bytes, decompressed, count against the server's `max_inflight_body_bytes` until
+    the request is answered; a body that would go past it raises Overloaded (429).
+    """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
+    ticket = body_ticket(request)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
             raise _too_large(max_bytes)
+        ticket.take(len(chunk))
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return body
     if encoding in ("gzip", "x-gzip", "deflate"):
-        return _inflate(body, encoding, max_bytes)
+        inflated = _inflate(body, encoding, max_bytes)
+        ticket.settle(len(inflated))
+        return inflated
     raise BadRequest(f"unsupported Content-Encoding {encoding!r}; use gzip or deflate")
 
 

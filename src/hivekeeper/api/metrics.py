@@ -119,6 +119,23 @@ class Metrics:
             buckets=_COMMIT_BUCKETS_S,
             registry=registry,
         )
+        self._reads_in_progress = Gauge(
+            "hivekeeper_reads_in_progress",
+            "Requests holding a read slot of their project (reads, UI pages, exports "
+            "while they stream), all projects together.",
+            registry=registry,
+        )
+        self._body_bytes = Gauge(
+            "hivekeeper_request_body_bytes_in_flight",
+            "Bytes of request bodies held (decompressed) until their requests are answered.",
+            registry=registry,
+        )
+        self._body_limit_bytes = Gauge(
+            "hivekeeper_request_body_limit_bytes",
+            "Bytes of request bodies the server may hold before answering 429 "
+            "(max_inflight_body_bytes).",
+            registry=registry,
+        )
         # labels() takes a lock and builds a key on every call; requests reuse children.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -126,6 +143,14 @@ class Metrics:
         """Read the writer's queue depth at each scrape (nothing on the write path)."""
         self._queued_ops.set_function(queued_ops)
         self._queue_limit_ops.set(limit_ops)
+
+    def watch_admission(
+        self, reads_in_progress: Callable[[], int], body_bytes: Callable[[], int], limit_bytes: int
+    ) -> None:
+        """Read the held read slots and body bytes at each scrape."""
+        self._reads_in_progress.set_function(reads_in_progress)
+        self._body_bytes.set_function(body_bytes)
+        self._body_limit_bytes.set(limit_bytes)
 
     def observe_commit(self, ops: int, seconds: float) -> None:
         """The writer's commit observer: one committed transaction of `ops` writes."""

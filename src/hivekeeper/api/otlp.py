@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hivekeeper.api.auth import writer_principal
@@ -154,7 +153,7 @@ async def export_traces(request: Request) -> Response:
         if len(body) <= _INLINE_DECODE_BYTES:
             decoded, ops = _decode_and_map(*args)
         else:
-            decoded, ops = await run_in_threadpool(_decode_and_map, *args)
+            decoded, ops = await ctx.decode(_decode_and_map, *args)
         notes = await ctx.writer.submit(ops)
     except HivekeeperError as exc:
         return _error(request, exc, encoding)

@@ -38,7 +38,7 @@ Reader = Annotated[Principal, Depends(reader_principal)]
 async def export_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
     body = require_object(await read_json(request, ctx.settings), "body")
-    query = parse_export_body(body, now_ms=ctx.now_ms())
+    query = parse_export_body(body, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
     events, total = await _page(request, principal, query)
     return JsonResponse({"events": events, "totalEvents": total, "count": total})
 
@@ -51,7 +51,7 @@ async def export_events(request: Request, principal: Reader) -> JsonResponse:
 async def list_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
     params = {k: request.query_params.getlist(k) for k in request.query_params}
-    query = parse_query_params(params, now_ms=ctx.now_ms())
+    query = parse_query_params(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
     events, total = await _page(request, principal, query)
     return JsonResponse({"events": events, "totalEvents": total})
 
@@ -64,7 +64,7 @@ async def list_events(request: Request, principal: Reader) -> JsonResponse:
 async def chart_events(request: Request, principal: Reader) -> JsonResponse:
     ctx = context(request)
     params = {k: request.query_params.getlist(k) for k in request.query_params}
-    chart = parse_chart_params(params, now_ms=ctx.now_ms())
+    chart = parse_chart_params(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
     buckets = await ctx.read(ctx.store.chart, principal.project.id, chart)
     total = sum(b["count"] for b in buckets)
     return JsonResponse({"events": buckets, "totalEvents": total})

@@ -43,7 +43,7 @@ async def start_session(request: Request, principal: Writer) -> JsonResponse:
         # what it sent (README, "Plain REST").
         sent = require_object(session, "session")
         return JsonResponse(render_sent_session(sent, session_id, principal.project))
-    row = await ctx.read(ctx.store.get_event, principal.project.id, session_id)
+    row = await ctx.lookup(ctx.store.get_event, principal.project.id, session_id)
     if row is None:  # deleted between commit and read
         raise NotFound(f"session {session_id} no longer exists")
     return JsonResponse(render_event(row, principal.project))

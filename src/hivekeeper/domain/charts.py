@@ -18,6 +18,7 @@ from typing import Literal, TypedDict, cast, get_args
 from hivekeeper.domain.errors import ValidationFailed, quoted
 from hivekeeper.domain.events import MAX_TIME_MS
 from hivekeeper.domain.filters import (
+    DEFAULT_MAX_FILTERS,
     DURATION,
     EventQuery,
     FieldRef,
@@ -92,13 +93,15 @@ class ChartQuery:
     aggregation: Aggregation = "avg"
 
 
-def parse_chart_params(params: Mapping[str, list[str]], *, now_ms: float) -> ChartQuery:
+def parse_chart_params(
+    params: Mapping[str, list[str]], *, now_ms: float, max_filters: int = DEFAULT_MAX_FILTERS
+) -> ChartQuery:
     """The chart query from `GET /v1/events/chart` parameters (`parse_qs` shape).
 
-    `dateRange` and `filters` as for `GET /events`; `metric` (default `duration`) a
-    numeric field path; `groupBy` (or `group_by`) any field path; `bucket` and
-    `aggregation` with the spec's aliases. `evaluation_id` and `only_experiments` are
-    ignored. Raises ValidationFailed naming the parameter at fault.
+    `dateRange` and `filters` (at most `max_filters`) as for `GET /events`; `metric`
+    (default `duration`) a numeric field path; `groupBy` (or `group_by`) any field
+    path; `bucket` and `aggregation` with the spec's aliases. `evaluation_id` and
+    `only_experiments` are ignored. Raises ValidationFailed naming the parameter at fault.
     """
     query_params = {
         key: values
@@ -109,7 +112,7 @@ def parse_chart_params(params: Mapping[str, list[str]], *, now_ms: float) -> Cha
     metric = DURATION if metric_text is None else _metric(metric_text)
     group_text = _last(params, "groupBy") or _last(params, "group_by")
     return ChartQuery(
-        query=parse_query_params(query_params, now_ms=now_ms),
+        query=parse_query_params(query_params, now_ms=now_ms, max_filters=max_filters),
         metric=metric,
         group_by=None if group_text is None else parse_field(group_text, "groupBy"),
         bucket=parse_bucket(_last(params, "bucket")),

@@ -10,6 +10,7 @@ HivekeeperError                 500 INTERNAL_ERROR
 ├── EventTypeConflict           409 EVENT_TYPE_CONFLICT (another type than the stored one)
 ├── PayloadTooLarge             413 PAYLOAD_TOO_LARGE
 ├── Overloaded                  429 OVERLOADED         (carries Retry-After)
+├── TooManyReads                429 TOO_MANY_READS     (its project's reads all taken; Retry-After)
 ├── AuthThrottled               429 AUTH_THROTTLED     (too many bad keys; Retry-After)
 └── Unavailable                 503 UNAVAILABLE        (shutting down, store closed)
 """
@@ -109,6 +110,11 @@ class _RetryLater(HivekeeperError):
 class Overloaded(_RetryLater):
     status = 429
     error_code = "OVERLOADED"
+
+
+class TooManyReads(_RetryLater):
+    status = 429
+    error_code = "TOO_MANY_READS"
 
 
 class AuthThrottled(_RetryLater):

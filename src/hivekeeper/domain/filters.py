@@ -83,6 +83,11 @@ SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 7500
+DEFAULT_MAX_FILTERS = 100
+# The most a server may allow: SQLite refuses an expression nested 1000 deep, and the
+# filters of a query are ANDed into one chain, one level each, plus the levels of the
+# deepest filter; ClickHouse parses 1000 filters for over 2 s.
+MAX_FILTERS_CEILING = 500
 MAX_PATH_SEGMENTS = 16
 _MAX_FIELD_CHARS = 512
 # Keeps OFFSET = (page - 1) * limit far inside the 64-bit integers SQL engines bind.
@@ -290,6 +295,27 @@ def parse_condition(raw: object, where: str) -> Condition:
     return Condition(field, operator, type_, _coerce(value, type_, operator, f"{where}.value"))
 
 
+def parse_conditions(raw_filters: list[object], max_filters: int) -> tuple[Condition, ...]:
+    """Wire filters `filters[i]` into conditions, refusing more than `max_filters`.
+
+    Counted before any is parsed, so a huge list costs nothing. Each filter costs SQL
+    and a test per row scanned, so the bound keeps one query from taking a read
+    thread for long. Raises ValidationFailed naming `filters` or the filter at fault.
+    """
+    check_filter_count(len(raw_filters), max_filters, "filters")
+    return tuple(parse_condition(raw, f"filters[{i}]") for i, raw in enumerate(raw_filters))
+
+
+def check_filter_count(count: int, max_filters: int, where: str) -> None:
+    """Raise ValidationFailed (field=`where`) past `max_filters` filters."""
+    if count > max_filters:
+        raise ValidationFailed(
+            f"{where}: {count} filters, more than the {max_filters} one query may have "
+            "(setting max_filters); combine or narrow them",
+            field=where,
+        )
+
+
 def parse_operator(raw: object, where: str) -> Operator:
     """An operator or one of its aliases (case-insensitive) in canonical form."""
     if isinstance(raw, str):
@@ -344,19 +370,19 @@ def parse_date_range(
     return start, end
 
 
-def parse_export_body(body: Mapping[str, object], *, now_ms: float) -> EventQuery:
+def parse_export_body(
+    body: Mapping[str, object], *, now_ms: float, max_filters: int = DEFAULT_MAX_FILTERS
+) -> EventQuery:
     """The query of a `POST /v1/events/export` or `/v1/events/search` body.
 
-    `filters` may be an array, a single filter object or a JSON string of either.
-    Unknown keys are ignored (the API key decides the project). Raises
-    ValidationFailed naming the key at fault.
+    `filters` may be an array, a single filter object or a JSON string of either, of
+    at most `max_filters`. Unknown keys are ignored (the API key decides the project).
+    Raises ValidationFailed naming the key at fault.
     """
     raw_filters = _filter_list(body.get("filters"), "filters")
     start, end = parse_date_range(body.get("dateRange"), now_ms=now_ms)
     return EventQuery(
-        conditions=tuple(
-            parse_condition(raw, f"filters[{i}]") for i, raw in enumerate(raw_filters)
-        ),
+        conditions=parse_conditions(raw_filters, max_filters),
         start_ms=start,
         end_ms=end,
         projections=_projections(body.get("projections"), "projections"),
@@ -366,11 +392,14 @@ def parse_export_body(body: Mapping[str, object], *, now_ms: float) -> EventQuer
     )
 
 
-def parse_query_params(params: Mapping[str, list[str]], *, now_ms: float) -> EventQuery:
+def parse_query_params(
+    params: Mapping[str, list[str]], *, now_ms: float, max_filters: int = DEFAULT_MAX_FILTERS
+) -> EventQuery:
     """The query of `GET /events` from its query parameters (`parse_qs` shape).
 
     `filters`: a JSON array or object, repeated, or `filters[]=<json object>`, or the
-    bracket form `filters[0][field]=...`. `dateRange`: JSON, an ISO time, or
+    bracket form `filters[0][field]=...`; at most `max_filters` in all of them together.
+    `dateRange`: JSON, an ISO time, or
     `dateRange[$gte]=...`. `projections`: a JSON array, a comma list, repeated or
     `projections[]=`. A repeated single-valued key takes its last value.
     """
@@ -385,9 +414,7 @@ def parse_query_params(params: Mapping[str, list[str]], *, now_ms: float) -> Eve
         for text in params.get(key, []):
             projection_texts.extend(_projection_texts(text, key))
     return EventQuery(
-        conditions=tuple(
-            parse_condition(raw, f"filters[{i}]") for i, raw in enumerate(raw_filters)
-        ),
+        conditions=parse_conditions(raw_filters, max_filters),
         start_ms=start,
         end_ms=end,
         projections=_projections(projection_texts, "projections"),

@@ -92,6 +92,13 @@ _SETTINGS = {
     # An acknowledged write must be readable and durable when INSERT returns; chdb
     # turns asynchronous inserts on by default.
     "async_insert": 0,
+    # `max_filters` at its ceiling (500) of the longest filter (a datetime on a JSON
+    # path, ~4.6 KB of SQL) makes a query of ~2.3 MB, past the default max_query_size
+    # (256 KiB), and its AST past the default limits on its size. These bind the parser,
+    # so they are the client's, not a query's.
+    "max_query_size": 4 << 20,
+    "max_ast_elements": 2_000_000,
+    "max_expanded_ast_elements": 2_000_000,
 }
 _READ_SETTINGS = {"max_execution_time": _READ_LIMIT_S}
 _TIMEOUT_CODES = frozenset(

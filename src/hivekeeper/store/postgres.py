@@ -1,4 +1,9 @@
-"""The PostgreSQL engine: a psycopg connection pool shared by the writer and readers.
+"""The PostgreSQL engine: psycopg connection pools, one for reads and one for the writer.
+
+Long reads (exports, charts) take connections from the read pool; the writer's
+transactions, API key lookups and reads of one event by id take them from a small
+pool of their own, so a pool full of slow reads never holds up a write or the key
+check in front of it.
 
 Several server processes may write at once. Read-merge-write stays correct because a
 transaction first takes a transaction-scoped advisory lock on every key it will load
@@ -21,7 +26,7 @@ import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -66,10 +71,13 @@ _LOCK_BASE = 0x686B_0000_0000_0000
 
 Connection = psycopg.Connection[TupleRow]
 
-# The writer holds one connection; the API reads from a thread pool. Past this many
-# concurrent reads a request waits up to _POOL_WAIT_S for a connection.
-_POOL_SIZE = 10
+# Past this many concurrent reads a request waits up to _POOL_WAIT_S for a connection.
+_READ_POOL_SIZE = 10
+# The writer's transaction, and key lookups and reads by id, each a millisecond or so.
+_PRIORITY_POOL_SIZE = 4
 _POOL_WAIT_S = 10.0
+_PoolName = Literal["reads", "priority"]
+_POOL_SIZES: dict[_PoolName, int] = {"reads": _READ_POOL_SIZE, "priority": _PRIORITY_POOL_SIZE}
 _CONNECT_TIMEOUT_S = 10
 # Any pooled statement running longer is cancelled (QueryCanceled → 503); migrations
 # run on their own connection, without this limit.
@@ -163,7 +171,7 @@ class PostgresStore:
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
         self._conninfo = conninfo(database_url)
-        self._pool: ConnectionPool[Connection] | None = None
+        self._pools: dict[_PoolName, ConnectionPool[Connection]] = {}
         self._state = StoreState.NEW
         self._state_lock = threading.Lock()
 
@@ -183,40 +191,52 @@ class PostgresStore:
                     migrate(conn)
             except psycopg.Error as exc:
                 raise _translate(exc) from exc
-            pool = _Pool(
-                self._conninfo,
-                min_size=1,
-                max_size=_POOL_SIZE,
-                timeout=_POOL_WAIT_S,
-                kwargs={
-                    "autocommit": True,
-                    "connect_timeout": _CONNECT_TIMEOUT_S,
-                    "options": f"-c statement_timeout={_STATEMENT_LIMIT_S * 1000}",
-                },
-                configure=_configure,
-                open=False,
-                name="hivekeeper",
-            )
+            pools: dict[_PoolName, ConnectionPool[Connection]] = {}
             try:
-                pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+                for name, size in _POOL_SIZES.items():
+                    pools[name] = self._open_pool(name, size)
             except psycopg.Error as exc:
-                pool.close()
+                for pool in pools.values():
+                    pool.close()
                 raise _translate(exc) from exc
-            self._pool = pool
+            self._pools = pools
             self._state = StoreState.OPEN
+
+    def _open_pool(self, name: _PoolName, max_size: int) -> ConnectionPool[Connection]:
+        pool = _Pool(
+            self._conninfo,
+            min_size=1,
+            max_size=max_size,
+            timeout=_POOL_WAIT_S,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": _CONNECT_TIMEOUT_S,
+                "options": f"-c statement_timeout={_STATEMENT_LIMIT_S * 1000}",
+            },
+            configure=_configure,
+            open=False,
+            name=f"hivekeeper-{name}",
+        )
+        try:
+            pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+        except psycopg.Error:
+            pool.close()
+            raise
+        return pool
 
     def close(self) -> None:
         with self._state_lock:
             self._state = StoreState.CLOSED
-            pool, self._pool = self._pool, None
-        if pool is not None:
+            pools, self._pools = self._pools, {}
+        for pool in pools.values():
             pool.close()
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[Connection]:
+    def _connection(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
+        """A connection of the read pool, or of the writer's and lookups' `priority` one."""
         if self._state is StoreState.NEW:
             self.open()  # the CLI's admin commands work on a store not yet opened
-        pool = self._pool
+        pool = self._pools.get(pool_name)
         if pool is None:
             raise Unavailable("the store is closed")
         try:
@@ -226,8 +246,8 @@ class PostgresStore:
             raise _translate(exc) from exc
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with self._connection() as conn, conn.transaction():
+    def _transaction(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
+        with self._connection(pool_name) as conn, conn.transaction():
             yield conn
 
     # --- tenancy ---
@@ -269,7 +289,7 @@ class PostgresStore:
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: a revocation refuses the very next request, on every worker.
-        with self._connection() as conn:
+        with self._connection("priority") as conn:
             return sql_tenancy.authenticate(_Qmark(conn), secret)
 
     # --- data care ---
@@ -326,7 +346,7 @@ class PostgresStore:
         known: set[int] = set()
         for _ in range(_WRITE_ATTEMPTS):
             try:
-                with self._transaction() as conn:
+                with self._transaction("priority") as conn:
                     locks = _KeyLocks(conn)
                     locks.acquire_ids(known)
                     return self._apply(conn, locks, ops, now_ms, max_children_ids)
@@ -412,7 +432,7 @@ class PostgresStore:
         if "\x00" in event_id:
             return None  # no stored text holds NUL (and a bound NUL is refused)
         visible = "" if include_pending else f" AND {VISIBLE}"
-        with self._connection() as conn:
+        with self._connection("priority") as conn:
             row = conn.execute(
                 f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = %s{visible}",
                 (project_id, event_id),

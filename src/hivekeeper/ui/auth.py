@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -110,7 +111,7 @@ async def current_session(request: Request) -> UiSession | None:
     def check_all() -> list[Principal | None]:
         return [store.authenticate(key) for key in keys]
 
-    principals = await ctx.read(check_all)
+    principals = await ctx.lookup(check_all)
     for principal in principals:
         if principal is None:
             ctx.auth_throttle.record_failure(client)
@@ -130,15 +131,20 @@ async def require_session(request: Request) -> UiSession:
 
 async def project_page(
     request: Request, pid: str, session: Annotated[UiSession, Depends(require_session)]
-) -> ProjectPage:
+) -> AsyncIterator[ProjectPage]:
     """Dependency for `/p/{pid}/…`: NotFound for a project none of the keys belongs to
-    (the same answer whether or not it exists)."""
+    (the same answer whether or not it exists).
+
+    The page holds a read slot of its project until it is answered (a download until
+    its last byte); TooManyReads (429) when the project's slots are all taken.
+    """
     principal = session.principal_for(pid)
     if principal is None:
         raise NotFound(
             "none of your keys belongs to this project; add it by signing in with its key"
         )
-    return ProjectPage(session, principal)
+    with context(request).read_slots.hold(principal.project.id):
+        yield ProjectPage(session, principal)
 
 
 def check_origin(request: Request) -> None:

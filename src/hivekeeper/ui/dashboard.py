@@ -74,7 +74,11 @@ async def dashboard(request: Request, page: auth.Page) -> Response:
     try:
         if state.split not in SPLITS:
             raise ValidationFailed("split must be none, model or event_name", field="split")
-        query = params.event_query(replace(state, sort="start_time", order="asc"), ctx.now_ms())
+        query = params.event_query(
+            replace(state, sort="start_time", order="asc"),
+            ctx.now_ms(),
+            max_filters=ctx.settings.max_filters,
+        )
         start, end = query.start_ms, query.end_ms
         bucket = _coarsen(params.bucket_for(state, start, end), start, end)
         charts = await _charts(ctx, page.project.id, query, bucket, SPLITS[state.split])

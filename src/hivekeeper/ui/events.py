@@ -34,7 +34,7 @@ async def events_list(request: Request, page: auth.Page) -> Response:
         params.columns(state)
         if state.sort not in EVENT_SORT_KEYS:
             raise ValidationFailed(f"sort must be one of {', '.join(EVENT_SORT_KEYS)}")
-        query = params.event_query(state, ctx.now_ms())
+        query = params.event_query(state, ctx.now_ms(), max_filters=ctx.settings.max_filters)
         found, more = await read_page(ctx, page.project.id, query)
         for row in found:
             event = render_event(row, page.project)

@@ -21,6 +21,7 @@ from hivekeeper.domain.filters import (
     EventQuery,
     FieldRef,
     SortKey,
+    check_filter_count,
     parse_condition,
     parse_date_range,
     parse_field,
@@ -30,7 +31,6 @@ from hivekeeper.domain.filters import (
 RANGES = ("15m", "1h", "24h", "7d", "30d")
 LIMITS = (25, 50, 100, 200)
 DEFAULT_LIMIT = 50
-MAX_FILTERS = 20
 MAX_COLUMNS = 30
 
 
@@ -104,7 +104,8 @@ def read_state(
     fields = params.get("f", [])
     ops, values, types = params.get("op", []), params.get("v", []), params.get("t", [])
     rows = []
-    for i, name in enumerate(fields[:MAX_FILTERS]):
+    # Every row is kept (the URL's length bounds them); `conditions` refuses too many.
+    for i, name in enumerate(fields):
         if not name.strip():
             continue
         rows.append(
@@ -127,15 +128,19 @@ def read_state(
         page=parse_page(_last(params, "page")),
         limit=limit if limit in LIMITS else DEFAULT_LIMIT,
         type=_last(params, "type", default_type) or "",
-        cols=tuple(c.strip() for c in params.get("col", [])[:MAX_COLUMNS] if c.strip()),
+        # Each column once: one chosen 30 times made every row of a download 30 times wider.
+        cols=tuple(dict.fromkeys(c.strip() for c in params.get("col", []) if c.strip()))[
+            :MAX_COLUMNS
+        ],
         bucket=_last(params, "bucket") or "",
         split=_last(params, "split") or "",
     )
 
 
-def conditions(state: ViewState) -> list[Condition]:
+def conditions(state: ViewState, max_filters: int) -> list[Condition]:
     """The filter rows and the event type as conditions; ValidationFailed names the row
-    (`filter 2 value`) at fault."""
+    (`filter 2 value`) at fault, or `filters` for more than `max_filters` rows."""
+    check_filter_count(len(state.filters), max_filters, "filters")
     out = []
     for i, row in enumerate(state.filters, start=1):
         raw = {"field": row.field, "operator": row.op, "type": row.type}
@@ -171,10 +176,12 @@ def date_bounds(state: ViewState, now_ms: float) -> tuple[float | None, float | 
     return parse_date_range({"relative": state.range}, now_ms=now_ms)
 
 
-def event_query(state: ViewState, now_ms: float, *, sessions_only: bool = False) -> EventQuery:
+def event_query(
+    state: ViewState, now_ms: float, *, max_filters: int, sessions_only: bool = False
+) -> EventQuery:
     """The page's EventQuery (without a total, which would cost a count over every
     match); ValidationFailed names the form field at fault."""
-    found = conditions(state)
+    found = conditions(state, max_filters)
     if sessions_only:
         found.append(Condition(FieldRef(column="event_type"), "is", "string", "session"))
     start, end = date_bounds(state, now_ms)

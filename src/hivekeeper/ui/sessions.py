@@ -45,7 +45,9 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
     rows = []
     more = False
     try:
-        query = params.event_query(state, ctx.now_ms(), sessions_only=True)
+        query = params.event_query(
+            state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
+        )
         found, more = await read_page(ctx, page.project.id, query)
         rows = [session_row(r) for r in found]
     except ValidationFailed as exc:

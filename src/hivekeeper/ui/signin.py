@@ -51,7 +51,7 @@ async def signin(request: Request) -> Response:
     ctx = context(request)
     client = client_address(request, trust_forwarded_for=ctx.settings.trust_forwarded_for)
     ctx.auth_throttle.check(client)
-    principal = await ctx.read(ctx.store.authenticate, key) if key else None
+    principal = await ctx.lookup(ctx.store.authenticate, key) if key else None
     if principal is None:
         if key:
             ctx.auth_throttle.record_failure(client)
