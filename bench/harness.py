@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hivekeeper.domain.merge import Key, MergeOp, StoredRow, apply_ops
+from hivekeeper.domain.merge import apply_ops
+from hivekeeper.domain.types import Key, MergeOp, StoredRow
 from hivekeeper.store.event_rows import EVENT_COLUMNS, encode_row
 from hivekeeper.store.sqlite_schema import migrate
 

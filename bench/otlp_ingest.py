@@ -39,7 +39,7 @@ import httpx
 from harness import Server, raw_insert_rate, serve, stored_rows
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hivekeeper.domain.merge import MergeOp
+from hivekeeper.domain.types import MergeOp
 from hivekeeper.ingest.otlp import decode_traces
 from hivekeeper.ingest.otlp_batch import OtlpLimits
 from hivekeeper.ingest.span_events import span_event_id, spans_to_ops

@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 
 from rest_batch import PAYLOAD, REDACTION_RULES, make_batches
 
-from hivekeeper.domain.events import EventPatch, parse_event
+from hivekeeper.domain.events import parse_event
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, RedactionRule, Redactor
+from hivekeeper.domain.types import EventPatch
 
 LITERAL_START, CLASS_START = REDACTION_RULES[0], r"\b\d{16}\b"
 EVIL = r"(a+)+$"

@@ -30,7 +30,7 @@ import orjson
 from harness import raw_insert_rate, serve, stored_rows
 
 from hivekeeper.domain.events import parse_event
-from hivekeeper.domain.merge import Upsert
+from hivekeeper.domain.types import Upsert
 from hivekeeper.ingest.redaction import REFRESH_S
 
 BATCH = 100

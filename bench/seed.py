@@ -25,8 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from hivekeeper.domain.events import EventPatch  # noqa: E402
-from hivekeeper.domain.merge import Upsert  # noqa: E402
+from hivekeeper.domain.types import EventPatch, Upsert  # noqa: E402
 from hivekeeper.store import Store, open_store  # noqa: E402
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "claude-3-5-haiku-20241022")

@@ -16,8 +16,9 @@ from typing import Any
 import orjson
 
 from hivekeeper.domain.events import parse_update
-from hivekeeper.domain.merge import Key, MergeOp, StoredRow, Update, apply_ops
+from hivekeeper.domain.merge import apply_ops
 from hivekeeper.domain.requests import plan_session
+from hivekeeper.domain.types import Key, MergeOp, StoredRow, Update
 from hivekeeper.ingest import OtlpLimits, decode_traces, spans_to_ops
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "honeyhive-sdk-1.7.0-evaluate"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hivekeeper.domain.events import OutlineRow
+from hivekeeper.domain.types import OutlineRow
 from hivekeeper.ui import formats
 from hivekeeper.ui.svg import Series, line_chart, nice_ceiling
 from hivekeeper.ui.views import event_detail, flatten, value_at

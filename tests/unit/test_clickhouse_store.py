@@ -15,7 +15,7 @@ pytest.importorskip("chdb")
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import Condition, EventQuery, parse_condition
-from hivekeeper.domain.merge import DeleteEvent, Update, Upsert, WriteOp
+from hivekeeper.domain.types import DeleteEvent, Update, Upsert, WriteOp
 from hivekeeper.store.clickhouse import ClickHouseStore, parse_url
 from hivekeeper.store.clickhouse_schema import MIGRATIONS, AddColumn, Table, single_node_ddl
 from hivekeeper.store.sqlite import SqliteStore

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from hivekeeper.domain.errors import EventTypeConflict, ValidationFailed
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import (
+from hivekeeper.domain.merge import apply_ops, in_write_order, merge_fields, rollup_metadata
+from hivekeeper.domain.types import (
     DeleteEvent,
+    EventPatch,
     ExpirePending,
     ExpireSessions,
     Key,
@@ -15,10 +16,6 @@ from hivekeeper.domain.merge import (
     StoredRow,
     Update,
     Upsert,
-    apply_ops,
-    in_write_order,
-    merge_fields,
-    rollup_metadata,
 )
 
 P = "proj"

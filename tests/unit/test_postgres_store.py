@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from hivekeeper.domain.errors import Unavailable, ValidationFailed
-from hivekeeper.domain.merge import DeleteEvent, Update, Upsert, WriteOp
+from hivekeeper.domain.types import DeleteEvent, Update, Upsert, WriteOp
 from hivekeeper.store.postgres import PostgresStore, conninfo, lock_id
 from hivekeeper.store.postgres_schema import MIGRATIONS, migrate
 from tests.support.poll import eventually

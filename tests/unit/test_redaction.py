@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import DeleteSession, Update, Upsert, WriteOp
 from hivekeeper.domain.redaction import (
     DEFAULT_REPLACEMENT,
     RedactionRule,
@@ -18,6 +16,7 @@ from hivekeeper.domain.redaction import (
     compile_pattern,
     redact_ops,
 )
+from hivekeeper.domain.types import DeleteSession, EventPatch, Update, Upsert, WriteOp
 from hivekeeper.ingest.redaction import RedactionRules, check_rules
 from hivekeeper.store.sqlite import SqliteStore
 

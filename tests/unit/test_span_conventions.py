@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import Key, StoredRow, Upsert, apply_ops, rollup_metadata
+from hivekeeper.domain.merge import apply_ops, rollup_metadata
+from hivekeeper.domain.types import EventPatch, Key, StoredRow, Upsert
 from hivekeeper.ingest.span_events import spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent
 

@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from hivekeeper.domain.events import EventPatch, parse_session
-from hivekeeper.domain.merge import Key, StoredRow, Update, Upsert, apply_ops, rollup_metadata
+from hivekeeper.domain.events import parse_session
+from hivekeeper.domain.merge import apply_ops, rollup_metadata
+from hivekeeper.domain.types import EventPatch, Key, StoredRow, Update, Upsert
 from hivekeeper.ingest.span_events import (
     ID_NAMESPACE,
     STATUS_ERROR_TEXT,

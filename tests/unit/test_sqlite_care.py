@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from hivekeeper.domain.errors import NotFound, Unavailable, ValidationFailed
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import ExpireSessions, Upsert
 from hivekeeper.domain.retention import DAY_MS
+from hivekeeper.domain.types import EventPatch, ExpireSessions, Upsert
 from hivekeeper.store.sqlite import SqliteStore
 
 NOW = 1_800_000_000_000.0

@@ -18,8 +18,7 @@ from hivekeeper.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import Skipped, Upsert, WriteOp
+from hivekeeper.domain.types import EventPatch, Skipped, Upsert, WriteOp
 from hivekeeper.ingest.writer import Writer, WriterState
 from hivekeeper.store.sqlite import SqliteStore
 

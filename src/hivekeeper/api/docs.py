@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from hivekeeper.domain.charts import AGGREGATIONS, BUCKETS
-from hivekeeper.domain.events import EVENT_TYPES
 from hivekeeper.domain.filters import FILTER_TYPES, MAX_LIMIT, MAX_PAGE, OPERATORS
+from hivekeeper.domain.types import EVENT_TYPES
 
 _OBJECT = {"type": "object", "additionalProperties": True}
 _TIME = {"type": "number", "description": "Unix epoch milliseconds (fractions allowed)"}

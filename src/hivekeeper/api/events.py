@@ -14,7 +14,6 @@ from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.api.sessions import session_tree
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import parse_update, require_object
-from hivekeeper.domain.merge import DeleteEvent, Update
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.requests import (
     PlannedWrite,
@@ -23,6 +22,7 @@ from hivekeeper.domain.requests import (
     unwrap,
 )
 from hivekeeper.domain.tenancy import Principal
+from hivekeeper.domain.types import DeleteEvent, Update
 
 router = APIRouter(tags=["events"])
 Writer = Annotated[Principal, Depends(writer_principal)]

@@ -18,7 +18,7 @@ from hivekeeper.api.errors import note_error
 from hivekeeper.api.http import read_body
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import HivekeeperError
-from hivekeeper.domain.merge import MergeOp
+from hivekeeper.domain.types import MergeOp
 from hivekeeper.ingest import (
     MEDIA_TYPES,
     DecodedTraces,

@@ -12,10 +12,10 @@ from hivekeeper.api.docs import body_schema
 from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import require_object
-from hivekeeper.domain.merge import DeleteSession
 from hivekeeper.domain.render import render_event, render_sent_session, render_tree
 from hivekeeper.domain.requests import plan_session, unwrap
 from hivekeeper.domain.tenancy import Principal
+from hivekeeper.domain.types import DeleteSession
 
 router = APIRouter(tags=["sessions"])
 Writer = Annotated[Principal, Depends(writer_principal)]

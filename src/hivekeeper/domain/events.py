@@ -10,13 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, cast, get_args
+from typing import Any, cast
 
 from hivekeeper.domain.errors import ValidationFailed, quoted
-
-EventType = Literal["session", "model", "tool", "chain"]
-EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
-JsonObject = dict[str, Any]
+from hivekeeper.domain.types import EVENT_TYPES, EventPatch, EventType, JsonObject
 
 OBJECT_FIELDS = (
     "config",
@@ -34,30 +31,6 @@ _ENVELOPE_KEYS = frozenset({"project", "project_id", "org_id", "workspace_id", "
 _MAX_ID_CHARS = 256
 # The last millisecond of year 9999: later times cannot be shown as dates anywhere.
 MAX_TIME_MS = 253_402_300_799_999.0
-
-
-class EventPatch(TypedDict, total=False):
-    """The fields of one event a single request supplied, already validated."""
-
-    event_id: str
-    session_id: str
-    parent_id: str | None
-    event_type: EventType
-    event_name: str
-    source: str
-    start_time: float
-    end_time: float
-    duration: float
-    error: str | None
-    config: JsonObject
-    inputs: JsonObject
-    outputs: JsonObject
-    metadata: JsonObject
-    metrics: JsonObject
-    feedback: JsonObject
-    user_properties: JsonObject
-    children_ids: list[str]
-    extra: JsonObject
 
 
 def new_id() -> str:
@@ -243,24 +216,3 @@ def json_type(value: object) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
-
-
-class OutlineRow(TypedDict):
-    """What a session tree and timeline draw of one event, without its payloads.
-
-    A 10,000-event session outlines in a few hundred kilobytes; the UI loads an
-    event's full JSON only when it is selected. `model` is `config.model` when it is
-    a string; `total_tokens` and `cost` come from `metadata` when they are numbers.
-    """
-
-    event_id: str
-    parent_id: str | None
-    event_type: str
-    event_name: str | None
-    start_time: float | None
-    end_time: float | None
-    duration: float | None
-    error: str | None
-    model: str | None
-    total_tokens: float | None
-    cost: float | None

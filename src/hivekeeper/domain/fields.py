@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import JsonObject, json_type, parse_id, require_object
+from hivekeeper.domain.events import json_type, parse_id, require_object
+from hivekeeper.domain.types import JsonObject
 
 T = TypeVar("T")
 _TOP = frozenset({"body", "query"})

@@ -24,8 +24,7 @@ from typing import Any, Protocol, cast
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import EventPatch
-from hivekeeper.domain.merge import Update, Upsert, WriteOp
+from hivekeeper.domain.types import EventPatch, Update, Upsert, WriteOp
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
 MAX_PATTERN_CHARS = 1000

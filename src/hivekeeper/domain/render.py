@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hivekeeper.domain.events import JsonObject
-from hivekeeper.domain.merge import StoredRow, rollup_metadata
+from hivekeeper.domain.merge import rollup_metadata
 from hivekeeper.domain.tenancy import Project
+from hivekeeper.domain.types import JsonObject, StoredRow
 
 
 def render_event(row: StoredRow, project: Project, children_ids: Sequence[str] = ()) -> JsonObject:

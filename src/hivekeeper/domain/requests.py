@@ -14,16 +14,9 @@ from typing import Any
 import orjson
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import (
-    EventPatch,
-    JsonObject,
-    new_id,
-    parse_event,
-    parse_session,
-    require_object,
-)
+from hivekeeper.domain.events import new_id, parse_event, parse_session, require_object
 from hivekeeper.domain.limits import JsonLimits, check_json
-from hivekeeper.domain.merge import Upsert
+from hivekeeper.domain.types import EventPatch, JsonObject, Upsert
 
 # Batches are all-or-nothing; a bound (setting max_batch_events) keeps one request from
 # monopolising the writer.

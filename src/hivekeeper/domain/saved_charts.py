@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import iso_time, parse_aggregation, parse_bucket
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
 from hivekeeper.domain.filters import parse_condition, parse_date_range, parse_field
+from hivekeeper.domain.types import JsonObject
 
 _NULLABLE = ("description", "func", "groupBy", "dateRange", "query", "owner_id")
 _KNOWN = ("name", "metric", "bucketing", *_NULLABLE)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hivekeeper.domain.events import EventType
+from hivekeeper.domain.types import EventType
 from hivekeeper.ingest.attributes import (
     EventFields,
     JsonTree,

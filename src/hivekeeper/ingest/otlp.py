@@ -14,7 +14,7 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from hivekeeper.domain.errors import EventTypeConflict, ValidationFailed
-from hivekeeper.domain.merge import MergeOp, Skipped, Upsert, WriteNote
+from hivekeeper.domain.types import MergeOp, Skipped, Upsert, WriteNote
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits, ShapeError
 from hivekeeper.ingest.otlp_json import decode_json
 from hivekeeper.ingest.otlp_protobuf import decode_protobuf

@@ -18,8 +18,8 @@ import logging
 from collections.abc import Sequence
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.merge import WriteOp
 from hivekeeper.domain.redaction import RedactionRule, Redactor, compile_pattern, redact_ops
+from hivekeeper.domain.types import WriteOp
 from hivekeeper.ingest.periodic import Periodic
 from hivekeeper.store import Store
 

@@ -21,12 +21,12 @@ import logging
 from collections.abc import Callable
 
 from hivekeeper.domain.errors import HivekeeperError, Overloaded
-from hivekeeper.domain.merge import Expired, ExpirePending, ExpireSessions
 from hivekeeper.domain.retention import (
     effective_retention_days,
     pending_cutoff_ms,
     retention_cutoff_ms,
 )
+from hivekeeper.domain.types import Expired, ExpirePending, ExpireSessions
 from hivekeeper.ingest.periodic import Periodic
 from hivekeeper.ingest.writer import Writer
 from hivekeeper.store import Store

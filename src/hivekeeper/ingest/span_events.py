@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from hashlib import sha1
 from typing import Any
 
-from hivekeeper.domain.events import MAX_TIME_MS, EventPatch, EventType
-from hivekeeper.domain.merge import MergeOp, Update, Upsert
+from hivekeeper.domain.events import MAX_TIME_MS
+from hivekeeper.domain.types import EventPatch, EventType, MergeOp, Update, Upsert
 from hivekeeper.ingest.attributes import (
     EventFields,
     JsonTree,

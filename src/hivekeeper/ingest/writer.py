@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
-from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, WriteNote, WriteOp
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.types import WriteNote, WriteOp
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)

@@ -32,21 +32,9 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError,
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, ValidationFailed
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
     DEFAULT_MAX_CHILDREN_IDS,
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
     apply_ops,
     in_write_order,
     keys_to_load,
@@ -62,6 +50,20 @@ from hivekeeper.domain.tenancy import (
     TenancyDump,
     hash_key,
     key_matches,
+)
+from hivekeeper.domain.types import (
+    DeleteEvent,
+    DeleteSession,
+    Expired,
+    ExpirePending,
+    ExpireSessions,
+    Key,
+    MergeOp,
+    OutlineRow,
+    Skipped,
+    StoredRow,
+    WriteNote,
+    WriteOp,
 )
 from hivekeeper.store import clickhouse_reads, clickhouse_tenancy
 from hivekeeper.store.clickhouse_schema import (

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
-from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
 from hivekeeper.store.clickhouse_schema import SELECT_EVENTS, VISIBLE, decode_row
 from hivekeeper.store.sql_fragments import (
     COMPARISONS,

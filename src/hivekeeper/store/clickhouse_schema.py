@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hivekeeper.domain.merge import StoredRow
+from hivekeeper.domain.types import StoredRow
 from hivekeeper.store import event_rows
 from hivekeeper.store.event_rows import EVENT_COLUMNS, JSON_COLUMNS
 

@@ -13,7 +13,7 @@ import orjson
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS
-from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.types import ROLLUP_FIELDS, StoredRow
 
 JSON_COLUMNS = (*OBJECT_FIELDS, "children_ids", "extra")
 # Event fields first, then the session roll-ups, as in the table definition.

@@ -35,21 +35,9 @@ from psycopg_pool import ConnectionPool
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
     DEFAULT_MAX_CHILDREN_IDS,
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
     apply_ops,
     in_write_order,
     keys_to_load,
@@ -58,6 +46,20 @@ from hivekeeper.domain.merge import (
 )
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
+from hivekeeper.domain.types import (
+    DeleteEvent,
+    DeleteSession,
+    Expired,
+    ExpirePending,
+    ExpireSessions,
+    Key,
+    MergeOp,
+    OutlineRow,
+    Skipped,
+    StoredRow,
+    WriteNote,
+    WriteOp,
+)
 from hivekeeper.store import postgres_care, postgres_copy, postgres_reads, sql_tenancy
 from hivekeeper.store.event_rows import decode_row, encode_row
 from hivekeeper.store.postgres_schema import SELECT_EVENTS, UPSERT, VISIBLE, migrate

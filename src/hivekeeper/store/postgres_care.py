@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import psycopg
 from psycopg.rows import TupleRow
 
-from hivekeeper.domain.merge import ExpirePending, ExpireSessions, Key
+from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key
 
 Connection = psycopg.Connection[TupleRow]
 

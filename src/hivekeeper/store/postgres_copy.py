@@ -8,8 +8,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.merge import Key, StoredRow
 from hivekeeper.domain.tenancy import TenancyDump, TenancyRow
+from hivekeeper.domain.types import Key, StoredRow
 from hivekeeper.store.event_rows import decode_row
 from hivekeeper.store.postgres_schema import SELECT_EVENTS
 

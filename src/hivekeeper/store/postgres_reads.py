@@ -30,9 +30,8 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
-from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
 from hivekeeper.store.event_rows import decode_row
 from hivekeeper.store.postgres_schema import SELECT_EVENTS, VISIBLE
 from hivekeeper.store.sql_fragments import (

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Protocol
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, Key, StoredRow, WriteNote, WriteOp
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
+from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,21 +16,9 @@ from pathlib import Path
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import (
     DEFAULT_MAX_CHILDREN_IDS,
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
     apply_ops,
     in_write_order,
     keys_to_load,
@@ -44,6 +32,20 @@ from hivekeeper.domain.tenancy import (
     Principal,
     Project,
     TenancyDump,
+)
+from hivekeeper.domain.types import (
+    DeleteEvent,
+    DeleteSession,
+    Expired,
+    ExpirePending,
+    ExpireSessions,
+    Key,
+    MergeOp,
+    OutlineRow,
+    Skipped,
+    StoredRow,
+    WriteNote,
+    WriteOp,
 )
 from hivekeeper.store import sql_tenancy, sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
 from hivekeeper.store.event_rows import EVENT_COLUMNS, decode_row, encode_row

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from hivekeeper.domain.merge import ExpirePending, ExpireSessions
+from hivekeeper.domain.types import ExpirePending, ExpireSessions
 from hivekeeper.store.sqlite_schema import delete_sessions
 
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.merge import Key, StoredRow
 from hivekeeper.domain.tenancy import TenancyDump, TenancyRow
+from hivekeeper.domain.types import Key, StoredRow
 from hivekeeper.store.event_rows import decode_row
 from hivekeeper.store.sqlite_schema import SELECT_EVENTS
 

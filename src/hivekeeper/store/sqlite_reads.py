@@ -24,9 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.events import OutlineRow
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
-from hivekeeper.domain.merge import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
 from hivekeeper.store.event_rows import decode_row
 from hivekeeper.store.sql_fragments import COMPARISONS, after_row, filter_condition
 from hivekeeper.store.sql_fragments import Sql as _Sql

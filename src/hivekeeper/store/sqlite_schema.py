@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
-from hivekeeper.domain.merge import Key
+from hivekeeper.domain.types import Key
 from hivekeeper.store.event_rows import EVENT_COLUMNS
 
 Migration = Callable[[sqlite3.Connection], None]

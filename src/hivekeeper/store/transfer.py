@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.merge import Key
+from hivekeeper.domain.types import Key
 from hivekeeper.store.protocol import Store
 
 

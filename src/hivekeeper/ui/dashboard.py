@@ -26,8 +26,8 @@ from hivekeeper.domain.charts import (
     next_bucket_start_ms,
 )
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import EVENT_TYPES
 from hivekeeper.domain.filters import DURATION, OPERATORS, Condition, EventQuery, FieldRef
+from hivekeeper.domain.types import EVENT_TYPES
 from hivekeeper.ui import auth, formats, params
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.svg import MAX_SERIES, Series, line_chart

@@ -9,9 +9,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from hivekeeper.api.context import AppContext, context
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.events import parse_update
-from hivekeeper.domain.merge import Update
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
+from hivekeeper.domain.types import Update
 from hivekeeper.ui import auth
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import render

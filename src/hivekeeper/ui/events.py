@@ -8,9 +8,9 @@ from starlette.responses import Response
 
 from hivekeeper.api.context import context
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import EVENT_TYPES
 from hivekeeper.domain.filters import OPERATORS
 from hivekeeper.domain.render import render_event
+from hivekeeper.domain.types import EVENT_TYPES
 from hivekeeper.ui import auth, params
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute

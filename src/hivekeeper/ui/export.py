@@ -21,9 +21,9 @@ from starlette.responses import Response, StreamingResponse
 
 from hivekeeper.api.context import AppContext, context
 from hivekeeper.domain.filters import EventQuery, project_event
-from hivekeeper.domain.merge import StoredRow
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
+from hivekeeper.domain.types import StoredRow
 from hivekeeper.ui import auth, params
 from hivekeeper.ui.csv_cells import csv_cell, csv_lines
 from hivekeeper.ui.paging import after_last

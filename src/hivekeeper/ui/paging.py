@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hivekeeper.api.context import AppContext
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import StoredRow
+from hivekeeper.domain.types import StoredRow
 
 
 async def read_page(

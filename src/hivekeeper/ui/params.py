@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from hivekeeper.domain.charts import BUCKETS, Bucket
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.events import EVENT_TYPES, parse_time_ms
+from hivekeeper.domain.events import parse_time_ms
 from hivekeeper.domain.filters import (
     SORT_KEYS,
     Condition,
@@ -27,6 +27,7 @@ from hivekeeper.domain.filters import (
     parse_field,
     parse_page,
 )
+from hivekeeper.domain.types import EVENT_TYPES
 
 RANGES = ("15m", "1h", "24h", "7d", "30d")
 LIMITS = (25, 50, 100, 200)

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from hivekeeper.domain.events import OBJECT_FIELDS, OutlineRow
-from hivekeeper.domain.merge import StoredRow
+from hivekeeper.domain.events import OBJECT_FIELDS
+from hivekeeper.domain.types import OutlineRow, StoredRow
 from hivekeeper.ui import formats
 
 _USER_KEYS = ("user_id", "user", "email", "id", "name")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from hivekeeper.domain.charts import iso_time
-from hivekeeper.domain.events import JsonObject
+from hivekeeper.domain.types import JsonObject
 
 VersionKey = tuple[float, str]
 """`(at_ms, change_id)`: the total order of a dataset's changes."""

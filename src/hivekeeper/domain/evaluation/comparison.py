@@ -26,8 +26,8 @@ from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate
 from hivekeeper.domain.evaluation.results import Group, MetricSummary, RunResult, numeric
 from hivekeeper.domain.evaluation.traces import SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, lower_is_better
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT, Condition
+from hivekeeper.domain.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation._params import QueryParams, last
 from hivekeeper.domain.evaluation.versions import Deployment, Version, deployed, ordered
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
+from hivekeeper.domain.types import JsonObject
 
 Env = Literal["dev", "staging", "prod"]
 ENVS: tuple[str, ...] = get_args(Env)

@@ -14,9 +14,9 @@ from typing import TypedDict
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.evaluation._params import MAX_PAGE, QueryParams, id_list, last, page_number
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
 from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT
+from hivekeeper.domain.types import JsonObject
 
 _FIELDS = ("inputs", "history", "ground_truth", "metadata", "linked_event", "linked_datasets")
 

@@ -16,8 +16,8 @@ from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation._params import QueryParams, flag, last
 from hivekeeper.domain.evaluation.changelog import ChangeSummary, render_history
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
+from hivekeeper.domain.types import JsonObject
 
 DEFAULT_NAME = "Untitled Dataset"
 OFFLINE_PREFIX = "EXT-"

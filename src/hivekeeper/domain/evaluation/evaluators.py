@@ -16,8 +16,8 @@ from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation._params import QueryParams, query_fields
 from hivekeeper.domain.evaluation.versions import Version
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
+from hivekeeper.domain.types import JsonObject
 
 METRIC_TYPES = ("PYTHON", "LLM", "HUMAN", "COMPOSITE")
 RETURN_TYPES = ("float", "boolean", "string", "categorical")

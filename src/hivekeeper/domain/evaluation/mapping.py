@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation.datapoints import DatapointContent
-from hivekeeper.domain.events import OBJECT_FIELDS, JsonObject, json_type, parse_id
+from hivekeeper.domain.events import OBJECT_FIELDS, json_type, parse_id
 from hivekeeper.domain.fields import Fields, as_object
 from hivekeeper.domain.filters import EventQuery, parse_export_body
+from hivekeeper.domain.types import JsonObject
 
 _ROLES = ("inputs", "history", "ground_truth")
 # What an event mapping entry may start with: a payload namespace or an event column.

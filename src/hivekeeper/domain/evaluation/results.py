@@ -24,8 +24,8 @@ from hivekeeper.domain.evaluation._params import QueryParams, conditions, last
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate, parse_aggregate
 from hivekeeper.domain.evaluation.traces import Score, ScoreValue, SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, verdict
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.filters import Condition
+from hivekeeper.domain.types import JsonObject
 
 Group = tuple[str, str, str]
 """(metric name, event name, event type)."""

@@ -26,9 +26,9 @@ from hivekeeper.domain.evaluation._params import (
     structured,
 )
 from hivekeeper.domain.evaluation.datasets import is_offline
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import Fields
 from hivekeeper.domain.filters import parse_date_range
+from hivekeeper.domain.types import JsonObject
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import as_object
+from hivekeeper.domain.types import JsonObject
 
 SCHEMA_NAMESPACES = (
     "inputs",

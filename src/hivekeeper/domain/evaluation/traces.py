@@ -24,8 +24,8 @@ from typing import NamedTuple, TypedDict
 
 import orjson
 
-from hivekeeper.domain.events import JsonObject
 from hivekeeper.domain.fields import as_object, finite_number
+from hivekeeper.domain.types import JsonObject
 
 ScoreValue = bool | float | str
 """A score: a boolean, a finite number or a string (a label, an explanation)."""

@@ -19,7 +19,7 @@ import orjson
 
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.evaluation.changelog import VersionKey
-from hivekeeper.domain.events import JsonObject
+from hivekeeper.domain.types import JsonObject
 
 DEPLOYED = "deployed"
 """The one environment of a metric: the version evaluations use."""
