@@ -42,7 +42,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from hivekeeper.domain.types import MergeOp
 from hivekeeper.ingest.otlp import decode_traces
 from hivekeeper.ingest.otlp_batch import OtlpLimits
-from hivekeeper.ingest.span_events import span_event_id, spans_to_ops
+from hivekeeper.ingest.span_mapping import span_event_id, spans_to_ops
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_GENERATOR = REPO.parent / "shared" / "bench" / "otlp_load.py"

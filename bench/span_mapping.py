@@ -19,7 +19,7 @@ import statistics
 import time
 import uuid
 
-from hivekeeper.ingest.span_events import spans_to_ops
+from hivekeeper.ingest.span_mapping import spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 
 BATCH = 100

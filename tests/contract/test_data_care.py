@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hivekeeper.domain.retention import DAY_MS
-from hivekeeper.ingest.span_events import span_event_id
+from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.poll import eventually
 from tests.support.server import LiveServer, run_server
 

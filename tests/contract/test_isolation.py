@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hivekeeper import ui
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
-from hivekeeper.ingest.span_events import span_event_id
+from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.process import run_cli
 from tests.support.server import LiveServer, run_server
 

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from hivekeeper.ingest.span_events import span_event_id
+from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.otlp_protobuf import deeply_nested_request, key_values
 from tests.support.overload import full_write_queue
 from tests.support.server import LiveServer, run_server

@@ -33,7 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from hivekeeper.ingest.span_events import span_event_id
+from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.otlp_protobuf import key_values
 from tests.support.process import ServeProcess, serve_process
 

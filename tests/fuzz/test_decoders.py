@@ -20,9 +20,9 @@ from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.events import parse_event, parse_session, parse_update
 from hivekeeper.domain.filters import parse_export_body, parse_query_params
 from hivekeeper.domain.limits import JsonLimits, check_json
-from hivekeeper.domain.requests import plan_batch, plan_event, unwrap
 from hivekeeper.domain.types import Update, Upsert
 from hivekeeper.ingest import OtlpLimits, decode_traces, spans_to_ops
+from hivekeeper.ingest.rest_writes import plan_batch, plan_event, unwrap
 from tests.fuzz.strategies import (
     HOSTILE_VALUES,
     NUMBER_TEXT,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from hivekeeper.ingest.span_events import span_event_id
+from hivekeeper.ingest.span_mapping import span_event_id
 
 _START_NS = time.time_ns() - 60_000_000_000
 

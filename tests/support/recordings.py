@@ -17,9 +17,9 @@ import orjson
 
 from hivekeeper.domain.events import parse_update
 from hivekeeper.domain.merge import apply_ops
-from hivekeeper.domain.requests import plan_session
 from hivekeeper.domain.types import Key, MergeOp, StoredRow, Update
 from hivekeeper.ingest import OtlpLimits, decode_traces, spans_to_ops
+from hivekeeper.ingest.rest_writes import plan_session
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "honeyhive-sdk-1.7.0-evaluate"
 NOW_MS = 1_796_465_700_000.0

@@ -9,7 +9,7 @@ import pytest
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.limits import JsonLimits, check_json
-from hivekeeper.domain.requests import plan_batch, unwrap
+from hivekeeper.ingest.rest_writes import plan_batch, unwrap
 
 LIMITS = JsonLimits(max_depth=4, max_string_chars=8)
 

@@ -10,7 +10,7 @@ import pytest
 
 from hivekeeper.domain.merge import apply_ops, rollup_metadata
 from hivekeeper.domain.types import EventPatch, Key, StoredRow, Upsert
-from hivekeeper.ingest.span_events import spans_to_ops
+from hivekeeper.ingest.span_mapping import spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent
 
 P = "proj"

@@ -15,14 +15,14 @@ from hivekeeper.api.sessions import session_tree
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import parse_update, require_object
 from hivekeeper.domain.render import render_event
-from hivekeeper.domain.requests import (
+from hivekeeper.domain.tenancy import Principal
+from hivekeeper.domain.types import DeleteEvent, Update
+from hivekeeper.ingest import (
     PlannedWrite,
     plan_batch,
     plan_event,
     unwrap,
 )
-from hivekeeper.domain.tenancy import Principal
-from hivekeeper.domain.types import DeleteEvent, Update
 
 router = APIRouter(tags=["events"])
 Writer = Annotated[Principal, Depends(writer_principal)]

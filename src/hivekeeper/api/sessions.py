@@ -13,9 +13,9 @@ from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import require_object
 from hivekeeper.domain.render import render_event, render_sent_session, render_tree
-from hivekeeper.domain.requests import plan_session, unwrap
 from hivekeeper.domain.tenancy import Principal
 from hivekeeper.domain.types import DeleteSession
+from hivekeeper.ingest import plan_session, unwrap
 
 router = APIRouter(tags=["sessions"])
 Writer = Annotated[Principal, Depends(writer_principal)]

@@ -20,8 +20,8 @@ from hivekeeper.demo.dataset import (
     demo_writes,
 )
 from hivekeeper.domain.events import parse_update
-from hivekeeper.domain.requests import plan_batch, plan_session, unwrap
 from hivekeeper.domain.types import Update, Upsert, WriteOp
+from hivekeeper.ingest import plan_batch, plan_session, unwrap
 from hivekeeper.store import Store
 
 __all__ = [

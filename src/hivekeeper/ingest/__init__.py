@@ -6,7 +6,9 @@
   through the writer;
 - `otlp` (with `otlp_protobuf`, `otlp_json` and their shared `otlp_batch`): an OTLP/HTTP
   trace export request's encoding, its decoding into `Span`s (`spans`), and the answers;
-- `span_events` (with `conventions`, `messages` and `attributes`): decoded spans → the
+- `rest_writes`: HoneyHive REST bodies (sessions, events, batches, legacy model
+  events) → the write operations the writer takes;
+- `span_mapping` (with `conventions`, `messages` and `attributes`): decoded spans → the
   event write operations the writer takes.
 
 Code outside this package uses what is exported here.
@@ -24,8 +26,15 @@ from hivekeeper.ingest.otlp import (
 )
 from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
 from hivekeeper.ingest.redaction import RedactionRules, check_rules
+from hivekeeper.ingest.rest_writes import (
+    PlannedWrite,
+    plan_batch,
+    plan_event,
+    plan_session,
+    unwrap,
+)
 from hivekeeper.ingest.retention import RetentionJob
-from hivekeeper.ingest.span_events import span_event_id, spans_to_ops
+from hivekeeper.ingest.span_mapping import span_event_id, spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 from hivekeeper.ingest.writer import Writer, WriterState
 
@@ -34,6 +43,7 @@ __all__ = [
     "DecodedTraces",
     "Encoding",
     "OtlpLimits",
+    "PlannedWrite",
     "RedactionRules",
     "RetentionJob",
     "Span",
@@ -46,8 +56,12 @@ __all__ = [
     "decode_traces",
     "encode_answer",
     "encode_status",
+    "plan_batch",
+    "plan_event",
+    "plan_session",
     "reject_skipped",
     "sniff_encoding",
     "span_event_id",
     "spans_to_ops",
+    "unwrap",
 ]

@@ -15,7 +15,7 @@ import pytest
 from hivekeeper.domain.events import parse_session
 from hivekeeper.domain.merge import apply_ops, rollup_metadata
 from hivekeeper.domain.types import EventPatch, Key, StoredRow, Update, Upsert
-from hivekeeper.ingest.span_events import (
+from hivekeeper.ingest.span_mapping import (
     ID_NAMESPACE,
     STATUS_ERROR_TEXT,
     span_event_id,

@@ -6,7 +6,7 @@ import pytest
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import parse_event, parse_session, parse_time_ms, parse_update
-from hivekeeper.domain.requests import parse_model_event, plan_batch, plan_event, unwrap
+from hivekeeper.ingest.rest_writes import parse_model_event, plan_batch, plan_event, unwrap
 
 
 def test_session_name_falls_back_to_event_name() -> None:
