@@ -9,18 +9,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
-from hivekeeper.api import events, health, metrics, otlp, queries, sessions
-from hivekeeper.api.access_log import AccessLog, log_unmatched
-from hivekeeper.api.admission import BodyBudget, BodyBudgetMiddleware, ReadSlots
-from hivekeeper.api.context import AppContext
-from hivekeeper.api.errors import install_error_handlers
-from hivekeeper.api.lanes import Lanes
-from hivekeeper.api.metrics import Metrics
-from hivekeeper.api.observe import Observer, ObserveRequests
-from hivekeeper.api.throttle import FailedAuthThrottle
+from hivekeeper.api import events, health, otlp, queries, sessions
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
+from hivekeeper.web import (
+    AccessLog,
+    AppContext,
+    BodyBudget,
+    BodyBudgetMiddleware,
+    FailedAuthThrottle,
+    Lanes,
+    Metrics,
+    Observer,
+    ObserveRequests,
+    ReadSlots,
+    install_error_handlers,
+    log_unmatched,
+)
 
 _DESCRIPTION = (
     "Self-hosted LLM observability that speaks the HoneyHive API. Every route but "
@@ -111,7 +117,7 @@ def create_app(
         observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))
     app.add_middleware(ObserveRequests, observers=observers)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
-    for module in (health, metrics, sessions, queries, events, otlp):
+    for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
     app.include_router(ui.router)
     return app

@@ -13,10 +13,10 @@ import httpx
 import orjson
 from starlette.testclient import TestClient
 
-from hivekeeper.api.context import AppContext
-from hivekeeper.api.lanes import READ_THREADS
 from hivekeeper.app import create_app
 from hivekeeper.store import open_store
+from hivekeeper.web import AppContext
+from hivekeeper.web.lanes import READ_THREADS
 from tests.support.poll import eventually
 from tests.support.server import LiveServer, run_server, settings_for
 from tests.ui.client import signed_in

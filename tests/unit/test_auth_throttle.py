@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
-from hivekeeper.api.throttle import FailedAuthThrottle, client_address
 from hivekeeper.domain.errors import AuthThrottled
 from hivekeeper.domain.tenancy import generate_key, hash_key, key_matches
 from hivekeeper.store import sql_tenancy
 from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.web import FailedAuthThrottle, client_address
 
 
 class Clock:

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import Request
 
-from hivekeeper.api.context import context
-from hivekeeper.api.throttle import client_address
 from hivekeeper.domain.errors import Forbidden, Unauthorized
 from hivekeeper.domain.tenancy import Principal
+from hivekeeper.web import client_address, context
 
 logger = logging.getLogger(__name__)
 # Literal tokens clients send when no key is configured (the tracer sends "Bearer None").

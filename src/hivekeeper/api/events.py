@@ -8,9 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from hivekeeper.api.auth import reader_principal, writer_principal
-from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema
-from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.api.sessions import session_tree
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import parse_update, require_object
@@ -23,6 +21,7 @@ from hivekeeper.ingest import (
     plan_event,
     unwrap,
 )
+from hivekeeper.web import JsonResponse, context, json_limits, read_json
 
 router = APIRouter(tags=["events"])
 Writer = Annotated[Principal, Depends(writer_principal)]

@@ -1,13 +1,17 @@
-"""`/health`: is this process able to take writes?"""
+"""`/health` and `/metrics`: what probes and scrapers read, with no key.
+
+`/health` says whether this process is able to take writes; `/metrics` is the
+Prometheus exposition of `web.metrics` (counts only, no tenant data).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from hivekeeper import __version__
-from hivekeeper.api.context import context
-from hivekeeper.api.http import JsonResponse
 from hivekeeper.ingest import WriterState
+from hivekeeper.web import JsonResponse, context
 
 router = APIRouter(tags=["health"])
 
@@ -26,3 +30,13 @@ async def health(request: Request) -> JsonResponse:
         },
         status_code=200 if ok else 503,
     )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (no auth; counts only, no tenant data)",
+    response_class=Response,
+)
+async def metrics(request: Request) -> Response:
+    body, content_type = context(request).metrics.render(request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)

@@ -13,9 +13,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hivekeeper.api.auth import writer_principal
-from hivekeeper.api.context import context
-from hivekeeper.api.errors import note_error
-from hivekeeper.api.http import read_body
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.types import MergeOp
@@ -32,6 +29,7 @@ from hivekeeper.ingest import (
     sniff_encoding,
     spans_to_ops,
 )
+from hivekeeper.web import context, note_error, read_body
 
 router = APIRouter(tags=["opentelemetry"])
 

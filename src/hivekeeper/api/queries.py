@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from hivekeeper.api.auth import reader_principal
-from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema, query_parameters
-from hivekeeper.api.http import JsonResponse, read_json
 from hivekeeper.domain.charts import parse_chart_params
 from hivekeeper.domain.events import require_object
 from hivekeeper.domain.filters import (
@@ -20,6 +18,7 @@ from hivekeeper.domain.filters import (
 )
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Principal
+from hivekeeper.web import JsonResponse, context, read_json
 
 router = APIRouter(tags=["queries"])
 Reader = Annotated[Principal, Depends(reader_principal)]

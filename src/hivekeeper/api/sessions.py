@@ -7,15 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from hivekeeper.api.auth import reader_principal, writer_principal
-from hivekeeper.api.context import context
 from hivekeeper.api.docs import body_schema
-from hivekeeper.api.http import JsonResponse, json_limits, read_json
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.events import require_object
 from hivekeeper.domain.render import render_event, render_sent_session, render_tree
 from hivekeeper.domain.tenancy import Principal
 from hivekeeper.domain.types import DeleteSession
 from hivekeeper.ingest import plan_session, unwrap
+from hivekeeper.web import JsonResponse, context, json_limits, read_json
 
 router = APIRouter(tags=["sessions"])
 Writer = Annotated[Principal, Depends(writer_principal)]

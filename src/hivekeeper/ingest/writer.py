@@ -15,7 +15,7 @@ failed and the rest are committed together again; otherwise each is retried alon
 
 The writer knows nothing of metrics libraries: it reports each committed transaction
 to an optional `on_commit(ops, seconds)` callback, and `queued_ops` can be read at
-any time; `api/metrics.py` turns both into Prometheus metrics.
+any time; `web/metrics.py` turns both into Prometheus metrics.
 """
 
 from __future__ import annotations

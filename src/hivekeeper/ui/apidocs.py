@@ -14,10 +14,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.http import JsonResponse
+from hivekeeper.ui.browser import content_security_policy
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page
-from hivekeeper.ui.web import content_security_policy
+from hivekeeper.web import JsonResponse
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 OPENAPI_URL = "/openapi.json"

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hivekeeper.domain.errors import NotFound
-from hivekeeper.ui.web import secure
+from hivekeeper.ui.browser import secure
 
 router = APIRouter(include_in_schema=False)
 _TYPES = {

@@ -25,11 +25,10 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.context import context
-from hivekeeper.api.throttle import client_address
 from hivekeeper.domain.errors import Forbidden, NotFound
 from hivekeeper.domain.tenancy import Principal, Project
-from hivekeeper.ui.web import Redirect, with_query
+from hivekeeper.ui.browser import Redirect, with_query
+from hivekeeper.web import client_address, context
 
 KEYS_COOKIE = "hk_keys"
 PRE_COOKIE = "hk_pre"

@@ -15,7 +15,6 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.context import AppContext, context
 from hivekeeper.domain.charts import (
     BUCKETS,
     Aggregation,
@@ -32,6 +31,7 @@ from hivekeeper.ui import auth, formats, params
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.svg import MAX_SERIES, Series, line_chart
 from hivekeeper.ui.templating import page as render_page
+from hivekeeper.web import AppContext, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 SPLITS = {

@@ -6,17 +6,17 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hivekeeper.api.context import AppContext, context
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.events import parse_update
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import Update
 from hivekeeper.ui import auth
+from hivekeeper.ui.browser import read_form, safe_next
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import render
 from hivekeeper.ui.views import EventDetail, event_detail
-from hivekeeper.ui.web import read_form, safe_next
+from hivekeeper.web import AppContext, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 MAX_COMMENT_CHARS = 10_000

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.context import context
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import OPERATORS
 from hivekeeper.domain.render import render_event
@@ -16,6 +15,7 @@ from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
 from hivekeeper.ui.views import DEFAULT_COLUMNS, event_cells
+from hivekeeper.web import context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 # Roll-up sort keys are zero on every row but sessions: meaningless across events.

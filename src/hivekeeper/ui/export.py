@@ -19,7 +19,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hivekeeper.api.context import AppContext, context
 from hivekeeper.domain.filters import EventQuery, project_event
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
@@ -29,6 +28,7 @@ from hivekeeper.ui.csv_cells import csv_cell, csv_lines
 from hivekeeper.ui.paging import after_last
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.views import DEFAULT_COLUMNS, value_at
+from hivekeeper.web import AppContext, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 # Rows per read at most: past this, the per-query overhead has vanished.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hivekeeper.api.context import AppContext
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.types import StoredRow
+from hivekeeper.web import AppContext
 
 
 async def read_page(

@@ -16,11 +16,11 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hivekeeper.api.metrics import note_rejection
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.ui.auth import sign_out
+from hivekeeper.ui.browser import Redirect, secure
 from hivekeeper.ui.templating import page
-from hivekeeper.ui.web import Redirect, secure
+from hivekeeper.web import note_rejection
 
 logger = logging.getLogger(__name__)
 

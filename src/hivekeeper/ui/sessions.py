@@ -9,8 +9,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.context import context
-from hivekeeper.api.http import JsonResponse
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.filters import OPERATORS, SORT_KEYS
 from hivekeeper.ui import auth, params
@@ -19,6 +17,7 @@ from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
 from hivekeeper.ui.views import flatten, outline_json, session_row
+from hivekeeper.web import JsonResponse, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 # Rows a page without JavaScript renders at once; the script draws any number.

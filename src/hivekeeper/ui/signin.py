@@ -6,13 +6,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hivekeeper.api.context import context
-from hivekeeper.api.throttle import client_address
 from hivekeeper.domain.errors import Forbidden
 from hivekeeper.ui import auth
+from hivekeeper.ui.browser import Redirect, read_form, safe_next
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page
-from hivekeeper.ui.web import Redirect, read_form, safe_next
+from hivekeeper.web import client_address, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 

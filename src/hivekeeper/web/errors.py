@@ -10,9 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from hivekeeper.api.http import JsonResponse
-from hivekeeper.api.metrics import note_rejection
 from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.web.http import JsonResponse
+from hivekeeper.web.metrics import note_rejection
 
 logger = logging.getLogger(__name__)
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from starlette.requests import HTTPConnection
 
-from hivekeeper.api.admission import BodyBudget, ReadSlots
-from hivekeeper.api.lanes import Lanes, run_in
-from hivekeeper.api.throttle import FailedAuthThrottle
 from hivekeeper.config import Settings
 from hivekeeper.ingest import Writer
 from hivekeeper.store import Store
-
-if TYPE_CHECKING:  # api.metrics reaches its counters through `context()`, so imports us
-    from hivekeeper.api.metrics import Metrics
+from hivekeeper.web.admission import BodyBudget, ReadSlots
+from hivekeeper.web.lanes import Lanes, run_in
+from hivekeeper.web.metrics import Metrics
+from hivekeeper.web.throttle import FailedAuthThrottle
 
 T = TypeVar("T")
 

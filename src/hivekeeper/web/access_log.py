@@ -13,9 +13,9 @@ import logging
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from hivekeeper.api.throttle import client_host
 from hivekeeper.domain.tenancy import mask_keys
 from hivekeeper.logs import ACCESS_LOGGER, FIELDS, RateLimitedLog
+from hivekeeper.web.throttle import client_host
 
 logger = logging.getLogger(__name__)
 _unmatched = RateLimitedLog(logger)

@@ -10,10 +10,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hivekeeper.api.admission import body_ticket
 from hivekeeper.config import Settings
 from hivekeeper.domain.errors import BadRequest, InvalidJson, PayloadTooLarge
 from hivekeeper.domain.limits import JsonLimits, check_json
+from hivekeeper.web.admission import body_ticket
 
 
 class JsonResponse(Response):

@@ -1,4 +1,4 @@
-"""Prometheus metrics: what the server counts, and `/metrics`.
+"""Prometheus metrics: what the server counts (`api.health` serves them at `/metrics`).
 
 Labels are route templates, methods, status codes and error codes only: never a raw
 path, a project id, an API key or anything from a payload. So `/metrics` holds no
@@ -14,15 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
-from starlette.responses import Response
+from starlette.requests import HTTPConnection
 from starlette.types import Scope
-
-from hivekeeper.api.context import context
-
-router = APIRouter(tags=["health"])
 
 _UNMATCHED = "unmatched"
 """The route label of a request no route matched: raw paths would let clients mint series."""
@@ -195,16 +190,6 @@ class Metrics:
         return encode(self.registry), content_type
 
 
-def note_rejection(request: Request, error_code: str) -> None:
+def note_rejection(request: HTTPConnection, error_code: str) -> None:
     """Record which error a request was refused with, for the `reason` label."""
     request.scope[_REJECTION] = error_code.lower()
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics (no auth; counts only, no tenant data)",
-    response_class=Response,
-)
-async def metrics(request: Request) -> Response:
-    body, content_type = context(request).metrics.render(request.headers.get("accept", ""))
-    return Response(body, media_type=content_type)
