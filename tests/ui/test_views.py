@@ -6,8 +6,10 @@ import pytest
 
 from hivekeeper.domain.types import OutlineRow
 from hivekeeper.ui import formats
+from hivekeeper.ui.columns import value_at
+from hivekeeper.ui.detail import event_detail
+from hivekeeper.ui.sessions import flatten
 from hivekeeper.ui.svg import Series, line_chart, nice_ceiling
-from hivekeeper.ui.views import event_detail, flatten, value_at
 
 
 def _row(event_id: str, parent: str | None, start: float) -> OutlineRow:

@@ -7,9 +7,10 @@
 - `events` and `export`: the events explorer and its streamed JSONL/CSV download;
 - `dashboard` (with `svg`): charts over time from the chart query;
 - `apidocs`: the API's docs (Swagger UI, ReDoc) and its OpenAPI document;
-- `route`, `params`, `paging`, `views`, `formats`, `templating`, `assets`, `web`: the
-  shared plumbing (error pages and headers, view state in the URL, paging, row shaping,
-  rendering, static files).
+- `route`, `params`, `paging`, `columns`, `formats`, `templating`, `assets`, `browser`:
+  what the pages share (error pages, view state in the URL, paging, the explorer's
+  columns, rendering, static files, security headers and forms). Each page module
+  shapes what its own templates show.
 
 `router` holds every UI route; the app includes it after the API's.
 """

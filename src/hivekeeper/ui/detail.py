@@ -1,21 +1,30 @@
-"""One event's detail (the fragment the session page loads) and feedback on it."""
+"""One event's detail (the fragment the session page loads) and feedback on it.
+
+Below the routes, what the detail pane shows of a rendered event: its chat messages
+and answers, model and usage, and each namespace as a section.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
-from hivekeeper.domain.events import parse_update
+from hivekeeper.domain.events import OBJECT_FIELDS, parse_update
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import Update
 from hivekeeper.ui import auth
 from hivekeeper.ui.browser import read_form, safe_next
+from hivekeeper.ui.columns import value_at
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import render
-from hivekeeper.ui.views import EventDetail, event_detail
 from hivekeeper.web import AppContext, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
@@ -88,3 +97,173 @@ async def add_feedback(request: Request, event_id: str, page: auth.Page) -> Resp
     patch = parse_update({"feedback": feedback}, event_id=event_id)
     await ctx.writer.submit([Update(page.project.id, patch)])
     return RedirectResponse(target, status_code=303)
+
+
+# --- what the detail pane shows --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message: `content` is text when `text` is True, else any JSON."""
+
+    role: str
+    content: Any
+    text: bool
+    tool_calls: list[ToolCall]
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str
+    value: Any
+    size: int
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    event: dict[str, Any]
+    messages: list[Message]
+    answers: list[Message]
+    model: dict[str, Any]
+    usage: dict[str, Any]
+    sections: list[Section]
+    unmapped: list[tuple[str, Any]]
+    feedback: dict[str, Any]
+
+    @property
+    def is_model(self) -> bool:
+        return bool(self.event.get("event_type") == "model")
+
+
+_USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "reasoning_tokens",
+    "cost",
+    "prompt_cost",
+    "completion_cost",
+)
+_ANSWER_KEYS = frozenset({"role", "content", "tool_calls", "parts"})
+
+
+def event_detail(event: dict[str, Any]) -> EventDetail:
+    """Everything the detail pane shows of a rendered event (`render_event`'s shape)."""
+    inputs = _object(event.get("inputs"))
+    outputs = _object(event.get("outputs"))
+    config = _object(event.get("config"))
+    metadata = _object(event.get("metadata"))
+    history = inputs.get("chat_history")
+    messages = [message(m) for m in history] if isinstance(history, list) else []
+    answers: list[Message] = []
+    choices = outputs.get("choices")
+    if isinstance(choices, list) and choices:
+        answers = [message(c, "assistant") for c in choices]
+    elif _ANSWER_KEYS.intersection(outputs):
+        answers = [message(outputs, "assistant")]
+    model = {k: config[k] for k in ("model", "provider") if config.get(k) is not None}
+    params = config.get("hyperparameters")
+    if isinstance(params, dict):
+        model.update(params)
+    usage = {k: metadata[k] for k in _USAGE_KEYS if metadata.get(k) is not None}
+    sections = []
+    for name in OBJECT_FIELDS:
+        value = event.get(name)
+        size = len(value) if isinstance(value, dict | list) else 0
+        # Closed when long: a pane of tool results should not bury the chat above it.
+        sections.append(Section(name, value if value is not None else {}, size, 0 < size <= 8))
+    extra = {k: v for k, v in event.items() if k not in _KNOWN_EVENT_KEYS}
+    if extra:
+        sections.append(Section("other fields", extra, len(extra), False))
+    return EventDetail(
+        event=event,
+        messages=messages,
+        answers=answers,
+        model=model,
+        usage=usage,
+        sections=sections,
+        unmapped=_unmapped(metadata),
+        feedback=_object(event.get("feedback")),
+    )
+
+
+def message(raw: Any, default_role: str = "") -> Message:
+    """A chat message in any shape ingest produces (`{role, content, tool_calls, …}`)."""
+    if not isinstance(raw, dict):
+        return Message(default_role or "message", raw, isinstance(raw, str), [], {})
+    role = raw.get("role")
+    content = raw.get("content")
+    calls = raw.get("tool_calls")
+    extra = {k: v for k, v in raw.items() if k not in ("role", "content", "tool_calls")}
+    return Message(
+        role=str(role) if role is not None else default_role or "message",
+        content=content,
+        text=isinstance(content, str),
+        tool_calls=[_tool_call(c) for c in calls] if isinstance(calls, list) else [],
+        extra=extra,
+    )
+
+
+def _tool_call(raw: Any) -> ToolCall:
+    if not isinstance(raw, dict):
+        return ToolCall("", "", raw)
+    function = raw.get("function")
+    fn = function if isinstance(function, dict) else raw
+    return ToolCall(
+        id=str(raw.get("id") or ""),
+        name=str(fn.get("name") or ""),
+        arguments=_maybe_json(fn.get("arguments")),
+    )
+
+
+def _maybe_json(value: Any) -> Any:
+    """Tool arguments often arrive as a JSON string: shown parsed when they parse."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _unmapped(metadata: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    otel = metadata.get("otel")
+    keys = otel.get("unmapped_attributes") if isinstance(otel, dict) else None
+    if not isinstance(keys, list):
+        return []
+    return [(str(key), value_at(metadata, str(key))) for key in keys]
+
+
+_KNOWN_EVENT_KEYS = frozenset(
+    {
+        *OBJECT_FIELDS,
+        "event_id",
+        "session_id",
+        "org_id",
+        "workspace_id",
+        "project_id",
+        "parent_id",
+        "children_ids",
+        "event_type",
+        "event_name",
+        "error",
+        "source",
+        "duration",
+        "start_time",
+        "end_time",
+    }
+)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,11 +13,11 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import OPERATORS
 from hivekeeper.domain.render import render_event
 from hivekeeper.domain.types import EVENT_TYPES
-from hivekeeper.ui import auth, params
+from hivekeeper.ui import auth, formats, params
+from hivekeeper.ui.columns import DEFAULT_COLUMNS, value_at
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
-from hivekeeper.ui.views import DEFAULT_COLUMNS, event_cells
 from hivekeeper.web import context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
@@ -60,3 +63,19 @@ async def events_list(request: Request, page: auth.Page) -> Response:
         export_jsonl=f"/p/{page.project.id}/events/export.jsonl{export}",
         export_csv=f"/p/{page.project.id}/events/export.csv{export}",
     )
+
+
+def event_cells(event: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The explorer's cells of a rendered event, each formatted for its column."""
+    out = []
+    for column in columns:
+        value = value_at(event, column)
+        if column in ("start_time", "end_time"):
+            out.append(formats.when(value))
+        elif column == "duration":
+            out.append(formats.duration(value))
+        elif column.endswith("cost"):
+            out.append(formats.cost(value) if not isinstance(value, str) else value)
+        else:
+            out.append(formats.cell(value))
+    return out

@@ -24,10 +24,10 @@ from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import StoredRow
 from hivekeeper.ui import auth, params
+from hivekeeper.ui.columns import DEFAULT_COLUMNS, value_at
 from hivekeeper.ui.csv_cells import csv_cell, csv_lines
 from hivekeeper.ui.paging import after_last
 from hivekeeper.ui.route import UiRoute
-from hivekeeper.ui.views import DEFAULT_COLUMNS, value_at
 from hivekeeper.web import AppContext, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)

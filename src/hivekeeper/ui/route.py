@@ -8,7 +8,6 @@ response, so no page can forget them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -20,9 +19,7 @@ from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.ui.auth import sign_out
 from hivekeeper.ui.browser import Redirect, secure
 from hivekeeper.ui.templating import page
-from hivekeeper.web import note_rejection
-
-logger = logging.getLogger(__name__)
+from hivekeeper.web import note_error
 
 
 class UiRoute(APIRoute):
@@ -45,9 +42,7 @@ class UiRoute(APIRoute):
 
 def error_page(request: Request, exc: HivekeeperError) -> Response:
     """`exc` as a page with its status and headers (Retry-After for a 429)."""
-    note_rejection(request, exc.error_code)
-    if exc.status >= 500:
-        logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    note_error(request, exc)
     response = page(
         request, "error.html", status=exc.status, ui=None, project=None, error=exc, section=""
     )

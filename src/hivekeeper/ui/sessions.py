@@ -1,8 +1,15 @@
-"""The sessions list and one session's page (tree, waterfall, detail) and outline."""
+"""The sessions list and one session's page (tree, waterfall, detail) and outline.
+
+Below the routes, what they show: a line per session of the list, and the session's
+events in depth-first order with their place on the time axis.
+"""
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -11,12 +18,12 @@ from starlette.responses import Response
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.filters import OPERATORS, SORT_KEYS
+from hivekeeper.domain.types import OutlineRow, StoredRow
 from hivekeeper.ui import auth, params
 from hivekeeper.ui.detail import load_detail
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
-from hivekeeper.ui.views import flatten, outline_json, session_row
 from hivekeeper.web import JsonResponse, context
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
@@ -127,3 +134,228 @@ def _int(raw: str | None, default: int) -> int:
         return int(raw) if raw is not None else default
     except ValueError:
         return default
+
+
+# --- a line of the sessions list -------------------------------------------------
+
+_USER_KEYS = ("user_id", "user", "email", "id", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    session_id: str
+    name: str
+    source: str
+    user: str
+    start_time: float | None
+    duration: float | None
+    num_events: int
+    total_tokens: float
+    cost: float
+    error_count: int
+    feedback: str
+
+
+def session_row(row: StoredRow) -> SessionRow:
+    """One line of the sessions list, from a session row and its roll-ups."""
+    return SessionRow(
+        session_id=row["event_id"],
+        name=row["event_name"] or "",
+        source=row["source"] or "",
+        user=_user(row["user_properties"]),
+        start_time=row["start_time"],
+        duration=_duration(row),
+        num_events=row["num_events"],
+        total_tokens=row["total_tokens"],
+        cost=row["cost"],
+        error_count=row["error_count"] + (1 if row["error"] is not None else 0),
+        feedback=feedback_summary(row["feedback"], row["feedback_count"]),
+    )
+
+
+def feedback_summary(feedback: Mapping[str, Any], events_with_feedback: int = 0) -> str:
+    """`★4 · “too long…” · 3 events`: the rating, the comment's start, and how many of
+    the session's events carry feedback."""
+    parts = []
+    rating = feedback.get("rating")
+    if isinstance(rating, int | float) and not isinstance(rating, bool):
+        parts.append(f"★{rating:g}")
+    elif rating is not None:
+        parts.append(f"rating {rating}")
+    comment = feedback.get("comment")
+    if isinstance(comment, str) and comment.strip():
+        text = comment.strip()
+        parts.append(f"“{text[:40]}{'…' if len(text) > 40 else ''}”")
+    others = [k for k in feedback if k not in ("rating", "comment")]
+    if others:
+        parts.append(", ".join(others[:3]))
+    if events_with_feedback:
+        parts.append(f"{events_with_feedback} event{'s' if events_with_feedback != 1 else ''}")
+    return " · ".join(parts)
+
+
+def _user(properties: Mapping[str, Any]) -> str:
+    for key in _USER_KEYS:
+        value = properties.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return ""
+
+
+def _duration(row: StoredRow) -> float | None:
+    if row["duration"] is not None:
+        return row["duration"]
+    if row["start_time"] is not None and row["end_time"] is not None:
+        return row["end_time"] - row["start_time"]
+    return None
+
+
+# --- the session outline ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlatRow:
+    """One outline row in depth-first order; `parent` is the index of its parent row."""
+
+    index: int
+    parent: int
+    depth: int
+    has_children: bool
+    event: OutlineRow
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    rows: list[FlatRow]
+    t0: float | None
+    t1: float | None
+
+    @property
+    def span_ms(self) -> float:
+        if self.t0 is None or self.t1 is None:
+            return 0.0
+        return max(self.t1 - self.t0, 0.0)
+
+    def bar(self, row: FlatRow) -> tuple[float, float] | None:
+        """Where an event's bar sits on the shared time axis: (left, width) in 0..1000."""
+        start = row.event["start_time"]
+        if start is None or self.t0 is None:
+            return None
+        span = self.span_ms or 1.0
+        end = _end(row.event)
+        left = (start - self.t0) / span * 1000
+        width = max(((end if end is not None else start) - start) / span * 1000, 2.0)
+        left = min(max(left, 0.0), 998.0)
+        return round(left, 2), round(min(width, 1000 - left), 2)
+
+    def ticks(self) -> list[float]:
+        """Offsets (ms from t0) of five axis labels, start to end."""
+        return [self.span_ms * i / 4 for i in range(5)]
+
+
+def flatten(outline: Sequence[OutlineRow], session_id: str) -> Outline:
+    """The session's events in depth-first order under the session row.
+
+    Children keep the store's order (start time, then id). An event whose parent is
+    missing, or that sits on a parent cycle, hangs off the session root, as in the
+    API's tree, so every event of the session shows.
+    """
+    by_id = {row["event_id"]: row for row in outline}
+    root = by_id.get(session_id)
+    if root is None:
+        return Outline([], None, None)
+    children: dict[str, list[OutlineRow]] = {}
+    for row in outline:
+        if row["event_id"] == session_id:
+            continue
+        parent = row["parent_id"]
+        if parent is None or parent not in by_id or parent == row["event_id"]:
+            parent = session_id
+        children.setdefault(parent, []).append(row)
+    flat: list[FlatRow] = []
+    placed: set[str] = set()
+
+    def walk(start: OutlineRow, parent_index: int, depth: int) -> None:
+        # Iterative: a chain of thousands of nested spans must not hit the recursion limit.
+        stack: list[tuple[OutlineRow, int, int]] = [(start, parent_index, depth)]
+        while stack:
+            row, parent_at, level = stack.pop()
+            if row["event_id"] in placed:
+                continue
+            placed.add(row["event_id"])
+            kids = [k for k in children.get(row["event_id"], []) if k["event_id"] not in placed]
+            index = len(flat)
+            flat.append(FlatRow(index, parent_at, level, bool(kids), row))
+            stack.extend((kid, index, level + 1) for kid in reversed(kids))
+
+    walk(root, -1, 0)
+    stray = [row for row in outline if row["event_id"] not in placed]
+    if stray:  # parent cycles: attach each unreached event to the root
+        children[session_id] = stray
+        flat[0] = FlatRow(0, -1, 0, True, root)
+        for row in stray:
+            walk(row, 0, 1)
+    starts = [r["start_time"] for r in outline if r["start_time"] is not None]
+    ends = [e for e in (_end(r) for r in outline) if e is not None]
+    t0 = min(starts) if starts else None
+    t1 = max([*ends, *starts]) if starts else None
+    return Outline(flat, t0, t1)
+
+
+def outline_json(outline: Outline, session_id: str) -> dict[str, Any]:
+    """The compact outline the session page's script draws: one array per row.
+
+    Columns: id, parent index, depth, has children, type, name, start offset (ms from
+    t0), duration, error (1/0), model, tokens, cost. Arrays, not objects, keep a
+    10,000-event session near a megabyte.
+    """
+    t0 = outline.t0
+    rows = []
+    for row in outline.rows:
+        event = row.event
+        start = event["start_time"]
+        end = _end(event)
+        rows.append(
+            [
+                event["event_id"],
+                row.parent,
+                row.depth,
+                1 if row.has_children else 0,
+                event["event_type"],
+                event["event_name"] or "",
+                None if start is None or t0 is None else round(start - t0, 3),
+                None if start is None or end is None else round(end - start, 3),
+                1 if event["error"] is not None else 0,
+                event["model"],
+                event["total_tokens"],
+                event["cost"],
+            ]
+        )
+    return {
+        "session_id": session_id,
+        "t0": t0,
+        "span": outline.span_ms,
+        "columns": [
+            "id",
+            "parent",
+            "depth",
+            "kids",
+            "type",
+            "name",
+            "start",
+            "duration",
+            "error",
+            "model",
+            "tokens",
+            "cost",
+        ],
+        "rows": rows,
+    }
+
+
+def _end(row: OutlineRow) -> float | None:
+    if row["end_time"] is not None:
+        return row["end_time"]
+    if row["start_time"] is not None and row["duration"] is not None:
+        return row["start_time"] + row["duration"]
+    return None

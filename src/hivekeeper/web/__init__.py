@@ -20,7 +20,7 @@ from hivekeeper.web.context import AppContext, context
 from hivekeeper.web.errors import install_error_handlers, note_error
 from hivekeeper.web.http import JsonResponse, json_limits, read_body, read_json
 from hivekeeper.web.lanes import Lanes
-from hivekeeper.web.metrics import Metrics, note_rejection
+from hivekeeper.web.metrics import Metrics
 from hivekeeper.web.observe import Observer, ObserveRequests
 from hivekeeper.web.throttle import FailedAuthThrottle, client_address
 
@@ -42,7 +42,6 @@ __all__ = [
     "json_limits",
     "log_unmatched",
     "note_error",
-    "note_rejection",
     "read_body",
     "read_json",
 ]
