@@ -215,16 +215,48 @@ class _Batch:
 
 def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str | None]:
     """The event patch of one span, the session name it carries, if any, and the id
-    the span would have had if `honeyhive_event_id` did not rename it."""
-    attributes = span.attributes
+    the span would have had if `honeyhive_event_id` did not rename it.
+
+    The steps run in this order because each may leave a value it refuses in
+    `fields.unmapped`, and the last steps keep whatever is there in `metadata`.
+    """
     fields = EventFields()
+    unmapped = fields.unmapped
+    found, convention, families = _sort_attributes(span.attributes, fields)
+    patch, derived_id = _identify(span, found, unmapped, batch)
+    session_name = _first_text(found, ("honeyhive.session_name",), unmapped)
+    _add_name_and_source(span, found, unmapped, batch, patch)
+    _add_times(span, patch)
+    _add_honeyhive_values(found, fields)
+    exceptions, others = _split_events(span.events)
+    if convention or families or others:
+        others = apply_conventions(convention, families, others, fields)
+    fill_totals(fields.metadata)
+    _add_error(span, found, exceptions, fields, patch)
+    if unmapped:
+        merge_missing(
+            fields.metadata, rebuild_object(unmapped.items()), fields.shadowed, "metadata."
+        )
+    _add_otel(span, batch.resource(span.resource), others, fields)
+    _add_namespaces(fields, patch)
+    return patch, session_name, derived_id
+
+
+def _sort_attributes(
+    attributes: Attributes, fields: EventFields
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Pairs]]:
+    """One pass over a span's attributes: flattened namespace keys go into `fields`, and
+    what is left is returned by who reads it: (exact HoneyHive keys, exact convention
+    keys, convention families' pairs). Keys no rule reads go to `fields.unmapped`.
+
+    Exact keys are looked up first (most of a typical span), then the first segment
+    decides. No regular expressions, no copies of values.
+    """
     metadata, unmapped = fields.metadata, fields.unmapped
     found: dict[str, Any] = {}
     convention: dict[str, Any] = {}
     families: dict[str, Pairs] = {}
     touched: dict[int, JsonTree] = {}  # objects that got flattened keys, to `finish`
-    # One pass over the attributes: exact keys first (most of a typical span), then
-    # dispatch on the first segment. No regular expressions, no copies of values.
     for key, value in attributes.items():
         is_honeyhive = _EXACT_KEYS.get(key)
         if is_honeyhive is not None:
@@ -261,7 +293,14 @@ def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str 
         unmapped[key] = value
     for target in touched.values():
         finish(target)
+    return found, convention, families
 
+
+def _identify(
+    span: Span, found: dict[str, Any], unmapped: dict[str, Any], batch: _Batch
+) -> tuple[EventPatch, str | None]:
+    """The patch's identity (event, session and parent id, event type), and the id the
+    span would have had if `honeyhive_event_id` did not rename it."""
     trace_id = span.trace_id
     session_id = _first_id(found, _SESSION_KEYS, unmapped) or trace_session_id(trace_id)
     event_id = _first_id(found, ("honeyhive_event_id",), unmapped)
@@ -287,11 +326,17 @@ def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str 
         "parent_id": parent_id,
         "event_type": _event_type(span, found, unmapped),
     }
-    session_name = _first_text(found, ("honeyhive.session_name",), unmapped)
+    return patch, derived_id
+
+
+def _add_name_and_source(
+    span: Span, found: dict[str, Any], unmapped: dict[str, Any], batch: _Batch, patch: EventPatch
+) -> None:
+    """`event_name` (the SDK's, else the span's) and `source` (the span's, its
+    resource's, else the `X-Source` header), when there is one."""
     name = _first_text(found, _NAME_KEYS, unmapped) or span.name
     if name:
         patch["event_name"] = name
-    resource = batch.resource(span.resource)
     source = (
         _first_text(found, _SOURCE_KEYS, unmapped)
         or _text(span.resource.get("honeyhive.source"))
@@ -299,31 +344,39 @@ def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str 
     )
     if source:
         patch["source"] = source
-    _add_times(span, patch)
-    _add_honeyhive_values(found, fields)
 
+
+def _split_events(events: Iterable[SpanEvent]) -> tuple[list[SpanEvent], list[SpanEvent]]:
+    """A span's events: (its `exception` events, the others)."""
     exceptions: list[SpanEvent] = []
     others: list[SpanEvent] = []
-    for event in span.events:
+    for event in events:
         (exceptions if event.name == "exception" else others).append(event)
-    if convention or families or others:
-        others = apply_conventions(convention, families, others, fields)
-    fill_totals(metadata)
+    return exceptions, others
+
+
+def _add_error(
+    span: Span,
+    found: dict[str, Any],
+    exceptions: list[SpanEvent],
+    fields: EventFields,
+    patch: EventPatch,
+) -> None:
+    """`error`, and each exception event in `metadata.exceptions`."""
     patch["error"] = _error(span, found, exceptions)
     if exceptions:
-        fields.put(metadata, "metadata", "exceptions", [_exception(e) for e in exceptions])
-    if unmapped:
-        merge_missing(metadata, rebuild_object(unmapped.items()), fields.shadowed, "metadata.")
-    _add_otel(span, resource, others, fields)
+        fields.put(fields.metadata, "metadata", "exceptions", [_exception(e) for e in exceptions])
 
+
+def _add_namespaces(fields: EventFields, patch: EventPatch) -> None:
+    """The patch's JSON namespaces, as the steps before have filled them."""
     patch["config"] = fields.config
     patch["inputs"] = fields.inputs
     patch["outputs"] = fields.outputs
-    patch["metadata"] = metadata
+    patch["metadata"] = fields.metadata
     patch["metrics"] = fields.metrics
     patch["feedback"] = fields.feedback
     patch["user_properties"] = fields.user_properties
-    return patch, session_name, derived_id
 
 
 def _add_honeyhive_extra(head: str, rest: str, value: Any, fields: EventFields) -> JsonTree | None:
