@@ -89,6 +89,17 @@ def test_demo_data_set_is_stored_with_every_shape(store: Store) -> None:
     assert any(t["outputs"].get("documents") for t in rag_tools)
 
 
+def test_a_projects_redaction_rules_apply_to_the_demo_data(store: Store) -> None:
+    store.create_project("support-bot")
+    store.add_redaction("support-bot", r"customer\d+@example\.com", "[email]")
+    loaded = load_demo(store)
+    support, _ = _rows(store, loaded.project_ids["support-bot"], _is("event_type", "session"))
+    assert support and all(s["user_properties"]["email"] == "[email]" for s in support)
+    # The rule is the project's own: another project's data is stored as sent.
+    rag, _ = _rows(store, loaded.project_ids["rag-search"], _is("event_type", "session"))
+    assert rag and all(s["user_properties"]["email"].endswith("@example.com") for s in rag)
+
+
 def test_the_deep_agent_run_holds_ten_thousand_events(store: Store) -> None:
     agent_lab = load_demo(store).project_ids["agent-lab"]
     session = store.get_event(agent_lab, big_session_id())

@@ -2,11 +2,13 @@
 
 `hivekeeper demo` and `hivekeeper serve --demo` use this. The requests of
 `dataset.demo_writes` are planned by the same functions the REST routes call and
-written with `Store.write_batch`, so roll-ups and merges are those of real traffic.
+written through the writer with each project's redaction rules, so roll-ups, merges
+and redaction are those of real traffic.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from hivekeeper.demo.dataset import (
 )
 from hivekeeper.domain.events import parse_update
 from hivekeeper.domain.types import Update, Upsert, WriteOp
-from hivekeeper.ingest import plan_batch, plan_session, unwrap
+from hivekeeper.ingest import RedactionRules, Writer, plan_batch, plan_session, unwrap
 from hivekeeper.store import Store
 
 __all__ = [
@@ -80,6 +82,7 @@ def load_demo(
     Idempotent: ids are deterministic, so writing again merges into the same rows. The
     data set counts as loaded when its last event exists (batches commit in order), and
     is then not written again unless `force`. Times are the 7 days before `now_ms`.
+    Raises ValidationFailed if a project has a redaction rule that cannot be compiled.
     """
     started = time.perf_counter()
     now_ms = time.time() * 1000 if now_ms is None else now_ms
@@ -91,14 +94,28 @@ def load_demo(
     last = next(op for op in reversed(ops) if isinstance(op, Upsert))
     if not force and store.get_event(last.project_id, last.patch["event_id"]) is not None:
         return DemoLoad(False, project_ids, sessions, events, time.perf_counter() - started)
-    for i in range(0, len(ops), batch_ops):
-        store.write_batch(ops[i : i + batch_ops], time.time() * 1000)
+    asyncio.run(_write(store, ops, batch_ops))
     return DemoLoad(True, project_ids, sessions, events, time.perf_counter() - started)
 
 
 def create_demo_keys(store: Store) -> list[tuple[str, str]]:
     """A new full-access key per demo project: `(project name, secret)`, shown once."""
     return [(name, store.create_key(name, "full")[1]) for name in PROJECTS]
+
+
+async def _write(store: Store, ops: Sequence[WriteOp], batch_ops: int) -> None:
+    """`ops` through a writer of their own, as the server writes: each project's
+    redaction rules applied, `batch_ops` a transaction, each committed before the next
+    is queued (so the last event exists only once all the rest does)."""
+    rules = RedactionRules(store)
+    rules.load()
+    writer = Writer(store, max_queue_ops=batch_ops, max_batch_ops=batch_ops, redact=rules.apply)
+    writer.start()
+    try:
+        for i in range(0, len(ops), batch_ops):
+            await writer.submit(ops[i : i + batch_ops])
+    finally:
+        writer.close()
 
 
 def _ensure_projects(store: Store) -> dict[str, str]:
