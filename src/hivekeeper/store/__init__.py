@@ -13,11 +13,11 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.store.protocol import Bootstrap, Store
 
 _ENGINES = {
-    "sqlite": "hivekeeper.store.sqlite:SqliteStore",
-    "postgresql": "hivekeeper.store.postgres:PostgresStore",
-    "postgres": "hivekeeper.store.postgres:PostgresStore",
-    "clickhouse": "hivekeeper.store.clickhouse:ClickHouseStore",
-    "chdb": "hivekeeper.store.clickhouse:ClickHouseStore",
+    "sqlite": "hivekeeper.store.sqlite.engine:SqliteStore",
+    "postgresql": "hivekeeper.store.postgres.engine:PostgresStore",
+    "postgres": "hivekeeper.store.postgres.engine:PostgresStore",
+    "clickhouse": "hivekeeper.store.clickhouse.engine:ClickHouseStore",
+    "chdb": "hivekeeper.store.clickhouse.engine:ClickHouseStore",
 }
 
 # The drivers each engine imports, and the extra of pyproject.toml that installs them.

@@ -130,7 +130,7 @@ class Store(Protocol):
         `query.count_total` is False)."""
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
-        """Time buckets x group of the chart's metric (see sqlite_reads.chart)."""
+        """Time buckets x group of the chart's metric (see `sqlite._reads.chart`)."""
 
     # --- copy between stores (`hivekeeper copy`) ---
     def export_tenancy(self) -> TenancyDump:

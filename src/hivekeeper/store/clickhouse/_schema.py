@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hivekeeper.domain.types import StoredRow
-from hivekeeper.store import event_rows
-from hivekeeper.store.event_rows import EVENT_COLUMNS, JSON_COLUMNS
+from hivekeeper.store.sql import rows as sql_rows
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, JSON_COLUMNS
 
 VERSION_COLUMNS = (("version", "UInt64"), ("is_deleted", "UInt8"))
 _ROLLUP_TYPES = {
@@ -87,7 +87,7 @@ class Table:
 # rows by key (the write path) reads a few granules. The tree (`session_id = ?`) and
 # parents use bloom filters; the session list (`event_type = 'session'` by start time)
 # reads only the small key/type/time columns of a project's range first, then the
-# page's payloads by key (see clickhouse_reads). A projection ordered by start time
+# page's payloads by key (see `_reads`). A projection ordered by start time
 # would serve the list better, but `FINAL` reads ignore projections, and a projection
 # on a ReplacingMergeTree must be rebuilt on every merge.
 EVENTS = Table(
@@ -265,9 +265,9 @@ _SESSION_POSITION = EVENT_COLUMNS.index("session_id")
 
 
 def encode_row(row: StoredRow, version: int) -> list[Any]:
-    """The row as insert values in `EVENTS.column_names` order: `event_rows`' encoding
-    and the version. Raises ValidationFailed as `event_rows.encode_row`."""
-    values = event_rows.encode_row(row)
+    """The row as insert values in `EVENTS.column_names` order: `sql.rows`' encoding
+    and the version. Raises ValidationFailed as `sql_rows.encode_row`."""
+    values = sql_rows.encode_row(row)
     values.append(version)
     values.append(0)
     return values
@@ -296,7 +296,7 @@ def tombstone(project_id: str, event_id: str, session_id: str | None, version: i
 
 def decode_row(values: Sequence[Any]) -> StoredRow:
     """A `SELECT <EVENT_COLUMNS>` result row back into a row."""
-    return event_rows.decode_row(tuple(values))
+    return sql_rows.decode_row(tuple(values))
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events FINAL"
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"

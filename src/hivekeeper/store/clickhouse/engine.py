@@ -65,8 +65,8 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store import clickhouse_reads, clickhouse_tenancy
-from hivekeeper.store.clickhouse_schema import (
+from hivekeeper.store.clickhouse import _reads, _tenancy
+from hivekeeper.store.clickhouse._schema import (
     API_KEYS,
     EVENTS,
     MIGRATIONS,
@@ -350,20 +350,20 @@ class ClickHouseStore:
     def bootstrap(self) -> Bootstrap:
         with self._admin_lock:
             session = self._session()
-            workspace_id, _ = clickhouse_tenancy.ensure_workspace(session, self._next_version)
+            workspace_id, _ = _tenancy.ensure_workspace(session, self._next_version)
             project = next(
                 (
                     p
-                    for p in clickhouse_tenancy.projects(session)
+                    for p in _tenancy.projects(session)
                     if p.name == "default" and p.workspace_id == workspace_id
                 ),
                 None,
-            ) or clickhouse_tenancy.insert_project(
+            ) or _tenancy.insert_project(
                 session, "default", workspace_id, self._next_version
             )
             secret = None
             if not session.rows(f"SELECT count() FROM {API_KEYS.name} FINAL")[0][0]:
-                _, secret = clickhouse_tenancy.insert_key(
+                _, secret = _tenancy.insert_key(
                     session, project, "full", self._next_version
                 )
             return Bootstrap(project=project, new_key_secret=secret)
@@ -374,27 +374,27 @@ class ClickHouseStore:
             raise ValidationFailed("a project name must be 1-100 characters", field="name")
         with self._admin_lock:
             session = self._session()
-            workspace_id, _ = clickhouse_tenancy.ensure_workspace(session, self._next_version)
-            return clickhouse_tenancy.insert_project(
+            workspace_id, _ = _tenancy.ensure_workspace(session, self._next_version)
+            return _tenancy.insert_project(
                 session, name, workspace_id, self._next_version
             )
 
     def list_projects(self) -> list[Project]:
-        return clickhouse_tenancy.projects(self._session())
+        return _tenancy.projects(self._session())
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._admin_lock:
             session = self._session()
-            clickhouse_tenancy.ensure_workspace(session, self._next_version)
-            project = clickhouse_tenancy.project_named(session, project_name)
-            return clickhouse_tenancy.insert_key(session, project, kind, self._next_version)
+            _tenancy.ensure_workspace(session, self._next_version)
+            project = _tenancy.project_named(session, project_name)
+            return _tenancy.insert_key(session, project, kind, self._next_version)
 
     def list_keys(self) -> list[ApiKey]:
-        return clickhouse_tenancy.keys(self._session())
+        return _tenancy.keys(self._session())
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._admin_lock:
-            return clickhouse_tenancy.revoke_key(self._session(), key_id, self._next_version)
+            return _tenancy.revoke_key(self._session(), key_id, self._next_version)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache for keys: a revocation (from the CLI, on the live database)
@@ -410,7 +410,7 @@ class ClickHouseStore:
         _, key_id, kind, project_id = rows[0]
         project = self._projects.get(project_id)
         if project is None:
-            self._projects.update((p.id, p) for p in clickhouse_tenancy.projects(session))
+            self._projects.update((p.id, p) for p in _tenancy.projects(session))
             project = self._projects.get(project_id)
             if project is None:
                 return None
@@ -419,12 +419,12 @@ class ClickHouseStore:
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._admin_lock:
-            clickhouse_tenancy.set_retention(
+            _tenancy.set_retention(
                 self._session(), project_name, days, self._next_version
             )
 
     def retention_days(self) -> dict[str, int | None]:
-        return clickhouse_tenancy.retention_days(self._session())
+        return _tenancy.retention_days(self._session())
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         params: dict[str, object] = {"p": project_id, "before": before_ms, "limit": 1}
@@ -437,16 +437,16 @@ class ClickHouseStore:
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin_lock:
-            return clickhouse_tenancy.add_redaction(
+            return _tenancy.add_redaction(
                 self._session(), project_name, pattern, replacement, self._next_version
             )
 
     def list_redactions(self) -> list[RedactionRule]:
-        return clickhouse_tenancy.redactions(self._session())
+        return _tenancy.redactions(self._session())
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin_lock:
-            return clickhouse_tenancy.remove_redaction(self._session(), rule_id, self._next_version)
+            return _tenancy.remove_redaction(self._session(), rule_id, self._next_version)
 
     def backup(self, target: Path) -> None:
         raise ValidationFailed(
@@ -522,23 +522,23 @@ class ClickHouseStore:
         return children
 
     def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
-        return clickhouse_reads.session_outline(self._session().rows, project_id, session_id)
+        return _reads.session_outline(self._session().rows, project_id, session_id)
 
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:
-        return clickhouse_reads.select_events(self._session().rows, project_id, query)
+        return _reads.select_events(self._session().rows, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
-        return clickhouse_reads.chart(self._session().stream, project_id, chart)
+        return _reads.chart(self._session().stream, project_id, chart)
 
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
-        return clickhouse_tenancy.export_tenancy(self._session())
+        return _tenancy.export_tenancy(self._session())
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._admin_lock:
-            clickhouse_tenancy.import_tenancy(self._session(), dump, self._next_version)
+            _tenancy.import_tenancy(self._session(), dump, self._next_version)
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         where = (
@@ -592,10 +592,10 @@ class _Batch:
         for project_id, event_ids in missing.items():
             for start in range(0, len(event_ids), _IN_CHUNK):
                 chunk = event_ids[start : start + _IN_CHUNK]
-                present = clickhouse_reads.existing_ids(self._session.rows, project_id, chunk)
+                present = _reads.existing_ids(self._session.rows, project_id, chunk)
                 if not present:
                     continue
-                found = clickhouse_reads.fetch_rows(self._session.rows, project_id, present)
+                found = _reads.fetch_rows(self._session.rows, project_id, present)
                 for event_id, row in found.items():
                     self._loaded[(project_id, event_id)] = row
                     self._stored[(project_id, event_id)] = row["session_id"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from hivekeeper.store.event_rows import EVENT_COLUMNS
+from hivekeeper.store.sql.rows import EVENT_COLUMNS
 
 Migration = Callable[[psycopg.Connection], None]
 
@@ -77,7 +77,7 @@ CREATE INDEX events_metadata ON events USING gin (metadata jsonb_path_ops);
 CREATE INDEX events_config ON events USING gin (config jsonb_path_ops);
 """
 
-# Filter helpers that give PostgreSQL SQLite's view of a value (see postgres_reads).
+# Filter helpers that give PostgreSQL SQLite's view of a value (see `postgres._reads`).
 _FUNCTIONS = r"""
 CREATE FUNCTION hk_number_text(x double precision) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$

@@ -10,8 +10,8 @@ from psycopg.rows import TupleRow
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.tenancy import TenancyDump, TenancyRow
 from hivekeeper.domain.types import Key, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.postgres_schema import SELECT_EVENTS
+from hivekeeper.store.postgres._schema import SELECT_EVENTS
+from hivekeeper.store.sql.rows import decode_row
 
 Connection = psycopg.Connection[TupleRow]
 

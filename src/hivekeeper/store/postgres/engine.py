@@ -60,10 +60,11 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store import postgres_care, postgres_copy, postgres_reads, sql_tenancy
-from hivekeeper.store.event_rows import decode_row, encode_row
-from hivekeeper.store.postgres_schema import SELECT_EVENTS, UPSERT, VISIBLE, migrate
+from hivekeeper.store.postgres import _care, _copy, _reads
+from hivekeeper.store.postgres._schema import SELECT_EVENTS, UPSERT, VISIBLE, migrate
 from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.sql import tenancy
+from hivekeeper.store.sql.rows import decode_row, encode_row
 
 logger = logging.getLogger(__name__)
 # At most this many row-key locks per transaction; a few workers' worth stays far
@@ -145,7 +146,7 @@ def lock_id(key: Key) -> int:
 
 
 class _Qmark:
-    """A psycopg connection taking the `?` placeholders `sql_tenancy` is written with."""
+    """A psycopg connection taking the `?` placeholders `sql.tenancy` is written with."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -257,14 +258,14 @@ class PostgresStore:
         with self._transaction() as conn:
             # Two workers starting together must not both create the default project.
             conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-            return sql_tenancy.bootstrap(_Qmark(conn))
+            return tenancy.bootstrap(_Qmark(conn))
 
     def create_project(self, name: str) -> Project:
-        name = sql_tenancy.project_name(name)
+        name = tenancy.project_name(name)
         try:
             with self._transaction() as conn:
                 conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-                return sql_tenancy.create_project(_Qmark(conn), name)
+                return tenancy.create_project(_Qmark(conn), name)
         except HivekeeperError as exc:
             if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
                 raise ValidationFailed(
@@ -274,54 +275,54 @@ class PostgresStore:
 
     def list_projects(self) -> list[Project]:
         with self._connection() as conn:
-            return sql_tenancy.list_projects(_Qmark(conn))
+            return tenancy.list_projects(_Qmark(conn))
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._transaction() as conn:
             conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-            return sql_tenancy.create_key(_Qmark(conn), project_name, kind)
+            return tenancy.create_key(_Qmark(conn), project_name, kind)
 
     def list_keys(self) -> list[ApiKey]:
         with self._connection() as conn:
-            return sql_tenancy.list_keys(_Qmark(conn))
+            return tenancy.list_keys(_Qmark(conn))
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._transaction() as conn:
-            return sql_tenancy.revoke_key(_Qmark(conn), key_id)
+            return tenancy.revoke_key(_Qmark(conn), key_id)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: a revocation refuses the very next request, on every worker.
         with self._connection("priority") as conn:
-            return sql_tenancy.authenticate(_Qmark(conn), secret)
+            return tenancy.authenticate(_Qmark(conn), secret)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._transaction() as conn:
-            sql_tenancy.set_retention(_Qmark(conn), project_name, days)
+            tenancy.set_retention(_Qmark(conn), project_name, days)
 
     def retention_days(self) -> dict[str, int | None]:
         with self._connection() as conn:
-            return sql_tenancy.retention_days(_Qmark(conn))
+            return tenancy.retention_days(_Qmark(conn))
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         with self._connection() as conn:
-            return postgres_care.has_expired(conn, project_id, before_ms)
+            return _care.has_expired(conn, project_id, before_ms)
 
     def expired_pending_projects(self, before_ms: float) -> list[str]:
         with self._connection() as conn:
-            return postgres_care.expired_pending_projects(conn, before_ms)
+            return _care.expired_pending_projects(conn, before_ms)
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._transaction() as conn:
-            return sql_tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
+            return tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
 
     def list_redactions(self) -> list[RedactionRule]:
         with self._connection() as conn:
-            return sql_tenancy.list_redactions(_Qmark(conn))
+            return tenancy.list_redactions(_Qmark(conn))
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._transaction() as conn:
-            return sql_tenancy.remove_redaction(_Qmark(conn), rule_id)
+            return tenancy.remove_redaction(_Qmark(conn), rule_id)
 
     def backup(self, target: Path) -> None:
         raise ValidationFailed(
@@ -375,9 +376,9 @@ class PostgresStore:
             if isinstance(step, list):
                 self._merge(conn, locks, step, now_ms, max_children_ids, skipped)
             elif isinstance(step, ExpireSessions):
-                postgres_care.expire(conn, step, locks.acquire)
+                _care.expire(conn, step, locks.acquire)
             elif isinstance(step, ExpirePending):
-                notes.append(Expired(step, postgres_care.expire_pending(conn, step, locks.acquire)))
+                notes.append(Expired(step, _care.expire_pending(conn, step, locks.acquire)))
             else:
                 self._delete(conn, locks, step)
         return [*skipped, *notes]
@@ -425,7 +426,7 @@ class PostgresStore:
         else:
             session_id = op.session_id
         locks.acquire([(op.project_id, session_id)])
-        postgres_care.delete_session_events(conn, op.project_id, [session_id])
+        _care.delete_session_events(conn, op.project_id, [session_id])
 
     # --- reads ---
     def get_event(
@@ -470,31 +471,31 @@ class PostgresStore:
         if "\x00" in session_id:
             return []
         with self._connection() as conn:
-            return postgres_reads.session_outline(conn, project_id, session_id)
+            return _reads.session_outline(conn, project_id, session_id)
 
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:
         with self._connection() as conn:
-            return postgres_reads.select_events(conn, project_id, query)
+            return _reads.select_events(conn, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         with self._connection() as conn:
-            return postgres_reads.chart(conn, project_id, chart)
+            return _reads.chart(conn, project_id, chart)
 
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
         with self._transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return postgres_copy.export_tenancy(conn)
+            return _copy.export_tenancy(conn)
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._transaction() as conn:
-            postgres_copy.import_tenancy(conn, dump)
+            _copy.import_tenancy(conn, dump)
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._connection() as conn:
-            return postgres_copy.scan_rows(conn, after, limit)
+            return _copy.scan_rows(conn, after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._transaction() as conn:
@@ -502,11 +503,11 @@ class PostgresStore:
 
     def last_key(self) -> Key | None:
         with self._connection() as conn:
-            return postgres_copy.last_key(conn)
+            return _copy.last_key(conn)
 
     def count_rows(self) -> dict[str, int]:
         with self._connection() as conn:
-            return postgres_copy.count_rows(conn)
+            return _copy.count_rows(conn)
 
 
 def conninfo(database_url: str) -> str:

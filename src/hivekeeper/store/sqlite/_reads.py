@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.sql_fragments import COMPARISONS, after_row, filter_condition
-from hivekeeper.store.sql_fragments import Sql as _Sql
-from hivekeeper.store.sql_fragments import param as _param
-from hivekeeper.store.sql_fragments import sql as _sql
-from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE
+from hivekeeper.store.sql.fragments import COMPARISONS, filter_condition
+from hivekeeper.store.sql.fragments import Sql as _Sql
+from hivekeeper.store.sql.fragments import param as _param
+from hivekeeper.store.sql.fragments import sql as _sql
+from hivekeeper.store.sql.keyset import after_row
+from hivekeeper.store.sql.rows import decode_row
+from hivekeeper.store.sqlite._schema import SELECT_EVENTS, VISIBLE
 
 _TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
 _IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)

@@ -2,7 +2,7 @@
 
 The filter AST of `domain.filters` becomes ClickHouse SQL whose values (and JSON
 keys) are server-side parameters `{pN:Type}`; identifiers come only from allow-lists.
-The semantics are those `sqlite_reads` documents, reproduced value by value: SQLite's
+The semantics are those `sqlite._reads` documents, reproduced value by value: SQLite's
 view of a JSON value is rebuilt as three expressions, its `typeof()` (*kind*), its
 number and its text. So a JSON `true` is the integer 1 to a number filter and "true"
 to a string one, a real prints as SQLite's `%!.15g` (whole reals without `.0`), and
@@ -23,16 +23,16 @@ from typing import Any
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.clickhouse_schema import SELECT_EVENTS, VISIBLE, decode_row
-from hivekeeper.store.sql_fragments import (
+from hivekeeper.store.clickhouse._schema import SELECT_EVENTS, VISIBLE, decode_row
+from hivekeeper.store.sql.fragments import (
     COMPARISONS,
     Sql,
-    after_row,
     filter_condition,
     join,
     param,
     sql,
 )
+from hivekeeper.store.sql.keyset import after_row
 
 Query = Callable[[str, dict[str, object]], Sequence[Sequence[Any]]]
 """Runs a SELECT with parameters and returns its rows (the store's reader)."""

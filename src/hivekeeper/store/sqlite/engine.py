@@ -47,10 +47,11 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store import sql_tenancy, sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
-from hivekeeper.store.event_rows import EVENT_COLUMNS, decode_row, encode_row
 from hivekeeper.store.protocol import Bootstrap
-from hivekeeper.store.sqlite_schema import (
+from hivekeeper.store.sql import tenancy
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, decode_row, encode_row
+from hivekeeper.store.sqlite import _backup, _care, _copy, _reads
+from hivekeeper.store.sqlite._schema import (
     DELETE_EVENT,
     SELECT_EVENTS,
     VISIBLE,
@@ -141,7 +142,7 @@ class SqliteStore:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
-        self._use_lock = sqlite_backup.UseLock(self.path)
+        self._use_lock = _backup.UseLock(self.path)
 
     # --- lifecycle ---
     def open(self) -> None:
@@ -221,13 +222,13 @@ class SqliteStore:
     # --- tenancy ---
     def bootstrap(self) -> Bootstrap:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.bootstrap(conn)
+            return tenancy.bootstrap(conn)
 
     def create_project(self, name: str) -> Project:
-        name = sql_tenancy.project_name(name)
+        name = tenancy.project_name(name)
         with self._admin() as conn, _transaction(conn):
             try:
-                return sql_tenancy.create_project(conn, name)
+                return tenancy.create_project(conn, name)
             except sqlite3.IntegrityError:
                 raise ValidationFailed(
                     f"a project named {name!r} already exists", field="name"
@@ -235,25 +236,25 @@ class SqliteStore:
 
     def list_projects(self) -> list[Project]:
         with self._admin() as conn:
-            return sql_tenancy.list_projects(conn)
+            return tenancy.list_projects(conn)
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.create_key(conn, project_name, kind)
+            return tenancy.create_key(conn, project_name, kind)
 
     def list_keys(self) -> list[ApiKey]:
         with self._admin() as conn:
-            return sql_tenancy.list_keys(conn)
+            return tenancy.list_keys(conn)
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.revoke_key(conn, key_id)
+            return tenancy.revoke_key(conn, key_id)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: every request reads the key row, so a revocation (from the CLI, on
         # the live database) refuses the very next request.
         with self._read() as conn:
-            return sql_tenancy.authenticate(conn, secret)
+            return tenancy.authenticate(conn, secret)
 
     # --- writes ---
     def write_batch(
@@ -278,9 +279,9 @@ class SqliteStore:
                     if isinstance(step, list):
                         self._merge(conn, step, now_ms, max_children_ids, skipped)
                     elif isinstance(step, ExpireSessions):
-                        sqlite_care.expire(conn, step)
+                        _care.expire(conn, step)
                     elif isinstance(step, ExpirePending):
-                        notes.append(Expired(step, sqlite_care.expire_pending(conn, step)))
+                        notes.append(Expired(step, _care.expire_pending(conn, step)))
                     else:
                         self._delete(conn, step)
         except sqlite3.Error as exc:
@@ -333,39 +334,39 @@ class SqliteStore:
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._admin() as conn, _transaction(conn):
-            sql_tenancy.set_retention(conn, project_name, days)
+            tenancy.set_retention(conn, project_name, days)
 
     def retention_days(self) -> dict[str, int | None]:
         with self._read() as conn:
-            return sql_tenancy.retention_days(conn)
+            return tenancy.retention_days(conn)
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         with self._read() as conn:
-            return sqlite_care.has_expired(conn, project_id, before_ms)
+            return _care.has_expired(conn, project_id, before_ms)
 
     def expired_pending_projects(self, before_ms: float) -> list[str]:
         with self._read() as conn:
-            return sqlite_care.expired_pending_projects(conn, before_ms)
+            return _care.expired_pending_projects(conn, before_ms)
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.add_redaction(conn, project_name, pattern, replacement)
+            return tenancy.add_redaction(conn, project_name, pattern, replacement)
 
     def list_redactions(self) -> list[RedactionRule]:
         with self._read() as conn:
-            return sql_tenancy.list_redactions(conn)
+            return tenancy.list_redactions(conn)
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.remove_redaction(conn, rule_id)
+            return tenancy.remove_redaction(conn, rule_id)
 
     def backup(self, target: Path) -> None:
-        sqlite_backup.backup(self.path, target)
+        _backup.backup(self.path, target)
 
     def restore(self, source: Path) -> Path | None:
         if self._use_lock.held:
             raise Unavailable("this store is open; restore through a store never opened")
-        return sqlite_backup.restore(self.path, source)
+        return _backup.restore(self.path, source)
 
     # --- reads ---
     def get_event(
@@ -405,30 +406,30 @@ class SqliteStore:
 
     def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
         with self._read() as conn:
-            return sqlite_reads.session_outline(conn, project_id, session_id)
+            return _reads.session_outline(conn, project_id, session_id)
 
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:
         with self._read() as conn:
-            return sqlite_reads.select_events(conn, project_id, query)
+            return _reads.select_events(conn, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         with self._read() as conn:
-            return sqlite_reads.chart(conn, project_id, chart)
+            return _reads.chart(conn, project_id, chart)
 
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
         with self._read() as conn:
-            return sqlite_copy.export_tenancy(conn)
+            return _copy.export_tenancy(conn)
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._admin() as conn, _transaction(conn):
-            sqlite_copy.import_tenancy(conn, dump)
+            _copy.import_tenancy(conn, dump)
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._read() as conn:
-            return sqlite_copy.scan_rows(conn, after, limit)
+            return _copy.scan_rows(conn, after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._admin() as conn, _transaction(conn):
@@ -436,11 +437,11 @@ class SqliteStore:
 
     def last_key(self) -> Key | None:
         with self._read() as conn:
-            return sqlite_copy.last_key(conn)
+            return _copy.last_key(conn)
 
     def count_rows(self) -> dict[str, int]:
         with self._read() as conn:
-            return sqlite_copy.count_rows(conn)
+            return _copy.count_rows(conn)
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ import sqlite3
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.tenancy import TenancyDump, TenancyRow
 from hivekeeper.domain.types import Key, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.sqlite_schema import SELECT_EVENTS
+from hivekeeper.store.sql.rows import decode_row
+from hivekeeper.store.sqlite._schema import SELECT_EVENTS
 
 # Parents before children, so foreign keys hold at every insert.
 _TENANCY_TABLES = ("organizations", "workspaces", "projects", "api_keys", "redaction_rules")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from hivekeeper.domain.types import Key
-from hivekeeper.store.event_rows import EVENT_COLUMNS
+from hivekeeper.store.sql.rows import EVENT_COLUMNS
 
 Migration = Callable[[sqlite3.Connection], None]
 

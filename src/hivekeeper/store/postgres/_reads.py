@@ -1,8 +1,8 @@
 """Read queries over the PostgreSQL events table: filtered pages, totals and chart rows.
 
 Translates the filter AST of `domain.filters` to SQL with SQLite's semantics exactly
-(see `sqlite_reads` for the rules): what a filter matches must not depend on the
-engine. Where the engines differ, the `hk_*` functions of `postgres_schema` give
+(see `sqlite._reads` for the rules): what a filter matches must not depend on the
+engine. Where the engines differ, the `hk_*` functions of `postgres._schema` give
 PostgreSQL SQLite's view of a value:
 
 * text: numbers render as SQLite renders them (`hk_number_text`: whole numbers without
@@ -32,17 +32,17 @@ from psycopg.rows import TupleRow
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.postgres_schema import SELECT_EVENTS, VISIBLE
-from hivekeeper.store.sql_fragments import (
+from hivekeeper.store.postgres._schema import SELECT_EVENTS, VISIBLE
+from hivekeeper.store.sql.fragments import (
     COMPARISONS,
     Sql,
-    after_row,
     filter_condition,
     join,
     param,
     sql,
 )
+from hivekeeper.store.sql.keyset import after_row
+from hivekeeper.store.sql.rows import decode_row
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -51,7 +51,7 @@ _IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIE
 # Session aggregates as `rollup_metadata()` names them; feedback_count surfaces only
 # through has_feedback.
 _ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
-# Namespaces with a jsonb_path_ops GIN index (see postgres_schema).
+# Namespaces with a jsonb_path_ops GIN index (see `postgres._schema`).
 _INDEXED = frozenset({"metadata", "config"})
 # Array indexes past int32 name no element (and jsonpath cannot spell them).
 _MAX_INDEX = 2**31 - 1

@@ -1,0 +1,13 @@
+"""The PostgreSQL engine, for several server processes on one database:
+`engine.PostgresStore`.
+
+- `engine`: the store: its connection pools, key locks, the writer's transaction.
+- `_schema`: migrations (under an advisory lock) and the filter helper functions.
+- `_reads`: filtered pages, totals, chart rows and session outlines, with SQLite's
+  semantics.
+- `_care`: retention (expired sessions, orphans, pending rows) under key locks.
+- `_copy`: what `hivekeeper copy` reads and writes.
+
+Nothing is imported here: psycopg is an optional extra, loaded only when a
+`postgresql://` URL is opened.
+"""

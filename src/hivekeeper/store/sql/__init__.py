@@ -1,0 +1,7 @@
+"""The SQL the engines share, so each rule is written once.
+
+- `fragments`: SQL text with its bound parameters, assembled without pasting values.
+- `keyset`: the rows after a given row of a sort (pages without offsets).
+- `rows`: an events row as bound parameters and back (the row codec).
+- `tenancy`: organizations, projects, keys, retention and redaction rules in SQL.
+"""
