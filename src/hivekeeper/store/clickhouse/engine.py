@@ -1,13 +1,10 @@
 """The ClickHouse engine: a server over HTTP (`clickhouse://`) or the same engine
 in-process (`chdb:///dir`), both through clickhouse-connect.
 
-Writes insert versions: `write_batch` loads the current version of every row it
-touches, applies the operations with `domain.merge.apply_ops` (the writer's single
-thread makes load-merge-insert safe within a process), and inserts the result, and a
-tombstone for each deleted row, as *one* INSERT into `events`: one block, so the
-batch lands whole or not at all. Deletes are tombstones rather than lightweight
-`DELETE`s: they ride in the same INSERT, need no mutation, and `FINAL` already hides
-them; merges drop what they shadow.
+Writes insert versions (`_writes`): a batch lands as *one* INSERT of new versions and
+tombstones. Deletes are tombstones rather than lightweight `DELETE`s: they ride in the
+same INSERT, need no mutation, and `FINAL` already hides them; merges drop what they
+shadow.
 
 A chdb directory belongs to one process (chdb runs one engine per process, and two
 processes on one directory would corrupt it): the store holds an exclusive `flock`
@@ -20,27 +17,18 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import clickhouse_connect
-from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.errors import HivekeeperError, NotFound, Unavailable, ValidationFailed
+from hivekeeper.domain.errors import Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import (
-    DEFAULT_MAX_CHILDREN_IDS,
-    apply_ops,
-    in_write_order,
-    keys_to_load,
-    session_keys,
-    subtract_from_session,
-)
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, in_write_order
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import (
     ApiKey,
@@ -52,20 +40,17 @@ from hivekeeper.domain.tenancy import (
     key_matches,
 )
 from hivekeeper.domain.types import (
-    DeleteEvent,
-    DeleteSession,
     Expired,
     ExpirePending,
     ExpireSessions,
     Key,
-    MergeOp,
     OutlineRow,
     Skipped,
     StoredRow,
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store.clickhouse import _reads, _tenancy
+from hivekeeper.store.clickhouse import _care, _reads, _tenancy
 from hivekeeper.store.clickhouse._schema import (
     API_KEYS,
     EVENTS,
@@ -73,65 +58,19 @@ from hivekeeper.store.clickhouse._schema import (
     MIGRATIONS_TABLE,
     SELECT_EVENTS,
     VISIBLE,
-    Table,
     decode_row,
     encode_row,
     quote_identifier,
     single_node_ddl,
-    tombstone,
 )
+from hivekeeper.store.clickhouse._session import IN_CHUNK, SETTINGS, Session, translate
+from hivekeeper.store.clickhouse._writes import Batch
 from hivekeeper.store.flock import FileLock
 from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.sql.rows import chunks
 
 logger = logging.getLogger(__name__)
 _DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# A read running longer than this is stopped by the server (max_execution_time).
-_READ_LIMIT_S = 30
-# Ids per `IN` parameter: keeps each query small and its parameter well under the
-# server's URL/form limits.
-_IN_CHUNK = 1000
-_SETTINGS = {
-    # An acknowledged write must be readable and durable when INSERT returns; chdb
-    # turns asynchronous inserts on by default.
-    "async_insert": 0,
-    # `max_filters` at its ceiling (500) of the longest filter (a datetime on a JSON
-    # path, ~4.6 KB of SQL) makes a query of ~2.3 MB, past the default max_query_size
-    # (256 KiB), and its AST past the default limits on its size. These bind the parser,
-    # so they are the client's, not a query's.
-    "max_query_size": 4 << 20,
-    "max_ast_elements": 2_000_000,
-    "max_expanded_ast_elements": 2_000_000,
-}
-_READ_SETTINGS = {"max_execution_time": _READ_LIMIT_S}
-_TIMEOUT_CODES = frozenset(
-    {159, 160, 209, 210}
-)  # TIMEOUT_EXCEEDED, TOO_SLOW, SOCKET_TIMEOUT, NETWORK_ERROR
-_BUSY_CODES = frozenset(
-    {202, 241, 252}
-)  # TOO_MANY_SIMULTANEOUS_QUERIES, MEMORY_LIMIT, TOO_MANY_PARTS
-_EXPIRED_SESSIONS = (
-    "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
-    "AND event_type = 'session' AND end_time < {before:Float64} AND start_time < {before:Float64} "
-    "ORDER BY end_time, event_id LIMIT {limit:Int64}"
-)
-_ORPHANS = (
-    "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
-    "AND start_time < {before:Float64} AND ifNull(end_time, start_time) < {before:Float64} "
-    "AND (event_type IS NULL OR event_type != 'session') AND (session_id IS NULL OR "
-    "session_id NOT IN (SELECT event_id FROM events FINAL WHERE project_id = {p:String} "
-    "AND event_type = 'session')) ORDER BY start_time, event_id LIMIT {limit:Int64}"
-)
-_PENDING_EXPIRED = "event_type IS NULL AND pending_since < {before:Float64}"
-# Without FINAL: reads a few small columns of every version rather than merging all
-# of them, so a version since replaced by its event may name a project for nothing
-# (`expire_pending` then finds no current row to delete).
-_PENDING_PROJECTS = (
-    f"SELECT DISTINCT project_id FROM events WHERE is_deleted = 0 AND {_PENDING_EXPIRED}"
-)
-_PENDING_EXPIRED_ROWS = (
-    "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
-    f"AND {_PENDING_EXPIRED} ORDER BY pending_since, event_id LIMIT {{limit:Int64}}"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,49 +123,6 @@ def _database(name: str) -> str:
     return name
 
 
-class _Session:
-    """One clickhouse-connect client with our error translation and settings."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def rows(self, query: str, params: dict[str, object] | None = None) -> Sequence[Sequence[Any]]:
-        try:
-            result = self.client.query(query, parameters=params or None, settings=_READ_SETTINGS)
-        except ClickHouseError as exc:
-            raise _translate(exc) from exc
-        return result.result_rows
-
-    def stream(self, query: str, params: dict[str, object]) -> Iterator[Sequence[Any]]:
-        try:
-            with self.client.query_row_block_stream(
-                query, parameters=params, settings=_READ_SETTINGS
-            ) as blocks:
-                for block in blocks:
-                    yield from block
-        except ClickHouseError as exc:
-            raise _translate(exc) from exc
-
-    def insert(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        try:
-            self.client.insert(
-                table.name,
-                rows,
-                column_names=table.column_names,
-                column_type_names=table.column_types,
-            )
-        except ClickHouseError as exc:
-            raise _translate(exc) from exc
-
-    def command(self, statement: str) -> None:
-        try:
-            self.client.command(statement)
-        except ClickHouseError as exc:
-            raise _translate(exc) from exc
-
-
 class ClickHouseStore:
     """The ClickHouse implementation of `hivekeeper.store.Store`."""
 
@@ -236,7 +132,7 @@ class ClickHouseStore:
         del synchronous_full
         self.target = parse_url(database_url)
         self._local = threading.local()
-        self._sessions: list[_Session] = []
+        self._sessions: list[Session] = []
         self._sessions_lock = threading.Lock()
         self._admin_lock = threading.RLock()
         self._version_lock = threading.Lock()
@@ -289,12 +185,12 @@ class ClickHouseStore:
         if self._lock is not None:
             self._lock.release()
 
-    def _new_session(self, database: str | None) -> _Session:
+    def _new_session(self, database: str | None) -> Session:
         target = self.target
         try:
             if target.path is not None:
                 client = clickhouse_connect.get_client(
-                    dsn=f"chdb://{target.path}", database=database, settings=_SETTINGS
+                    dsn=f"chdb://{target.path}", database=database, settings=SETTINGS
                 )
             else:
                 client = clickhouse_connect.get_client(
@@ -304,22 +200,22 @@ class ClickHouseStore:
                     password=target.password,
                     secure=target.secure,
                     database=database or "default",
-                    settings=_SETTINGS,
+                    settings=SETTINGS,
                     # Each thread has its own client; no HTTP session state is needed,
                     # and a session id would serialise a thread's queries server-side.
                     autogenerate_session_id=False,
                 )
         except ClickHouseError as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
         except OSError as exc:
             raise Unavailable(f"cannot reach ClickHouse: {exc}") from exc
-        return _Session(client)
+        return Session(client)
 
-    def _session(self) -> _Session:
+    def _session(self) -> Session:
         """This thread's session (the writer's, a reader's, the CLI's)."""
         if self._state != "open":
             raise Unavailable("the store is closed" if self._state == "closed" else "not open")
-        session: _Session | None = getattr(self._local, "session", None)
+        session: Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._new_session(self.target.database)
             self._local.session = session
@@ -427,13 +323,10 @@ class ClickHouseStore:
         return _tenancy.retention_days(self._session())
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
-        params: dict[str, object] = {"p": project_id, "before": before_ms, "limit": 1}
-        session = self._session()
-        return bool(session.rows(_EXPIRED_SESSIONS, params) or session.rows(_ORPHANS, params))
+        return _care.has_expired(self._session(), project_id, before_ms)
 
     def expired_pending_projects(self, before_ms: float) -> list[str]:
-        rows = self._session().rows(_PENDING_PROJECTS, {"before": before_ms})
-        return [row[0] for row in rows]
+        return _care.expired_pending_projects(self._session(), before_ms)
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin_lock:
@@ -472,7 +365,7 @@ class ClickHouseStore:
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     ) -> list[WriteNote]:
-        batch = _Batch(self._session())
+        batch = Batch(self._session())
         notes: list[WriteNote] = []
         skipped: list[Skipped] = []
         for step in in_write_order(ops):
@@ -510,13 +403,12 @@ class ClickHouseStore:
     def children_of(self, project_id: str, event_ids: Sequence[str]) -> dict[str, list[str]]:
         children: dict[str, list[str]] = {}
         session = self._session()
-        ids = list(event_ids)
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in chunks(event_ids, IN_CHUNK):
             for parent, child in session.rows(
                 "SELECT parent_id, event_id FROM events FINAL WHERE project_id = {p:String} "
                 f"AND parent_id IN {{ids:Array(String)}} AND {VISIBLE} "
                 "ORDER BY start_time, event_id",
-                {"p": project_id, "ids": ids[start : start + _IN_CHUNK]},
+                {"p": project_id, "ids": list(chunk)},
             ):
                 children.setdefault(parent, []).append(child)
         return children
@@ -570,173 +462,3 @@ class ClickHouseStore:
         return {project_id: int(count) for project_id, count in rows}
 
 
-class _Batch:
-    """One `write_batch`: rows as this batch has left them, over what is stored.
-
-    `_written` holds each changed key's new row (None: deleted); `_stored` the
-    session id every stored row had when loaded, to route tombstones in a cluster.
-    """
-
-    def __init__(self, session: _Session) -> None:
-        self._session = session
-        self._written: dict[Key, StoredRow | None] = {}
-        self._loaded: dict[Key, StoredRow] = {}
-        self._stored: dict[Key, str | None] = {}
-
-    def load(self, keys: Iterable[Key]) -> dict[Key, StoredRow]:
-        """The current rows of `keys` that exist (this batch's changes included)."""
-        wanted = set(keys)
-        missing: dict[str, list[str]] = {}
-        for project_id, event_id in wanted - self._written.keys() - self._loaded.keys():
-            missing.setdefault(project_id, []).append(event_id)
-        for project_id, event_ids in missing.items():
-            for start in range(0, len(event_ids), _IN_CHUNK):
-                chunk = event_ids[start : start + _IN_CHUNK]
-                present = _reads.existing_ids(self._session.rows, project_id, chunk)
-                if not present:
-                    continue
-                found = _reads.fetch_rows(self._session.rows, project_id, present)
-                for event_id, row in found.items():
-                    self._loaded[(project_id, event_id)] = row
-                    self._stored[(project_id, event_id)] = row["session_id"]
-        out: dict[Key, StoredRow] = {}
-        for key in wanted:
-            current = self._written[key] if key in self._written else self._loaded.get(key)
-            if current is not None:
-                # A copy: apply_ops changes rows in place.
-                out[key] = cast(StoredRow, dict(current))
-        return out
-
-    def merge(
-        self, ops: list[MergeOp], now_ms: float, max_children_ids: int, skipped: list[Skipped]
-    ) -> None:
-        if not ops:
-            return
-        rows = self.load(keys_to_load(ops))
-        rows.update(self.load(session_keys(rows.values()) - rows.keys()))
-        changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
-        for key in changed:
-            self._written[key] = rows[key]
-
-    def delete(self, op: DeleteSession | DeleteEvent) -> None:
-        if isinstance(op, DeleteEvent):
-            key = (op.project_id, op.event_id)
-            row = self.load({key}).get(key)
-            if row is None:
-                return
-            if row["event_type"] != "session":
-                session_key = (op.project_id, row["session_id"] or "")
-                session = self.load({session_key}).get(session_key)
-                if session is not None and row["event_type"] is not None:
-                    subtract_from_session(session, row)
-                    self._written[session_key] = session
-                self._written[key] = None
-                return
-            session_id = op.event_id
-        else:
-            session_id = op.session_id
-        self._delete_sessions(op.project_id, [session_id])
-
-    def _delete_sessions(self, project_id: str, session_ids: Sequence[str]) -> None:
-        """Delete each session: its events (pending ones included) and its own row."""
-        if not session_ids:
-            return
-        stored = self._session.rows(
-            "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
-            "AND (session_id IN {s:Array(String)} OR event_id IN {s:Array(String)})",
-            {"p": project_id, "s": list(session_ids)},
-        )
-        for event_id, session_id in stored:
-            self._stored.setdefault((project_id, event_id), session_id)
-        candidates = {(project_id, row[0]) for row in stored} | {
-            key for key, row in self._written.items() if key[0] == project_id and row is not None
-        }
-        wanted = set(session_ids)
-        for key, row in self.load(candidates).items():
-            if row["session_id"] in wanted or row["event_id"] in wanted:
-                self._written[key] = None
-
-    def expire(self, op: ExpireSessions) -> None:
-        params: dict[str, object] = {
-            "p": op.project_id,
-            "before": op.before_ms,
-            "limit": op.limit,
-        }
-        # The stored candidates, then checked again on this batch's view of them.
-        found = [row[0] for row in self._session.rows(_EXPIRED_SESSIONS, params)]
-        current = self.load((op.project_id, s) for s in found)
-        self._delete_sessions(
-            op.project_id,
-            [
-                key[1]
-                for key, row in current.items()
-                if row["event_type"] == "session"
-                and _before(row["end_time"], op.before_ms)
-                and _before(row["start_time"], op.before_ms)
-            ],
-        )
-        orphans = {(op.project_id, row[0]): row[1] for row in self._session.rows(_ORPHANS, params)}
-        for key, session_id in orphans.items():
-            self._stored.setdefault(key, session_id)
-        rows = self.load(orphans)
-        sessions = self.load((op.project_id, row["session_id"] or "") for row in rows.values())
-        for key, row in rows.items():
-            session = sessions.get((op.project_id, row["session_id"] or ""))
-            start, end = row["start_time"], row["end_time"]
-            if (
-                row["event_type"] != "session"
-                and _before(start, op.before_ms)
-                and _before(end if end is not None else start, op.before_ms)
-                and not (session is not None and session["event_type"] == "session")
-            ):
-                self._written[key] = None
-
-    def expire_pending(self, op: ExpirePending) -> int:
-        """Delete the pending rows `op` names, as this batch sees them; return how many."""
-        params: dict[str, object] = {"p": op.project_id, "before": op.before_ms, "limit": op.limit}
-        rows = self._session.rows(_PENDING_EXPIRED_ROWS, params)
-        found = {(op.project_id, row[0]): row[1] for row in rows}
-        for key, session_id in found.items():
-            self._stored.setdefault(key, session_id)
-        expired = [
-            key
-            for key, row in self.load(found).items()
-            if row["event_type"] is None and _before(row["pending_since"], op.before_ms)
-        ]
-        for key in expired:
-            self._written[key] = None
-        return len(expired)
-
-    def flush(self, version: int) -> None:
-        """Insert every changed row and tombstone in one INSERT (one block: atomic)."""
-        values: list[list[Any]] = []
-        for key, row in self._written.items():
-            stored = key in self._stored
-            old_session = self._stored.get(key)
-            if row is None:
-                if stored:
-                    values.append(tombstone(*key, old_session, version))
-                continue
-            if stored and old_session != row["session_id"]:
-                # In a cluster the row moves shard: hide the old version where it is.
-                values.append(tombstone(*key, old_session, version - 1))
-            values.append(encode_row(row, version))
-        self._session.insert(EVENTS, values)
-
-
-def _before(value: float | None, cutoff: float) -> bool:
-    return value is not None and value < cutoff
-
-
-def _translate(exc: ClickHouseError) -> HivekeeperError:
-    """Driver errors become ours at the store boundary."""
-    code = getattr(exc, "code", None)
-    if code in _TIMEOUT_CODES:
-        return Unavailable(
-            f"the query ran past {_READ_LIMIT_S} s; narrow the filters or date range"
-        )
-    if code in _BUSY_CODES or (isinstance(exc, OperationalError) and code is None):
-        return Unavailable("ClickHouse is busy or unreachable; retry shortly", retry_after_s=1)
-    if isinstance(exc, DatabaseError) and code == 81:  # UNKNOWN_DATABASE
-        return NotFound(f"storage error: {exc}", field="database_url")
-    return HivekeeperError(f"storage error: {exc}")

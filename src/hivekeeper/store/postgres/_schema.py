@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from hivekeeper.store.sql.rows import EVENT_COLUMNS
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, insert_sql
 
 Migration = Callable[[psycopg.Connection], None]
 
@@ -238,9 +238,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-UPSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('%s' for _ in EVENT_COLUMNS)}) "
-    "ON CONFLICT (project_id, event_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id"))
-)
+UPSERT = insert_sql("%s", replace=True)
+INSERT_NEW = insert_sql("%s", replace=False)

@@ -1,7 +1,9 @@
-"""The SQL the engines share, so each rule is written once.
+"""The SQL the engines share, so each rule and step is written once.
 
 - `fragments`: SQL text with its bound parameters, assembled without pasting values.
 - `keyset`: the rows after a given row of a sort (pages without offsets).
 - `rows`: an events row as bound parameters and back (the row codec).
 - `tenancy`: organizations, projects, keys, retention and redaction rules in SQL.
+- `writes`: the one write algorithm of the row stores (SQLite, PostgreSQL), `apply`,
+  over the primitives each engine supplies (`RowWrites`).
 """

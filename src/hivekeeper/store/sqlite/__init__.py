@@ -1,6 +1,7 @@
 """The embedded SQLite engine (the default): `engine.SqliteStore`.
 
 - `engine`: the store: its connections, the writer's transaction, delegation.
+- `_writes`: the primitives the shared write algorithm (`store.sql.writes`) runs on.
 - `_schema`: migrations and the statements every events writer shares.
 - `_reads`: filtered pages, totals, chart rows and session outlines.
 - `_care`: retention (expired sessions, orphans, pending rows).

@@ -11,70 +11,30 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import (
-    DEFAULT_MAX_CHILDREN_IDS,
-    apply_ops,
-    in_write_order,
-    keys_to_load,
-    session_keys,
-    subtract_from_session,
-)
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
-from hivekeeper.domain.tenancy import (
-    ApiKey,
-    KeyKind,
-    Principal,
-    Project,
-    TenancyDump,
-)
-from hivekeeper.domain.types import (
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    OutlineRow,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
-)
+from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
+from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.protocol import Bootstrap
 from hivekeeper.store.sql import tenancy
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, decode_row, encode_row
+from hivekeeper.store.sql.rows import chunks, decode_row, encode_row
+from hivekeeper.store.sql.writes import RowStore, apply
 from hivekeeper.store.sqlite import _backup, _care, _copy, _reads
-from hivekeeper.store.sqlite._schema import (
-    DELETE_EVENT,
-    SELECT_EVENTS,
-    VISIBLE,
-    delete_sessions,
-    migrate,
-)
+from hivekeeper.store.sqlite._schema import IN_CHUNK, SELECT_EVENTS, UPSERT, VISIBLE, migrate
+from hivekeeper.store.sqlite._writes import SqliteWrites
 
 logger = logging.getLogger(__name__)
-# SQLite's default limit on bound parameters is 32766 (since 3.32); 500 ids per IN
-# list keeps every statement far below it and the plans simple.
-_IN_CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
 # A read that runs longer than this is stopped. The progress handler runs every
 # 10,000 VM steps (~1 ms), so the check itself costs nothing measurable.
 _READ_LIMIT_S = 30.0
 _PROGRESS_STEPS = 10_000
-_INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-)
-_UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
-)
 _CHECKPOINT_INTERVAL_S = 0.5
 
 
@@ -257,6 +217,25 @@ class SqliteStore:
             return tenancy.authenticate(conn, secret)
 
     # --- writes ---
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[SqliteWrites]:
+        """A transaction on the writer's connection, as the primitives of
+        `store.sql.writes`: committed when the block ends, rolled back if it raises.
+        The writer's thread only."""
+        if self._write_conn is None:
+            self._write_conn = self._connect(read_only=False)
+            self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = _Checkpointer(
+                lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
+            )
+        try:
+            with _transaction(self._write_conn):
+                yield SqliteWrites(self._write_conn)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.notify()
+
     def write_batch(
         self,
         ops: Sequence[WriteOp],
@@ -264,72 +243,8 @@ class SqliteStore:
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     ) -> list[WriteNote]:
-        if self._write_conn is None:
-            self._write_conn = self._connect(read_only=False)
-            self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = _Checkpointer(
-                lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
-            )
-        conn = self._write_conn
-        notes: list[WriteNote] = []
-        skipped: list[Skipped] = []
-        try:
-            with _transaction(conn):
-                for step in in_write_order(ops):
-                    if isinstance(step, list):
-                        self._merge(conn, step, now_ms, max_children_ids, skipped)
-                    elif isinstance(step, ExpireSessions):
-                        _care.expire(conn, step)
-                    elif isinstance(step, ExpirePending):
-                        notes.append(Expired(step, _care.expire_pending(conn, step)))
-                    else:
-                        self._delete(conn, step)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        if self._checkpointer is not None:
-            self._checkpointer.notify()
-        return [*skipped, *notes]
-
-    def _merge(
-        self,
-        conn: sqlite3.Connection,
-        ops: list[MergeOp],
-        now_ms: float,
-        max_children_ids: int,
-        skipped: list[Skipped],
-    ) -> None:
-        if not ops:
-            return
-        rows = _load(conn, keys_to_load(ops))
-        rows.update(_load(conn, session_keys(rows.values()) - rows.keys()))
-        existing = set(rows)
-        changed = apply_ops(
-            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped
-        )
-        inserts = [encode_row(rows[key]) for key in changed if key not in existing]
-        updates = [encode_row(rows[key]) for key in changed if key in existing]
-        # New rows take a plain INSERT: cheaper than an upsert, and safe because this
-        # transaction has just looked them up.
-        conn.executemany(_INSERT, inserts)
-        conn.executemany(_UPSERT, updates)
-
-    def _delete(self, conn: sqlite3.Connection, op: DeleteSession | DeleteEvent) -> None:
-        if isinstance(op, DeleteEvent):
-            row = _load(conn, {(op.project_id, op.event_id)}).get((op.project_id, op.event_id))
-            if row is None:
-                return
-            if row["event_type"] != "session":
-                session_key = (op.project_id, row["session_id"] or "")
-                session = _load(conn, {session_key}).get(session_key)
-                if session is not None and row["event_type"] is not None:
-                    subtract_from_session(session, row)
-                    conn.execute(_UPSERT, encode_row(session))
-                conn.execute(DELETE_EVENT, (op.project_id, op.event_id))
-                return
-            session_id = op.event_id
-        else:
-            session_id = op.session_id
-        delete_sessions(conn, [(op.project_id, session_id)])
+        with self.write_transaction() as writes:
+            return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
@@ -394,7 +309,7 @@ class SqliteStore:
         # sort: that read a million rows to find a handful (23 s at 1M events).
         children: dict[str, list[str]] = {}
         with self._read() as conn:
-            for chunk in _chunks(list(event_ids), _IN_CHUNK):
+            for chunk in chunks(event_ids, IN_CHUNK):
                 marks = ", ".join("?" for _ in chunk)
                 for parent, child in conn.execute(
                     f"SELECT parent_id, event_id FROM events WHERE project_id = ? "
@@ -433,7 +348,7 @@ class SqliteStore:
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._admin() as conn, _transaction(conn):
-            conn.executemany(_UPSERT, [encode_row(row) for row in rows])
+            conn.executemany(UPSERT, [encode_row(row) for row in rows])
 
     def last_key(self) -> Key | None:
         with self._read() as conn:
@@ -455,31 +370,12 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _load(conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]:
-    by_project: dict[str, list[str]] = {}
-    for project_id, event_id in keys:
-        by_project.setdefault(project_id, []).append(event_id)
-    rows: dict[Key, StoredRow] = {}
-    for project_id, event_ids in by_project.items():
-        for chunk in _chunks(event_ids, _IN_CHUNK):
-            marks = ", ".join("?" for _ in chunk)
-            for values in conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id IN ({marks})",
-                (project_id, *chunk),
-            ):
-                row = decode_row(values)
-                rows[(project_id, row["event_id"])] = row
-    return rows
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _translate(exc: sqlite3.Error) -> HivekeeperError:
     """Driver errors become ours at the store boundary."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return Unavailable("the database is busy; retry shortly", retry_after_s=1)
     return HivekeeperError(f"storage error: {text}")
+
+
+_row_store: type[RowStore] = SqliteStore  # mypy: SQLite writes through `apply`
