@@ -27,6 +27,7 @@ from typing import Any
 
 from hivekeeper.domain.types import StoredRow
 from hivekeeper.store.sql import rows as sql_rows
+from hivekeeper.store.sql.identifiers import quote_identifier
 from hivekeeper.store.sql.rows import EVENT_COLUMNS, JSON_COLUMNS
 
 VERSION_COLUMNS = (("version", "UInt64"), ("is_deleted", "UInt8"))
@@ -176,7 +177,7 @@ class AddColumn:
         default = self.backfill.format(now_ms=repr(float(now_ms)))
         return (
             f"ALTER TABLE {table_name}{on_cluster} ADD COLUMN IF NOT EXISTS "
-            f"{quote_identifier(self.name)} {kind} DEFAULT {default}"
+            f"{quote_identifier(self.name, '`')} {kind} DEFAULT {default}"
         )
 
 
@@ -193,22 +194,17 @@ MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
 )
 
 
-def quote_identifier(name: str) -> str:
-    """Backquote an identifier from our own schema (or a database name we were given)."""
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
 def _string_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _columns_sql(table: Table) -> str:
-    parts = [f"{quote_identifier(name)} {kind}" for name, kind in table.all_columns]
+    parts = [f"{quote_identifier(name, '`')} {kind}" for name, kind in table.all_columns]
     return ",\n    ".join([*parts, *table.indexes])
 
 
 def _table_ddl(table: Table, name: str, engine: str, on_cluster: str) -> str:
-    order = ", ".join(quote_identifier(c) for c in table.order_by)
+    order = ", ".join(quote_identifier(c, "`") for c in table.order_by)
     return (
         f"CREATE TABLE IF NOT EXISTS {name}{on_cluster} (\n    {_columns_sql(table)}\n)\n"
         f"ENGINE = {engine}\nORDER BY ({order})"
@@ -219,9 +215,9 @@ def single_node_ddl(step: Step, now_ms: float = 0.0) -> str:
     """The statement the store runs on one node (in the client's database) for a
     migration step; `now_ms` is the time it runs (for `AddColumn` backfills)."""
     if isinstance(step, AddColumn):
-        return step.ddl(quote_identifier(step.table.name), now_ms)
+        return step.ddl(quote_identifier(step.table.name, "`"), now_ms)
     return _table_ddl(
-        step, quote_identifier(step.name), "ReplacingMergeTree(version, is_deleted)", ""
+        step, quote_identifier(step.name, "`"), "ReplacingMergeTree(version, is_deleted)", ""
     )
 
 
@@ -232,29 +228,29 @@ def cluster_ddl(cluster: str, database: str, now_ms: float | None = None) -> lis
     migration records, so a store pointed at the cluster runs no DDL itself. `now_ms`
     (default: now) is what rows stored before an added column read in it."""
     now_ms = time.time() * 1000 if now_ms is None else now_ms
-    on = f" ON CLUSTER {quote_identifier(cluster)}"
-    db = quote_identifier(database)
+    on = f" ON CLUSTER {quote_identifier(cluster, '`')}"
+    db = quote_identifier(database, "`")
     out = [f"CREATE DATABASE IF NOT EXISTS {db}{on}"]
     steps = [step for _, group in MIGRATIONS for step in group]
     for table in (MIGRATIONS_TABLE, *(s for s in steps if isinstance(s, Table))):
         local = f"{table.name}_local"
         path = _string_literal(f"/clickhouse/tables/{{shard}}/{database}/{local}")
         engine = f"ReplicatedReplacingMergeTree({path}, '{{replica}}', version, is_deleted)"
-        out.append(_table_ddl(table, f"{db}.{quote_identifier(local)}", engine, on))
+        out.append(_table_ddl(table, f"{db}.{quote_identifier(local, '`')}", engine, on))
         distributed = (
-            f"Distributed({quote_identifier(cluster)}, {db}, {quote_identifier(local)}, "
+            f"Distributed({quote_identifier(cluster, '`')}, {db}, {quote_identifier(local, '`')}, "
             f"{table.shard_by})"
         )
         out.append(
-            f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name)}{on} "
-            f"AS {db}.{quote_identifier(local)}\nENGINE = {distributed}"
+            f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name, '`')}{on} "
+            f"AS {db}.{quote_identifier(local, '`')}\nENGINE = {distributed}"
         )
     for column in (s for s in steps if isinstance(s, AddColumn)):
         for name in (f"{column.table.name}_local", column.table.name):
-            out.append(column.ddl(f"{db}.{quote_identifier(name)}", now_ms, on))
+            out.append(column.ddl(f"{db}.{quote_identifier(name, '`')}", now_ms, on))
     names = ", ".join(f"('{name}', 0, 1, 0)" for name, _ in MIGRATIONS)
     out.append(
-        f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name)} "
+        f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name, '`')} "
         f"(name, applied_at, version, is_deleted) VALUES {names}"
     )
     return out
@@ -297,6 +293,8 @@ def tombstone(project_id: str, event_id: str, session_id: str | None, version: i
 def decode_row(values: Sequence[Any]) -> StoredRow:
     """A `SELECT <EVENT_COLUMNS>` result row back into a row."""
     return sql_rows.decode_row(tuple(values))
+
+
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events FINAL"
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"

@@ -36,8 +36,6 @@ from hivekeeper.domain.tenancy import (
     Principal,
     Project,
     TenancyDump,
-    hash_key,
-    key_matches,
 )
 from hivekeeper.domain.types import (
     Expired,
@@ -60,14 +58,16 @@ from hivekeeper.store.clickhouse._schema import (
     VISIBLE,
     decode_row,
     encode_row,
-    quote_identifier,
     single_node_ddl,
 )
 from hivekeeper.store.clickhouse._session import IN_CHUNK, SETTINGS, Session, translate
 from hivekeeper.store.clickhouse._writes import Batch
 from hivekeeper.store.flock import FileLock
 from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.sql import tenancy
+from hivekeeper.store.sql.identifiers import quote_identifier
 from hivekeeper.store.sql.rows import chunks
+from hivekeeper.store.sql.tenancy import StoredKey
 
 logger = logging.getLogger(__name__)
 _DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -161,7 +161,7 @@ class ClickHouseStore:
             bootstrap = self._new_session(database=None)
             try:
                 bootstrap.command(
-                    f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.target.database)}"
+                    f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.target.database, '`')}"
                 )
             finally:
                 bootstrap.client.close()
@@ -265,9 +265,7 @@ class ClickHouseStore:
             return Bootstrap(project=project, new_key_secret=secret)
 
     def create_project(self, name: str) -> Project:
-        name = name.strip()
-        if not name or len(name) > 100:
-            raise ValidationFailed("a project name must be 1-100 characters", field="name")
+        name = tenancy.project_name(name)
         with self._admin_lock:
             session = self._session()
             workspace_id, _ = _tenancy.ensure_workspace(session, self._next_version)
@@ -293,24 +291,27 @@ class ClickHouseStore:
             return _tenancy.revoke_key(self._session(), key_id, self._next_version)
 
     def authenticate(self, secret: str) -> Principal | None:
+        return tenancy.principal(secret, self._find_key)
+
+    def _find_key(self, secret_hash: str) -> StoredKey | None:
         # No cache for keys: a revocation (from the CLI, on the live database)
         # refuses the very next request. Projects never change, so they are cached.
         session = self._session()
         rows = session.rows(
             f"SELECT secret_hash, id, kind, project_id FROM {API_KEYS.name} FINAL "
             "WHERE secret_hash = {h:String} AND revoked_at IS NULL",
-            {"h": hash_key(secret)},
+            {"h": secret_hash},
         )
-        if not rows or not key_matches(secret, rows[0][0]):
+        if not rows:
             return None
-        _, key_id, kind, project_id = rows[0]
+        stored_hash, key_id, kind, project_id = rows[0]
         project = self._projects.get(project_id)
         if project is None:
             self._projects.update((p.id, p) for p in _tenancy.projects(session))
             project = self._projects.get(project_id)
             if project is None:
                 return None
-        return Principal(key_id=key_id, kind=kind, project=project)
+        return StoredKey(stored_hash, key_id, kind, project)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:

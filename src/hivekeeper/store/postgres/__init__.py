@@ -8,7 +8,6 @@
 - `_reads`: filtered pages, totals, chart rows and session outlines, with SQLite's
   semantics.
 - `_care`: retention (expired sessions, orphans, pending rows) under key locks.
-- `_copy`: what `hivekeeper copy` reads and writes.
 
 Nothing is imported here: psycopg is an optional extra, loaded only when a
 `postgresql://` URL is opened.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, insert_sql
+from hivekeeper.store.sql.rows import insert_sql
 
 Migration = Callable[[psycopg.Connection], None]
 
@@ -237,6 +237,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
-SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 UPSERT = insert_sql("%s", replace=True)
 INSERT_NEW = insert_sql("%s", replace=False)

@@ -14,8 +14,8 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key, StoredRow
 from hivekeeper.store.postgres import _care
 from hivekeeper.store.postgres._locks import KeyLocks
-from hivekeeper.store.postgres._schema import INSERT_NEW, SELECT_EVENTS, UPSERT
-from hivekeeper.store.sql.rows import by_project, decode_row, encode_row
+from hivekeeper.store.postgres._schema import INSERT_NEW, UPSERT
+from hivekeeper.store.sql.rows import SELECT_EVENTS, by_project, decode_row, encode_row
 
 Connection = psycopg.Connection[TupleRow]
 

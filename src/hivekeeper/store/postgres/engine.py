@@ -36,13 +36,13 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
-from hivekeeper.store.postgres import _care, _copy, _reads
+from hivekeeper.store.postgres import _care, _reads
 from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
-from hivekeeper.store.postgres._schema import SELECT_EVENTS, VISIBLE, migrate
+from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
 from hivekeeper.store.protocol import Bootstrap
-from hivekeeper.store.sql import tenancy
-from hivekeeper.store.sql.rows import decode_row
+from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
 
 logger = logging.getLogger(__name__)
@@ -354,15 +354,20 @@ class PostgresStore:
     def export_tenancy(self) -> TenancyDump:
         with self._transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return _copy.export_tenancy(conn)
+            return transfer.export_tenancy(_Qmark(conn))
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._transaction() as conn:
-            _copy.import_tenancy(conn, dump)
+            transfer.import_tenancy(_Qmark(conn), dump)
+            # Rules keep their ids; the next new rule must be numbered past them.
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('redaction_rules', 'id'), "
+                "COALESCE(MAX(id), 0) + 1, false) FROM redaction_rules"
+            )
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._connection() as conn:
-            return _copy.scan_rows(conn, after, limit)
+            return transfer.scan_rows(_Qmark(conn), after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._transaction() as conn:
@@ -370,11 +375,11 @@ class PostgresStore:
 
     def last_key(self) -> Key | None:
         with self._connection() as conn:
-            return _copy.last_key(conn)
+            return transfer.last_key(_Qmark(conn))
 
     def count_rows(self) -> dict[str, int]:
         with self._connection() as conn:
-            return _copy.count_rows(conn)
+            return transfer.count_rows(_Qmark(conn))
 
 
 def conninfo(database_url: str) -> str:

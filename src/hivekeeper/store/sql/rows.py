@@ -23,6 +23,8 @@ EVENT_COLUMNS = (
     *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
     *ROLLUP_FIELDS,
 )
+SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+"""Every column of the events table, in `EVENT_COLUMNS` order (what `decode_row` reads)."""
 _JSON_INDEXES = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
 _JSON_POSITIONS = frozenset(_JSON_INDEXES)
 _EMPTY_JSON = {i: "[]" if EVENT_COLUMNS[i] == "children_ids" else "{}" for i in _JSON_INDEXES}

@@ -6,7 +6,6 @@
 - `_reads`: filtered pages, totals, chart rows and session outlines.
 - `_care`: retention (expired sessions, orphans, pending rows).
 - `_backup`: online backup, verified restore, and the lock that keeps them apart.
-- `_copy`: what `hivekeeper copy` reads and writes.
 
 Nothing is imported here, so a module of the package costs only what it imports.
 """

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from hivekeeper.domain.types import Key
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, insert_sql
+from hivekeeper.store.sql.rows import insert_sql
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -162,7 +162,6 @@ def migrate(
 
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
-SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 DELETE_EVENT = "DELETE FROM events WHERE project_id = ? AND event_id = ?"
 INSERT_NEW = insert_sql("?", replace=False)
 UPSERT = insert_sql("?", replace=True)

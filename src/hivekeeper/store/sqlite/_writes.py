@@ -8,13 +8,12 @@ import sqlite3
 from collections.abc import Collection, Sequence
 
 from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key, StoredRow
-from hivekeeper.store.sql.rows import by_project, decode_row, encode_row
+from hivekeeper.store.sql.rows import SELECT_EVENTS, by_project, decode_row, encode_row
 from hivekeeper.store.sqlite import _care
 from hivekeeper.store.sqlite._schema import (
     DELETE_EVENT,
     IN_CHUNK,
     INSERT_NEW,
-    SELECT_EVENTS,
     UPSERT,
     delete_sessions,
 )

@@ -22,11 +22,11 @@ from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.protocol import Bootstrap
-from hivekeeper.store.sql import tenancy
-from hivekeeper.store.sql.rows import chunks, decode_row, encode_row
+from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
-from hivekeeper.store.sqlite import _backup, _care, _copy, _reads
-from hivekeeper.store.sqlite._schema import IN_CHUNK, SELECT_EVENTS, UPSERT, VISIBLE, migrate
+from hivekeeper.store.sqlite import _backup, _care, _reads
+from hivekeeper.store.sqlite._schema import IN_CHUNK, UPSERT, VISIBLE, migrate
 from hivekeeper.store.sqlite._writes import SqliteWrites
 
 logger = logging.getLogger(__name__)
@@ -336,15 +336,15 @@ class SqliteStore:
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
         with self._read() as conn:
-            return _copy.export_tenancy(conn)
+            return transfer.export_tenancy(conn)
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._admin() as conn, _transaction(conn):
-            _copy.import_tenancy(conn, dump)
+            transfer.import_tenancy(conn, dump)
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._read() as conn:
-            return _copy.scan_rows(conn, after, limit)
+            return transfer.scan_rows(conn, after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._admin() as conn, _transaction(conn):
@@ -352,11 +352,11 @@ class SqliteStore:
 
     def last_key(self) -> Key | None:
         with self._read() as conn:
-            return _copy.last_key(conn)
+            return transfer.last_key(conn)
 
     def count_rows(self) -> dict[str, int]:
         with self._read() as conn:
-            return _copy.count_rows(conn)
+            return transfer.count_rows(conn)
 
 
 @contextlib.contextmanager
