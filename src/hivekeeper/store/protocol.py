@@ -1,8 +1,10 @@
-"""The Store protocol: what every engine (SQLite, PostgreSQL, ClickHouse) provides.
+"""The Store protocols: what every engine (SQLite, PostgreSQL, ClickHouse) provides, one
+capability a protocol.
 
 Methods are synchronous; the writer calls `write_batch` on its own thread and the API
 runs reads in a thread pool. A store translates its driver's errors into
-`hivekeeper.domain.errors` at this boundary.
+`hivekeeper.domain.errors` at this boundary. `Store` is every capability together:
+what `open_store` returns, checked against each engine by mypy (`StoreFactory`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.lifecycle import StoreState
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,70 +31,24 @@ class Bootstrap:
     new_key_secret: str | None
 
 
-class Store(Protocol):
-    """Storage for tenancy, events and their queries. Instances are thread-safe."""
+class Lifecycle(Protocol):
+    """A store is built, opened once and closed once (`lifecycle.StoreState`); a closed
+    store refuses every use with Unavailable."""
+
+    @property
+    def state(self) -> StoreState: ...
 
     def open(self) -> None:
-        """Create the database if needed and run pending migrations (idempotent)."""
+        """Create the database if needed and run pending migrations. Idempotent;
+        Unavailable once closed."""
 
     def close(self) -> None:
-        """Release every connection; idempotent."""
+        """Release every connection. Idempotent."""
 
-    # --- tenancy (admin; also used by the CLI on a live database) ---
-    def bootstrap(self) -> Bootstrap:
-        """Ensure the default organization/workspace/project; mint a key if none exist."""
 
-    def create_project(self, name: str) -> Project:
-        """Raises ValidationFailed if the name is taken or empty."""
+class EventStore(Protocol):
+    """Events: the writer's batches, and every read of them."""
 
-    def list_projects(self) -> list[Project]: ...
-
-    def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
-        """Return the key record and its secret (shown once). NotFound for no project."""
-
-    def list_keys(self) -> list[ApiKey]: ...
-
-    def revoke_key(self, key_id: str) -> ApiKey:
-        """Revoke a key (idempotent). NotFound for an unknown id."""
-
-    def authenticate(self, secret: str) -> Principal | None:
-        """The principal of a valid, unrevoked key, else None."""
-
-    # --- data care (admin, like tenancy; the server reads retention and rules) ---
-    def set_retention(self, project_name: str, days: int | None) -> None:
-        """Keep a project's sessions `days` days after their last activity (0: forever;
-        None: the server default). NotFound for no project."""
-
-    def retention_days(self) -> dict[str, int | None]:
-        """Every project id with its own retention setting (None: the server default)."""
-
-    def has_expired(self, project_id: str, before_ms: float) -> bool:
-        """Whether `ExpireSessions(project_id, before_ms)` would delete anything."""
-
-    def expired_pending_projects(self, before_ms: float) -> list[str]:
-        """The projects that may hold pending rows first written before `before_ms`
-        (what `ExpirePending` deletes): exact, or a superset where exactness costs a
-        scan of every version."""
-
-    def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
-        """Add a rule to a project. ValidationFailed for a bad pattern, NotFound for no project."""
-
-    def list_redactions(self) -> list[RedactionRule]:
-        """Every rule, grouped by project, each project's in the order they apply."""
-
-    def remove_redaction(self, rule_id: int) -> RedactionRule:
-        """Remove a rule and return it. NotFound for an unknown id."""
-
-    def backup(self, target: Path) -> None:
-        """Write a consistent copy of the live database to the new file `target`, while
-        writes go on. NotFound for no database, ValidationFailed if `target` exists."""
-
-    def restore(self, source: Path) -> Path | None:
-        """On a store never opened: replace the database with the verified backup
-        `source`; return where the old one was kept (None if there was none).
-        ValidationFailed for a bad backup; Unavailable while a server uses the database."""
-
-    # --- writes (the writer's thread only) ---
     def write_batch(
         self,
         ops: Sequence[WriteOp],
@@ -106,7 +63,6 @@ class Store(Protocol):
         skipped for naming another type (`Skipped`) and what each `ExpirePending`
         removed (`Expired`)."""
 
-    # --- reads ---
     def get_event(
         self, project_id: str, event_id: str, *, include_pending: bool = False
     ) -> StoredRow | None:
@@ -132,7 +88,62 @@ class Store(Protocol):
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         """Time buckets x group of the chart's metric (see `sqlite._reads.chart`)."""
 
-    # --- copy between stores (`hivekeeper copy`) ---
+
+class TenancyStore(Protocol):
+    """Organizations, projects and API keys (admin; also the CLI, on a live database)."""
+
+    def bootstrap(self) -> Bootstrap:
+        """Ensure the default organization/workspace/project; mint a key if none exist."""
+
+    def create_project(self, name: str) -> Project:
+        """Raises ValidationFailed if the name is taken or empty."""
+
+    def list_projects(self) -> list[Project]: ...
+
+    def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
+        """Return the key record and its secret (shown once). NotFound for no project."""
+
+    def list_keys(self) -> list[ApiKey]: ...
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key (idempotent). NotFound for an unknown id."""
+
+    def authenticate(self, secret: str) -> Principal | None:
+        """The principal of a valid, unrevoked key, else None."""
+
+
+class CareStore(Protocol):
+    """Data care: retention settings and what they expire, redaction rules (admin, like
+    tenancy; the server reads retention and rules)."""
+
+    def set_retention(self, project_name: str, days: int | None) -> None:
+        """Keep a project's sessions `days` days after their last activity (0: forever;
+        None: the server default). NotFound for no project."""
+
+    def retention_days(self) -> dict[str, int | None]:
+        """Every project id with its own retention setting (None: the server default)."""
+
+    def has_expired(self, project_id: str, before_ms: float) -> bool:
+        """Whether `ExpireSessions(project_id, before_ms)` would delete anything."""
+
+    def expired_pending_projects(self, before_ms: float) -> list[str]:
+        """The projects that may hold pending rows first written before `before_ms`
+        (what `ExpirePending` deletes): exact, or a superset where exactness costs a
+        scan of every version."""
+
+    def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
+        """Add a rule to a project. ValidationFailed for a bad pattern, NotFound for no project."""
+
+    def list_redactions(self) -> list[RedactionRule]:
+        """Every rule, grouped by project, each project's in the order they apply."""
+
+    def remove_redaction(self, rule_id: int) -> RedactionRule:
+        """Remove a rule and return it. NotFound for an unknown id."""
+
+
+class TransferStore(Protocol):
+    """Copy between stores of any engines (`hivekeeper copy`, `store.transfer`)."""
+
     def export_tenancy(self) -> TenancyDump:
         """Every organization, workspace, project, key (as its hash) and redaction rule."""
 
@@ -153,3 +164,29 @@ class Store(Protocol):
 
     def count_rows(self) -> dict[str, int]:
         """Stored rows per project id, pending ones included."""
+
+
+class BackupStore(Protocol):
+    """Backup and restore of the database file: SQLite's. The server-based engines answer
+    with the command of their own tool (ValidationFailed)."""
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the live database to the new file `target`, while
+        writes go on. NotFound for no database, ValidationFailed if `target` exists."""
+
+    def restore(self, source: Path) -> Path | None:
+        """On a store never opened: replace the database with the verified backup
+        `source`; return where the old one was kept (None if there was none).
+        ValidationFailed for a bad backup; Unavailable while a server uses the database."""
+
+
+class Store(
+    Lifecycle, EventStore, TenancyStore, CareStore, TransferStore, BackupStore, Protocol
+):
+    """Every capability: what the server and the CLI hold. Instances are thread-safe."""
+
+
+class StoreFactory(Protocol):
+    """An engine's class, as `open_store` calls it."""
+
+    def __call__(self, database_url: str, *, synchronous_full: bool = False) -> Store: ...

@@ -63,7 +63,8 @@ from hivekeeper.store.clickhouse._schema import (
 from hivekeeper.store.clickhouse._session import IN_CHUNK, SETTINGS, Session, translate
 from hivekeeper.store.clickhouse._writes import Batch
 from hivekeeper.store.flock import FileLock
-from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.lifecycle import StateTracker, StoreState
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy
 from hivekeeper.store.sql.identifiers import quote_identifier
 from hivekeeper.store.sql.rows import chunks
@@ -138,7 +139,7 @@ class ClickHouseStore:
         self._version_lock = threading.Lock()
         self._last_version = 0
         self._projects: dict[str, Project] = {}
-        self._state = "new"
+        self._life = StateTracker()
         self._lock: FileLock | None = None
         if self.target.path is not None:
             self._lock = FileLock(
@@ -151,9 +152,17 @@ class ClickHouseStore:
             )
 
     # --- lifecycle ---
+    @property
+    def state(self) -> StoreState:
+        return self._life.state
+
     def open(self) -> None:
-        if self._state == "closed":
-            raise Unavailable("the store is closed")
+        self._life.open(self._start)
+
+    def close(self) -> None:
+        self._life.close(self._stop)
+
+    def _start(self) -> None:
         if self.target.path is not None and self._lock is not None:
             self.target.path.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
@@ -165,16 +174,15 @@ class ClickHouseStore:
                 )
             finally:
                 bootstrap.client.close()
-            self._state = "open"
-            self._migrate()
-            (last,) = self._session().rows("SELECT max(version) FROM events")[0]
+            session = self._thread_session()
+            self._migrate(session)
+            (last,) = session.rows("SELECT max(version) FROM events")[0]
             self._last_version = int(last or 0)
         except BaseException:
             self.close()
             raise
 
-    def close(self) -> None:
-        self._state = "closed"
+    def _stop(self) -> None:
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
@@ -212,9 +220,11 @@ class ClickHouseStore:
         return Session(client)
 
     def _session(self) -> Session:
-        """This thread's session (the writer's, a reader's, the CLI's)."""
-        if self._state != "open":
-            raise Unavailable("the store is closed" if self._state == "closed" else "not open")
+        """This thread's session (the writer's, a reader's, the CLI's) on the open store."""
+        self._life.check_open()
+        return self._thread_session()
+
+    def _thread_session(self) -> Session:
         session: Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._new_session(self.target.database)
@@ -223,8 +233,7 @@ class ClickHouseStore:
                 self._sessions.append(session)
         return session
 
-    def _migrate(self) -> None:
-        session = self._session()
+    def _migrate(self, session: Session) -> None:
         session.command(single_node_ddl(MIGRATIONS_TABLE))
         done = {row[0] for row in session.rows("SELECT name FROM hivekeeper_migrations FINAL")}
         for name, steps in MIGRATIONS:
@@ -237,7 +246,7 @@ class ClickHouseStore:
     def _next_version(self) -> int:
         """A version above every earlier one: wall-clock ns, so the newest write also
         wins across processes, and at least 2 above the last, so `version - 1` is
-        free for the tombstones of rows leaving a shard (see `_Batch.flush`)."""
+        free for the tombstones of rows leaving a shard (see `_writes.Batch.flush`)."""
         with self._version_lock:
             self._last_version = max(time.time_ns(), self._last_version + 2)
             return self._last_version
@@ -463,3 +472,5 @@ class ClickHouseStore:
         return {project_id: int(count) for project_id, count in rows}
 
 
+# Checked by mypy: the engine has every capability of a `Store`.
+_store: StoreFactory = ClickHouseStore

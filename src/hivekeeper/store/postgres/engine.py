@@ -16,10 +16,8 @@ the transaction start over holding every key it now knows.
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import random
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,11 +34,12 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.lifecycle import StateTracker, StoreState
 from hivekeeper.store.postgres import _care, _reads
 from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
-from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -62,12 +61,6 @@ _STATEMENT_LIMIT_S = 30
 # A write that keeps finding keys taken by other writers starts over at most this often
 # (each attempt locks more of what it needs up front, so two are usually enough).
 _WRITE_ATTEMPTS = 8
-
-
-class StoreState(enum.Enum):
-    NEW = "new"
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class _Qmark:
@@ -100,35 +93,43 @@ class PostgresStore:
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
         self._conninfo = conninfo(database_url)
         self._pools: dict[_PoolName, ConnectionPool[Connection]] = {}
-        self._state = StoreState.NEW
-        self._state_lock = threading.Lock()
+        self._life = StateTracker()
 
     # --- lifecycle ---
+    @property
+    def state(self) -> StoreState:
+        return self._life.state
+
     def open(self) -> None:
-        with self._state_lock:
-            if self._state is StoreState.OPEN:
-                return
-            if self._state is StoreState.CLOSED:
-                raise Unavailable("the store is closed")
-            try:
-                # A plain connection first: a wrong URL or a server that is down fails
-                # at once, where a pool would keep retrying until its timeout.
-                with psycopg.connect(
-                    self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
-                ) as conn:
-                    migrate(conn)
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
-            pools: dict[_PoolName, ConnectionPool[Connection]] = {}
-            try:
-                for name, size in _POOL_SIZES.items():
-                    pools[name] = self._open_pool(name, size)
-            except psycopg.Error as exc:
-                for pool in pools.values():
-                    pool.close()
-                raise _translate(exc) from exc
-            self._pools = pools
-            self._state = StoreState.OPEN
+        self._life.open(self._start)
+
+    def close(self) -> None:
+        self._life.close(self._stop)
+
+    def _start(self) -> None:
+        try:
+            # A plain connection first: a wrong URL or a server that is down fails at
+            # once, where a pool would keep retrying until its timeout.
+            with psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+            ) as conn:
+                migrate(conn)
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        pools: dict[_PoolName, ConnectionPool[Connection]] = {}
+        try:
+            for name, size in _POOL_SIZES.items():
+                pools[name] = self._open_pool(name, size)
+        except psycopg.Error as exc:
+            for pool in pools.values():
+                pool.close()
+            raise _translate(exc) from exc
+        self._pools = pools
+
+    def _stop(self) -> None:
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.close()
 
     def _open_pool(self, name: _PoolName, max_size: int) -> ConnectionPool[Connection]:
         pool = _Pool(
@@ -152,20 +153,15 @@ class PostgresStore:
             raise
         return pool
 
-    def close(self) -> None:
-        with self._state_lock:
-            self._state = StoreState.CLOSED
-            pools, self._pools = self._pools, {}
-        for pool in pools.values():
-            pool.close()
 
     @contextlib.contextmanager
     def _connection(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
         """A connection of the read pool, or of the writer's and lookups' `priority` one."""
-        if self._state is StoreState.NEW:
+        if self._life.state is StoreState.NEW:
             self.open()  # the CLI's admin commands work on a store not yet opened
+        self._life.check_not_closed()
         pool = self._pools.get(pool_name)
-        if pool is None:
+        if pool is None:  # closed meanwhile
             raise Unavailable("the store is closed")
         try:
             with pool.connection() as conn:
@@ -420,4 +416,7 @@ def _translate(exc: psycopg.Error) -> HivekeeperError:
     return HivekeeperError(f"storage error: {exc}")
 
 
-_row_store: type[RowStore] = PostgresStore  # mypy: PostgreSQL writes through `apply`
+# Checked by mypy: the engine has every capability of a `Store`, and writes through
+# the row stores' shared algorithm.
+_store: StoreFactory = PostgresStore
+_row_store: type[RowStore] = PostgresStore

@@ -21,7 +21,8 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
-from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.store.lifecycle import StateTracker, StoreState
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -101,11 +102,21 @@ class SqliteStore:
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._closed = False
+        self._life = StateTracker()
         self._use_lock = _backup.UseLock(self.path)
 
     # --- lifecycle ---
+    @property
+    def state(self) -> StoreState:
+        return self._life.state
+
     def open(self) -> None:
+        self._life.open(self._start)
+
+    def close(self) -> None:
+        self._life.close(self._stop)
+
+    def _start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._use_lock.acquire()
         with self._admin() as conn:
@@ -117,8 +128,7 @@ class SqliteStore:
             conn.execute("PRAGMA analysis_limit = 1000")
             conn.execute("ANALYZE")
 
-    def close(self) -> None:
-        self._closed = True
+    def _stop(self) -> None:
         if self._write_conn is not None:
             self._write_conn.close()
             self._write_conn = None
@@ -132,8 +142,7 @@ class SqliteStore:
         self._use_lock.release()
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
-        if self._closed:
-            raise Unavailable("the store is closed")
+        self._life.check_not_closed()
         if read_only:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro",
@@ -160,6 +169,7 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
+        self._life.check_not_closed()
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             conn = self._connect(read_only=True)
@@ -276,10 +286,12 @@ class SqliteStore:
             return tenancy.remove_redaction(conn, rule_id)
 
     def backup(self, target: Path) -> None:
+        self._life.check_not_closed()
         _backup.backup(self.path, target)
 
     def restore(self, source: Path) -> Path | None:
-        if self._use_lock.held:
+        self._life.check_not_closed()
+        if self._life.state is StoreState.OPEN:
             raise Unavailable("this store is open; restore through a store never opened")
         return _backup.restore(self.path, source)
 
@@ -378,4 +390,7 @@ def _translate(exc: sqlite3.Error) -> HivekeeperError:
     return HivekeeperError(f"storage error: {text}")
 
 
-_row_store: type[RowStore] = SqliteStore  # mypy: SQLite writes through `apply`
+# Checked by mypy: the engine has every capability of a `Store`, and writes through
+# the row stores' shared algorithm.
+_store: StoreFactory = SqliteStore
+_row_store: type[RowStore] = SqliteStore
