@@ -59,6 +59,8 @@ class PostgresWrites:
         return {key for key in keys if key not in inserted}
 
     def save(self, rows: Sequence[StoredRow]) -> None:
+        if not rows:
+            return  # no pipeline round trip for nothing
         self._locks.acquire((row["project_id"], row["event_id"]) for row in rows)
         upsert(self._conn, rows)
 
