@@ -63,7 +63,7 @@ from hivekeeper.store.clickhouse._schema import (
 from hivekeeper.store.clickhouse._session import IN_CHUNK, SETTINGS, Session, translate
 from hivekeeper.store.clickhouse._writes import Batch
 from hivekeeper.store.flock import FileLock
-from hivekeeper.store.lifecycle import StateTracker, StoreState
+from hivekeeper.store.lifecycle import StoreLifecycle
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy
 from hivekeeper.store.sql.identifiers import quote_identifier
@@ -124,10 +124,11 @@ def _database(name: str) -> str:
     return name
 
 
-class ClickHouseStore:
+class ClickHouseStore(StoreLifecycle):
     """The ClickHouse implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        super().__init__()
         # `synchronous_full` is SQLite's power-loss knob; a ClickHouse server fsyncs
         # parts by its own settings (fsync_after_insert).
         del synchronous_full
@@ -139,7 +140,6 @@ class ClickHouseStore:
         self._version_lock = threading.Lock()
         self._last_version = 0
         self._projects: dict[str, Project] = {}
-        self._life = StateTracker()
         self._lock: FileLock | None = None
         if self.target.path is not None:
             self._lock = FileLock(
@@ -151,17 +151,7 @@ class ClickHouseStore:
                 ),
             )
 
-    # --- lifecycle ---
-    @property
-    def state(self) -> StoreState:
-        return self._life.state
-
-    def open(self) -> None:
-        self._life.open(self._start)
-
-    def close(self) -> None:
-        self._life.close(self._stop)
-
+    # --- lifecycle (`StoreLifecycle` calls these once) ---
     def _start(self) -> None:
         if self.target.path is not None and self._lock is not None:
             self.target.path.mkdir(parents=True, exist_ok=True)
@@ -221,7 +211,7 @@ class ClickHouseStore:
 
     def _session(self) -> Session:
         """This thread's session (the writer's, a reader's, the CLI's) on the open store."""
-        self._life.check_open()
+        self._check_open()
         return self._thread_session()
 
     def _thread_session(self) -> Session:

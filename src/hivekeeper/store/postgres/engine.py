@@ -34,7 +34,7 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
-from hivekeeper.store.lifecycle import StateTracker, StoreState
+from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.postgres import _care, _reads
 from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
@@ -87,25 +87,15 @@ class _Pool(ConnectionPool[Connection]):
         return value * (1.0 + (max_pc - min_pc) * cls._random.random() + min_pc)
 
 
-class PostgresStore:
+class PostgresStore(StoreLifecycle):
     """The PostgreSQL implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        super().__init__()
         self._conninfo = conninfo(database_url)
         self._pools: dict[_PoolName, ConnectionPool[Connection]] = {}
-        self._life = StateTracker()
 
-    # --- lifecycle ---
-    @property
-    def state(self) -> StoreState:
-        return self._life.state
-
-    def open(self) -> None:
-        self._life.open(self._start)
-
-    def close(self) -> None:
-        self._life.close(self._stop)
-
+    # --- lifecycle (`StoreLifecycle` calls these once) ---
     def _start(self) -> None:
         try:
             # A plain connection first: a wrong URL or a server that is down fails at
@@ -157,9 +147,9 @@ class PostgresStore:
     @contextlib.contextmanager
     def _connection(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
         """A connection of the read pool, or of the writer's and lookups' `priority` one."""
-        if self._life.state is StoreState.NEW:
+        if self.state is StoreState.NEW:
             self.open()  # the CLI's admin commands work on a store not yet opened
-        self._life.check_not_closed()
+        self._check_not_closed()
         pool = self._pools.get(pool_name)
         if pool is None:  # closed meanwhile
             raise Unavailable("the store is closed")

@@ -21,7 +21,7 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
-from hivekeeper.store.lifecycle import StateTracker, StoreState
+from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
@@ -91,10 +91,11 @@ class _Checkpointer:
             conn.close()
 
 
-class SqliteStore:
+class SqliteStore(StoreLifecycle):
     """The SQLite implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        super().__init__()
         self.path = database_path(database_url)
         self._synchronous = "FULL" if synchronous_full else "NORMAL"
         self._write_conn: sqlite3.Connection | None = None
@@ -102,20 +103,9 @@ class SqliteStore:
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._life = StateTracker()
         self._use_lock = _backup.UseLock(self.path)
 
-    # --- lifecycle ---
-    @property
-    def state(self) -> StoreState:
-        return self._life.state
-
-    def open(self) -> None:
-        self._life.open(self._start)
-
-    def close(self) -> None:
-        self._life.close(self._stop)
-
+    # --- lifecycle (`StoreLifecycle` calls these once) ---
     def _start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._use_lock.acquire()
@@ -142,7 +132,7 @@ class SqliteStore:
         self._use_lock.release()
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
-        self._life.check_not_closed()
+        self._check_not_closed()
         if read_only:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro",
@@ -169,7 +159,7 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        self._life.check_not_closed()
+        self._check_not_closed()
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             conn = self._connect(read_only=True)
@@ -286,12 +276,12 @@ class SqliteStore:
             return tenancy.remove_redaction(conn, rule_id)
 
     def backup(self, target: Path) -> None:
-        self._life.check_not_closed()
+        self._check_not_closed()
         _backup.backup(self.path, target)
 
     def restore(self, source: Path) -> Path | None:
-        self._life.check_not_closed()
-        if self._life.state is StoreState.OPEN:
+        self._check_not_closed()
+        if self.state is StoreState.OPEN:
             raise Unavailable("this store is open; restore through a store never opened")
         return _backup.restore(self.path, source)
 
