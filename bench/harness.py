@@ -25,8 +25,8 @@ from typing import Any
 
 from hivekeeper.domain.merge import apply_ops
 from hivekeeper.domain.types import Key, MergeOp, StoredRow
-from hivekeeper.store.event_rows import EVENT_COLUMNS, encode_row
-from hivekeeper.store.sqlite_schema import migrate
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, encode_row
+from hivekeeper.store.sqlite._schema import migrate
 
 
 @dataclass(frozen=True)

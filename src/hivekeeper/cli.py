@@ -410,7 +410,7 @@ def clickhouse_ddl(cluster: str, database: str) -> None:
     Run it once with clickhouse-client; then point every server at the cluster with
     --database-url clickhouse://HOST/DATABASE (it finds the schema in place).
     """
-    from hivekeeper.store.clickhouse_schema import cluster_ddl
+    from hivekeeper.store.clickhouse import cluster_ddl
 
     click.echo(";\n\n".join(cluster_ddl(cluster, database)) + ";")
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hivekeeper.domain.retention import DAY_MS
-from hivekeeper.store.sqlite_schema import MIGRATIONS, migrate
+from hivekeeper.store.sqlite._schema import MIGRATIONS, migrate
 from tests.support.poll import eventually
 from tests.support.process import run_cli, serve_process
 from tests.support.server import free_port

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 
-from hivekeeper.store.sqlite import database_path
+from hivekeeper.store.sqlite.engine import database_path
 from tests.support.server import LiveServer
 
 SESSION_ID = "s-overload"

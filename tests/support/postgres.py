@@ -85,7 +85,7 @@ class _Cluster:
     def _make_template(self) -> None:
         import psycopg
 
-        from hivekeeper.store.postgres import PostgresStore
+        from hivekeeper.store.postgres.engine import PostgresStore
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {_TEMPLATE}")

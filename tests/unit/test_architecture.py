@@ -100,7 +100,19 @@ def test_stores_know_nothing_of_http(path: Path) -> None:
 
 
 def test_public_surfaces_are_pinned() -> None:
-    assert hivekeeper.store.__all__ == ["Bootstrap", "Store", "allows_workers", "open_store"]
+    assert hivekeeper.store.__all__ == [
+        "BackupStore",
+        "Bootstrap",
+        "CareStore",
+        "EventStore",
+        "Lifecycle",
+        "Store",
+        "StoreState",
+        "TenancyStore",
+        "TransferStore",
+        "allows_workers",
+        "open_store",
+    ]
     assert hivekeeper.domain.__all__ == [
         "EventPatch",
         "EventType",

@@ -10,8 +10,8 @@ from starlette.requests import Request
 
 from hivekeeper.domain.errors import AuthThrottled
 from hivekeeper.domain.tenancy import generate_key, hash_key, key_matches
-from hivekeeper.store import sql_tenancy
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.sql import tenancy as sql_tenancy
+from hivekeeper.store.sqlite.engine import SqliteStore
 from hivekeeper.web import FailedAuthThrottle, client_address
 
 

@@ -16,9 +16,9 @@ pytest.importorskip("chdb")
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import Condition, EventQuery, parse_condition
 from hivekeeper.domain.types import DeleteEvent, Update, Upsert, WriteOp
-from hivekeeper.store.clickhouse import ClickHouseStore, parse_url
-from hivekeeper.store.clickhouse_schema import MIGRATIONS, AddColumn, Table, single_node_ddl
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.clickhouse._schema import MIGRATIONS, AddColumn, Table, single_node_ddl
+from hivekeeper.store.clickhouse.engine import ClickHouseStore, parse_url
+from hivekeeper.store.sqlite.engine import SqliteStore
 from tests.support.chdb import fresh_chdb_url
 from tests.support.process import run_cli
 

@@ -19,8 +19,9 @@ import pytest
 
 from hivekeeper.domain.errors import Unavailable, ValidationFailed
 from hivekeeper.domain.types import DeleteEvent, Update, Upsert, WriteOp
-from hivekeeper.store.postgres import PostgresStore, conninfo, lock_id
-from hivekeeper.store.postgres_schema import MIGRATIONS, migrate
+from hivekeeper.store.postgres._locks import lock_id
+from hivekeeper.store.postgres._schema import MIGRATIONS, migrate
+from hivekeeper.store.postgres.engine import PostgresStore, conninfo
 from tests.support.poll import eventually
 from tests.support.postgres import fresh_postgres_url, unmigrated_postgres_url
 from tests.support.server import run_server

@@ -18,7 +18,7 @@ from hivekeeper.domain.redaction import (
 )
 from hivekeeper.domain.types import DeleteSession, EventPatch, Update, Upsert, WriteOp
 from hivekeeper.ingest.redaction import RedactionRules, check_rules
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.sqlite.engine import SqliteStore
 
 SECRET = "sk-ABCDEFGHIJKLMNOPQRSTUV"
 

@@ -11,7 +11,7 @@ import pytest
 from hivekeeper.domain.errors import NotFound, Unavailable, ValidationFailed
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.domain.types import EventPatch, ExpireSessions, Upsert
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.sqlite.engine import SqliteStore
 
 NOW = 1_800_000_000_000.0
 OLD = NOW - 10 * DAY_MS

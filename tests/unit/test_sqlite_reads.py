@@ -19,9 +19,9 @@ from hivekeeper.domain.filters import (
     project_event,
 )
 from hivekeeper.domain.merge import empty_row
-from hivekeeper.store.event_rows import EVENT_COLUMNS, encode_row
-from hivekeeper.store.sqlite_reads import chart, select_events, where_clause
-from hivekeeper.store.sqlite_schema import migrate
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, encode_row
+from hivekeeper.store.sqlite._reads import chart, select_events, where_clause
+from hivekeeper.store.sqlite._schema import migrate
 
 NOW_MS = 1_767_225_600_000.0
 _INSERT = (

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
-from hivekeeper.store.sqlite import SqliteStore, database_path
-from hivekeeper.store.sqlite_schema import MIGRATIONS, migrate
+from hivekeeper.store.sqlite._schema import MIGRATIONS, migrate
+from hivekeeper.store.sqlite.engine import SqliteStore, database_path
 from tests.support.upgrades import assert_upgrade_ages_pending_rows
 
 

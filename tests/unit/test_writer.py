@@ -20,7 +20,7 @@ from hivekeeper.domain.errors import (
 )
 from hivekeeper.domain.types import EventPatch, Skipped, Upsert, WriteOp
 from hivekeeper.ingest.writer import Writer, WriterState
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.sqlite.engine import SqliteStore
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Storage engines behind one protocol, chosen by the database URL's scheme.
+"""Storage engines behind one set of protocols, chosen by the database URL's scheme.
 
 Engines are named by `"module:Class"` strings and imported only when chosen, so the
 embedded default needs no optional database driver.
@@ -7,17 +7,27 @@ embedded default needs no optional database driver.
 from __future__ import annotations
 
 import importlib
-from typing import cast
 
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.store.protocol import Bootstrap, Store
+from hivekeeper.store.lifecycle import StoreState
+from hivekeeper.store.protocol import (
+    BackupStore,
+    Bootstrap,
+    CareStore,
+    EventStore,
+    Lifecycle,
+    Store,
+    StoreFactory,
+    TenancyStore,
+    TransferStore,
+)
 
 _ENGINES = {
-    "sqlite": "hivekeeper.store.sqlite:SqliteStore",
-    "postgresql": "hivekeeper.store.postgres:PostgresStore",
-    "postgres": "hivekeeper.store.postgres:PostgresStore",
-    "clickhouse": "hivekeeper.store.clickhouse:ClickHouseStore",
-    "chdb": "hivekeeper.store.clickhouse:ClickHouseStore",
+    "sqlite": "hivekeeper.store.sqlite.engine:SqliteStore",
+    "postgresql": "hivekeeper.store.postgres.engine:PostgresStore",
+    "postgres": "hivekeeper.store.postgres.engine:PostgresStore",
+    "clickhouse": "hivekeeper.store.clickhouse.engine:ClickHouseStore",
+    "chdb": "hivekeeper.store.clickhouse.engine:ClickHouseStore",
 }
 
 # The drivers each engine imports, and the extra of pyproject.toml that installs them.
@@ -34,7 +44,19 @@ _DRIVERS: dict[str, tuple[str, tuple[str, ...]]] = {
 # server's read-merge-write is only serialised within one process's writer.
 _MULTI_PROCESS = frozenset({"postgresql", "postgres"})
 
-__all__ = ["Bootstrap", "Store", "allows_workers", "open_store"]
+__all__ = [
+    "BackupStore",
+    "Bootstrap",
+    "CareStore",
+    "EventStore",
+    "Lifecycle",
+    "Store",
+    "StoreState",
+    "TenancyStore",
+    "TransferStore",
+    "allows_workers",
+    "open_store",
+]
 
 
 def _scheme(database_url: str) -> str:
@@ -60,8 +82,9 @@ def open_store(database_url: str, *, synchronous_full: bool = False) -> Store:
         )
     _import_drivers(scheme)
     module_name, _, class_name = target.partition(":")
-    engine = getattr(importlib.import_module(module_name), class_name)
-    return cast(Store, engine(database_url, synchronous_full=synchronous_full))
+    # Each engine module checks its class against `StoreFactory` (mypy).
+    engine: StoreFactory = getattr(importlib.import_module(module_name), class_name)
+    return engine(database_url, synchronous_full=synchronous_full)
 
 
 def _import_drivers(scheme: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.types import Key
-from hivekeeper.store.protocol import Store
+from hivekeeper.store.protocol import TransferStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,8 @@ class CopyReport:
 
 
 def copy_store(
-    source: Store,
-    target: Store,
+    source: TransferStore,
+    target: TransferStore,
     *,
     batch_size: int = 5000,
     from_start: bool = False,

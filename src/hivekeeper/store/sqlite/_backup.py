@@ -27,7 +27,7 @@ from pathlib import Path
 
 from hivekeeper.domain.errors import NotFound, Unavailable, ValidationFailed
 from hivekeeper.store.flock import FileLock, try_flock
-from hivekeeper.store.sqlite_schema import MIGRATIONS, migrate
+from hivekeeper.store.sqlite._schema import MIGRATIONS, migrate
 
 _REQUIRED_TABLES = frozenset({"hivekeeper_migrations", "projects", "api_keys", "events"})
 _BUSY_TIMEOUT_MS = 10_000

@@ -26,7 +26,7 @@ from hivekeeper.domain.tenancy import (
     hash_key,
     new_tenant_id,
 )
-from hivekeeper.store.clickhouse_schema import (
+from hivekeeper.store.clickhouse._schema import (
     API_KEYS,
     ORGANIZATIONS,
     PROJECTS,

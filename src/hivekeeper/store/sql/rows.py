@@ -1,4 +1,5 @@
-"""Events rows as SQL parameters and back, shared by the SQL engines.
+"""Events rows as SQL parameters and back, and their keys as `IN` lists, shared by the
+SQL engines.
 
 Every engine stores the same columns (`EVENT_COLUMNS`); the JSON namespaces travel as
 compact JSON text (orjson), which SQLite keeps as TEXT and PostgreSQL parses into JSONB.
@@ -7,13 +8,14 @@ compact JSON text (orjson), which SQLite keeps as TEXT and PostgreSQL parses int
 from __future__ import annotations
 
 import operator
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar, cast
 
 import orjson
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS
-from hivekeeper.domain.types import ROLLUP_FIELDS, StoredRow
+from hivekeeper.domain.types import ROLLUP_FIELDS, Key, StoredRow
 
 JSON_COLUMNS = (*OBJECT_FIELDS, "children_ids", "extra")
 # Event fields first, then the session roll-ups, as in the table definition.
@@ -21,12 +23,16 @@ EVENT_COLUMNS = (
     *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
     *ROLLUP_FIELDS,
 )
+SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+"""Every column of the events table, in `EVENT_COLUMNS` order (what `decode_row` reads)."""
 _JSON_INDEXES = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
 _JSON_POSITIONS = frozenset(_JSON_INDEXES)
 _EMPTY_JSON = {i: "[]" if EVENT_COLUMNS[i] == "children_ids" else "{}" for i in _JSON_INDEXES}
 _all_columns = operator.itemgetter(*EVENT_COLUMNS)
 _dumps = orjson.dumps
 _BOOL_POSITION = EVENT_COLUMNS.index("duration_set")
+_KEY_COLUMNS = ("project_id", "event_id")
+_T = TypeVar("_T")
 
 
 def encode_row(row: StoredRow) -> list[Any]:
@@ -59,3 +65,40 @@ def decode_row(values: tuple[Any, ...]) -> StoredRow:
             value = bool(value)
         out[column] = value
     return cast(StoredRow, out)
+
+
+def insert_sql(mark: str, *, replace: bool) -> str:
+    """The INSERT of one events row (`encode_row`'s values), its placeholders written
+    `mark`: a row stored under the same key is replaced whole (`replace`), or else left
+    as it is (the statement then changes nothing)."""
+    columns = ", ".join(EVENT_COLUMNS)
+    marks = ", ".join(mark for _ in EVENT_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in _KEY_COLUMNS)
+    action = f"DO UPDATE SET {updates}" if replace else "DO NOTHING"
+    return (
+        f"INSERT INTO events ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT (project_id, event_id) {action}"
+    )
+
+
+def chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def by_project(
+    keys: Iterable[Key], chunk_size: int | None = None
+) -> Iterator[tuple[str, Sequence[str]]]:
+    """The event ids of `keys` grouped by project, at most `chunk_size` ids a group (all
+    of a project's when None): what one `WHERE project_id = ? AND event_id IN (...)`
+    binds."""
+    grouped: dict[str, list[str]] = {}
+    for project_id, event_id in keys:
+        grouped.setdefault(project_id, []).append(event_id)
+    for project_id, event_ids in grouped.items():
+        if chunk_size is None:
+            yield project_id, event_ids
+        else:
+            for chunk in chunks(event_ids, chunk_size):
+                yield project_id, chunk

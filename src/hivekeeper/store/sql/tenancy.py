@@ -1,4 +1,5 @@
-"""Tenancy and data-care records in SQL, shared by the SQLite and PostgreSQL stores.
+"""Tenancy and data-care records in SQL, shared by the SQLite and PostgreSQL stores, and
+the rules every engine applies to them (`project_name`, `principal`).
 
 The statements are plain SQL with `?` placeholders over the same tables in both engines;
 a store passes a connection whose `execute` binds them (psycopg's is wrapped) and owns
@@ -10,8 +11,8 @@ error, which the store translates.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.redaction import RedactionRule, compile_pattern
@@ -44,6 +45,9 @@ _RULE_SELECT = (
 class Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
 
     def fetchone(self) -> Any: ...
 
@@ -114,18 +118,41 @@ def revoke_key(conn: Connection, key_id: str) -> ApiKey:
     return _api_key(row)
 
 
+class StoredKey(NamedTuple):
+    """An unrevoked key as a store finds it by the hash of its secret."""
+
+    secret_hash: str
+    key_id: str
+    kind: KeyKind
+    project: Project
+
+
+def principal(secret: str, find_key: Callable[[str], StoredKey | None]) -> Principal | None:
+    """The principal of a valid, unrevoked key, else None (every engine's rule).
+
+    `find_key` looks up the unrevoked key stored under a secret's hash; the secret is
+    then compared with what was stored in constant time, so a lookup that matched a
+    hash by any other route never grants access."""
+    found = find_key(hash_key(secret))
+    if found is None or not key_matches(secret, found.secret_hash):
+        return None
+    return Principal(key_id=found.key_id, kind=found.kind, project=found.project)
+
+
 def authenticate(conn: Connection, secret: str) -> Principal | None:
     """The principal of a valid, unrevoked key, else None."""
-    row = conn.execute(
-        "SELECT k.secret_hash, k.id, k.kind, p.id, p.name, p.workspace_id, w.org_id, "
-        "p.created_at FROM api_keys k JOIN projects p ON p.id = k.project_id "
-        "JOIN workspaces w ON w.id = p.workspace_id "
-        "WHERE k.secret_hash = ? AND k.revoked_at IS NULL",
-        (hash_key(secret),),
-    ).fetchone()
-    if row is None or not key_matches(secret, row[0]):
-        return None
-    return Principal(key_id=row[1], kind=row[2], project=_project(row[3:]))
+
+    def find_key(secret_hash: str) -> StoredKey | None:
+        row = conn.execute(
+            "SELECT k.secret_hash, k.id, k.kind, p.id, p.name, p.workspace_id, w.org_id, "
+            "p.created_at FROM api_keys k JOIN projects p ON p.id = k.project_id "
+            "JOIN workspaces w ON w.id = p.workspace_id "
+            "WHERE k.secret_hash = ? AND k.revoked_at IS NULL",
+            (secret_hash,),
+        ).fetchone()
+        return None if row is None else StoredKey(row[0], row[1], row[2], _project(row[3:]))
+
+    return principal(secret, find_key)
 
 
 def set_retention(conn: Connection, project_name: str, days: int | None) -> None:

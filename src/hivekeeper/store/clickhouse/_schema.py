@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hivekeeper.domain.types import StoredRow
-from hivekeeper.store import event_rows
-from hivekeeper.store.event_rows import EVENT_COLUMNS, JSON_COLUMNS
+from hivekeeper.store.sql import rows as sql_rows
+from hivekeeper.store.sql.identifiers import quote_identifier
+from hivekeeper.store.sql.rows import EVENT_COLUMNS, JSON_COLUMNS
 
 VERSION_COLUMNS = (("version", "UInt64"), ("is_deleted", "UInt8"))
 _ROLLUP_TYPES = {
@@ -87,7 +88,7 @@ class Table:
 # rows by key (the write path) reads a few granules. The tree (`session_id = ?`) and
 # parents use bloom filters; the session list (`event_type = 'session'` by start time)
 # reads only the small key/type/time columns of a project's range first, then the
-# page's payloads by key (see clickhouse_reads). A projection ordered by start time
+# page's payloads by key (see `_reads`). A projection ordered by start time
 # would serve the list better, but `FINAL` reads ignore projections, and a projection
 # on a ReplacingMergeTree must be rebuilt on every merge.
 EVENTS = Table(
@@ -176,7 +177,7 @@ class AddColumn:
         default = self.backfill.format(now_ms=repr(float(now_ms)))
         return (
             f"ALTER TABLE {table_name}{on_cluster} ADD COLUMN IF NOT EXISTS "
-            f"{quote_identifier(self.name)} {kind} DEFAULT {default}"
+            f"{quote_identifier(self.name, '`')} {kind} DEFAULT {default}"
         )
 
 
@@ -193,22 +194,17 @@ MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
 )
 
 
-def quote_identifier(name: str) -> str:
-    """Backquote an identifier from our own schema (or a database name we were given)."""
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
 def _string_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _columns_sql(table: Table) -> str:
-    parts = [f"{quote_identifier(name)} {kind}" for name, kind in table.all_columns]
+    parts = [f"{quote_identifier(name, '`')} {kind}" for name, kind in table.all_columns]
     return ",\n    ".join([*parts, *table.indexes])
 
 
 def _table_ddl(table: Table, name: str, engine: str, on_cluster: str) -> str:
-    order = ", ".join(quote_identifier(c) for c in table.order_by)
+    order = ", ".join(quote_identifier(c, "`") for c in table.order_by)
     return (
         f"CREATE TABLE IF NOT EXISTS {name}{on_cluster} (\n    {_columns_sql(table)}\n)\n"
         f"ENGINE = {engine}\nORDER BY ({order})"
@@ -219,9 +215,9 @@ def single_node_ddl(step: Step, now_ms: float = 0.0) -> str:
     """The statement the store runs on one node (in the client's database) for a
     migration step; `now_ms` is the time it runs (for `AddColumn` backfills)."""
     if isinstance(step, AddColumn):
-        return step.ddl(quote_identifier(step.table.name), now_ms)
+        return step.ddl(quote_identifier(step.table.name, "`"), now_ms)
     return _table_ddl(
-        step, quote_identifier(step.name), "ReplacingMergeTree(version, is_deleted)", ""
+        step, quote_identifier(step.name, "`"), "ReplacingMergeTree(version, is_deleted)", ""
     )
 
 
@@ -232,29 +228,29 @@ def cluster_ddl(cluster: str, database: str, now_ms: float | None = None) -> lis
     migration records, so a store pointed at the cluster runs no DDL itself. `now_ms`
     (default: now) is what rows stored before an added column read in it."""
     now_ms = time.time() * 1000 if now_ms is None else now_ms
-    on = f" ON CLUSTER {quote_identifier(cluster)}"
-    db = quote_identifier(database)
+    on = f" ON CLUSTER {quote_identifier(cluster, '`')}"
+    db = quote_identifier(database, "`")
     out = [f"CREATE DATABASE IF NOT EXISTS {db}{on}"]
     steps = [step for _, group in MIGRATIONS for step in group]
     for table in (MIGRATIONS_TABLE, *(s for s in steps if isinstance(s, Table))):
         local = f"{table.name}_local"
         path = _string_literal(f"/clickhouse/tables/{{shard}}/{database}/{local}")
         engine = f"ReplicatedReplacingMergeTree({path}, '{{replica}}', version, is_deleted)"
-        out.append(_table_ddl(table, f"{db}.{quote_identifier(local)}", engine, on))
+        out.append(_table_ddl(table, f"{db}.{quote_identifier(local, '`')}", engine, on))
         distributed = (
-            f"Distributed({quote_identifier(cluster)}, {db}, {quote_identifier(local)}, "
+            f"Distributed({quote_identifier(cluster, '`')}, {db}, {quote_identifier(local, '`')}, "
             f"{table.shard_by})"
         )
         out.append(
-            f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name)}{on} "
-            f"AS {db}.{quote_identifier(local)}\nENGINE = {distributed}"
+            f"CREATE TABLE IF NOT EXISTS {db}.{quote_identifier(table.name, '`')}{on} "
+            f"AS {db}.{quote_identifier(local, '`')}\nENGINE = {distributed}"
         )
     for column in (s for s in steps if isinstance(s, AddColumn)):
         for name in (f"{column.table.name}_local", column.table.name):
-            out.append(column.ddl(f"{db}.{quote_identifier(name)}", now_ms, on))
+            out.append(column.ddl(f"{db}.{quote_identifier(name, '`')}", now_ms, on))
     names = ", ".join(f"('{name}', 0, 1, 0)" for name, _ in MIGRATIONS)
     out.append(
-        f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name)} "
+        f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name, '`')} "
         f"(name, applied_at, version, is_deleted) VALUES {names}"
     )
     return out
@@ -265,9 +261,9 @@ _SESSION_POSITION = EVENT_COLUMNS.index("session_id")
 
 
 def encode_row(row: StoredRow, version: int) -> list[Any]:
-    """The row as insert values in `EVENTS.column_names` order: `event_rows`' encoding
-    and the version. Raises ValidationFailed as `event_rows.encode_row`."""
-    values = event_rows.encode_row(row)
+    """The row as insert values in `EVENTS.column_names` order: `sql.rows`' encoding
+    and the version. Raises ValidationFailed as `sql_rows.encode_row`."""
+    values = sql_rows.encode_row(row)
     values.append(version)
     values.append(0)
     return values
@@ -296,7 +292,9 @@ def tombstone(project_id: str, event_id: str, session_id: str | None, version: i
 
 def decode_row(values: Sequence[Any]) -> StoredRow:
     """A `SELECT <EVENT_COLUMNS>` result row back into a row."""
-    return event_rows.decode_row(tuple(values))
+    return sql_rows.decode_row(tuple(values))
+
+
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events FINAL"
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"

@@ -2,7 +2,7 @@
 
 The filter AST of `domain.filters` becomes ClickHouse SQL whose values (and JSON
 keys) are server-side parameters `{pN:Type}`; identifiers come only from allow-lists.
-The semantics are those `sqlite_reads` documents, reproduced value by value: SQLite's
+The semantics are those `sqlite._reads` documents, reproduced value by value: SQLite's
 view of a JSON value is rebuilt as three expressions, its `typeof()` (*kind*), its
 number and its text. So a JSON `true` is the integer 1 to a number filter and "true"
 to a string one, a real prints as SQLite's `%!.15g` (whole reals without `.0`), and
@@ -21,18 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
+from hivekeeper.domain.filters import Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.clickhouse_schema import SELECT_EVENTS, VISIBLE, decode_row
-from hivekeeper.store.sql_fragments import (
+from hivekeeper.store.clickhouse._schema import SELECT_EVENTS, VISIBLE, decode_row
+from hivekeeper.store.sql.fragments import (
     COMPARISONS,
     Sql,
-    after_row,
     filter_condition,
     join,
     param,
     sql,
 )
+from hivekeeper.store.sql.identifiers import quote_column
+from hivekeeper.store.sql.keyset import after_row
 
 Query = Callable[[str, dict[str, object]], Sequence[Sequence[Any]]]
 """Runs a SELECT with parameters and returns its rows (the store's reader)."""
@@ -40,7 +41,6 @@ Stream = Callable[[str, dict[str, object]], Iterable[Sequence[Any]]]
 
 _MARK = "{?}"
 _REAL_COLUMNS = frozenset({"start_time", "end_time", "duration"})
-_IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
 _ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
 _INTEGER_ROLLUPS = frozenset({"num_events", "num_model_events", "feedback_count", "error_count"})
 _NUMERIC_KINDS = "('integer', 'real')"
@@ -158,7 +158,7 @@ def select_events(
         if total <= query.offset:
             return [], total
     direction = "DESC" if query.descending else "ASC"
-    column = _quote(query.sort)
+    column = quote_column(query.sort, "`")
     if query.after is not None:
         value, event_id = query.after
         cursor = after_row(
@@ -234,6 +234,7 @@ def session_outline(query_rows: Query, project_id: str, session_id: str) -> list
         values = list(row[:9])
         for kind, number in (row[9:11], row[11:13]):
             values.append(_json_number(kind, number))
+        # mypy takes TypedDict(...) as keywords only; at run time it is dict(pairs).
         out.append(OutlineRow(zip(OutlineRow.__annotations__, values, strict=True)))  # type: ignore[misc]
     return out
 
@@ -306,7 +307,7 @@ def _test(operand: _Operand, condition: Condition, operator: str) -> Sql:
 
 def _operand(field: FieldRef) -> _Operand:
     if field.column is not None:
-        column = _quote(field.column)
+        column = quote_column(field.column, "`")
         if field.column in _REAL_COLUMNS:
             return _Operand(
                 Sql(f"if(isNull({column}), 'null', 'real')"),
@@ -317,7 +318,7 @@ def _operand(field: FieldRef) -> _Operand:
             Sql(f"if(isNull({column}), 'null', 'text')"), Sql("CAST(NULL AS Nullable(Float64))"),
             Sql(f"CAST({column} AS Nullable(String))"),
         )  # fmt: skip
-    namespace = _quote(field.namespace or "")
+    namespace = quote_column(field.namespace or "", "`")
     if not field.path:
         return _Operand(
             Sql(f"if({namespace} = '{{}}', 'null', 'text')"),
@@ -383,7 +384,7 @@ def _rollup(name: str) -> _Operand | None:
         )
     if name not in _ROLLUPS:
         return None
-    column = _quote(name)
+    column = quote_column(name, "`")
     kind = "integer" if name in _INTEGER_ROLLUPS else "real"
     number = f"toFloat64({column})"
     return _Operand(
@@ -479,10 +480,3 @@ def _epoch_ms_of_groups(text: Sql, g: Sql) -> Sql:
 def _literal(text: str) -> str:
     """A constant of our own as a ClickHouse string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _quote(identifier: str) -> str:
-    """Quote an allow-listed identifier; anything else is a programming error."""
-    if identifier not in _IDENTIFIERS:
-        raise ValueError(f"{identifier!r} is not an events column")
-    return f"`{identifier}`"

@@ -1,8 +1,8 @@
 """Read queries over the PostgreSQL events table: filtered pages, totals and chart rows.
 
 Translates the filter AST of `domain.filters` to SQL with SQLite's semantics exactly
-(see `sqlite_reads` for the rules): what a filter matches must not depend on the
-engine. Where the engines differ, the `hk_*` functions of `postgres_schema` give
+(see `sqlite._reads` for the rules): what a filter matches must not depend on the
+engine. Where the engines differ, the `hk_*` functions of `postgres._schema` give
 PostgreSQL SQLite's view of a value:
 
 * text: numbers render as SQLite renders them (`hk_number_text`: whole numbers without
@@ -30,28 +30,28 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
+from hivekeeper.domain.filters import Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.postgres_schema import SELECT_EVENTS, VISIBLE
-from hivekeeper.store.sql_fragments import (
+from hivekeeper.store.postgres._schema import VISIBLE
+from hivekeeper.store.sql.fragments import (
     COMPARISONS,
     Sql,
-    after_row,
     filter_condition,
     join,
     param,
     sql,
 )
+from hivekeeper.store.sql.identifiers import quote_column
+from hivekeeper.store.sql.keyset import after_row
+from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 
 Connection = psycopg.Connection[TupleRow]
 
 _NUMBER_COLUMNS = frozenset({"start_time", "end_time", "duration"})
-_IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
 # Session aggregates as `rollup_metadata()` names them; feedback_count surfaces only
 # through has_feedback.
 _ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
-# Namespaces with a jsonb_path_ops GIN index (see postgres_schema).
+# Namespaces with a jsonb_path_ops GIN index (see `postgres._schema`).
 _INDEXED = frozenset({"metadata", "config"})
 # Array indexes past int32 name no element (and jsonpath cannot spell them).
 _MAX_INDEX = 2**31 - 1
@@ -103,7 +103,7 @@ def select_events(
     NULL orders below every value, as in SQLite (PostgreSQL's default is above).
     """
     where = where_clause(project_id, query)
-    column = _quote(query.sort)
+    column = quote_column(query.sort)
     direction = "DESC NULLS LAST" if query.descending else "ASC NULLS FIRST"
     page = sql(f"{SELECT_EVENTS} WHERE ", where)
     if query.after is not None:
@@ -243,7 +243,8 @@ def _containment(operand: _Operand, value: str) -> Sql | None:
     document: object = value
     for key in reversed(path):
         document = {key: document}
-    return sql(f"{_quote(namespace)} @> ", Sql("%s::jsonb", (orjson.dumps(document).decode(),)))
+    contained = Sql("%s::jsonb", (orjson.dumps(document).decode(),))
+    return sql(f"{quote_column(namespace)} @> ", contained)
 
 
 def _renders_as_non_string(value: str) -> bool:
@@ -259,12 +260,12 @@ def _renders_as_non_string(value: str) -> bool:
 
 def _operand(field: FieldRef) -> _Operand:
     if field.column is not None:
-        column = _quote(field.column)
+        column = quote_column(field.column)
         present = Sql(f"{column} IS NOT NULL")
         if field.column in _NUMBER_COLUMNS:
             return _Operand(Sql(column), Sql(f"hk_number_text({column})"), Sql(column), present)
         return _Operand(Sql("NULL::float8"), Sql(column), Sql(f"hk_text_ms({column})"), present)
-    namespace = _quote(field.namespace or "")
+    namespace = quote_column(field.namespace or "")
     if not field.path:
         return _Operand(
             Sql("NULL::float8"), Sql(f"{namespace}::text"), Sql("NULL::float8"),
@@ -323,22 +324,16 @@ def _plain_key(segment: str) -> bool:
 def _rollup(name: str) -> tuple[str, str] | None:
     """A session's roll-up as (number, text) SQL, NULL on other rows; None if `name` is none."""
     if name == "has_feedback":
-        test = f"({_quote('feedback_count')} > 0 OR {_quote('feedback')} <> '{{}}'::jsonb)"
+        feedback_count, feedback = quote_column("feedback_count"), quote_column("feedback")
+        test = f"({feedback_count} > 0 OR {feedback} <> '{{}}'::jsonb)"
         return (
             f"(CASE WHEN {_SESSION} THEN (CASE WHEN {test} THEN 1.0 ELSE 0.0 END)::float8 END)",
             f"(CASE WHEN {_SESSION} THEN (CASE WHEN {test} THEN 'true' ELSE 'false' END) END)",
         )
     if name not in _ROLLUPS:
         return None
-    column = _quote(name)
+    column = quote_column(name)
     return (
         f"(CASE WHEN {_SESSION} THEN {column}::float8 END)",
         f"(CASE WHEN {_SESSION} THEN hk_number_text({column}::float8) END)",
     )
-
-
-def _quote(identifier: str) -> str:
-    """Quote an allow-listed identifier; anything else is a programming error."""
-    if identifier not in _IDENTIFIERS:
-        raise ValueError(f"{identifier!r} is not an events column")
-    return f'"{identifier}"'

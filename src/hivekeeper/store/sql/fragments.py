@@ -35,21 +35,6 @@ def join(parts: list[Sql], separator: str) -> Sql:
     return Sql(separator.join(p.text for p in parts), tuple(v for p in parts for v in p.params))
 
 
-def after_row(column: str, value: Sql | None, event_id: Sql, *, descending: bool) -> Sql:
-    """Rows strictly after the row `(value, event_id)` in `ORDER BY column, event_id`
-    (both descending when `descending`), NULL ordering below every value: first
-    ascending, last descending. `value` None is a NULL sort value."""
-    beyond = "<" if descending else ">"
-    if value is None:
-        tied = sql(f"({column} IS NULL AND event_id {beyond} ", event_id, ")")
-        return tied if descending else sql("(", tied, f" OR {column} IS NOT NULL)")
-    ahead = sql(
-        f"({column} {beyond} ", value, f" OR ({column} = ", value,
-        f" AND event_id {beyond} ", event_id, ")",
-    )  # fmt: skip
-    return sql(ahead, f" OR {column} IS NULL)") if descending else sql(ahead, ")")
-
-
 COMPARISONS: dict[str, str] = {
     "is": "=",
     "greater than": ">",

@@ -1,7 +1,7 @@
 """PostgreSQL side of retention: finding and deleting expired sessions, orphans and
 pending updates.
 
-The same rule as `sqlite_care` (see `domain.retention.is_expired`): a session row is
+The same rule as `sqlite._care` (see `domain.retention.is_expired`): a session row is
 expired when both its start and end are before the cutoff; an event without a session
 row by its own times. Deletions run inside the writer's transaction, after the keys
 they touch are locked, and re-check the condition, so a session that came back to life

@@ -2,7 +2,8 @@
 
 Translates the filter AST of `domain.filters` to SQL. Values and JSON paths are
 always bound parameters; identifiers come only from the allow-lists in
-`domain.filters` and `domain.merge` and pass through `_quote`. Filter semantics:
+`domain.filters` and `domain.types` and pass through `sql.identifiers.quote_column`.
+Filter semantics:
 
 * `exists`: the value is present and not JSON null (a whole namespace: not `{}`).
 * `is not` / `not contains` also match rows where the field is absent (Mongo `$ne`).
@@ -24,17 +25,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
-from hivekeeper.domain.filters import COLUMNS, NAMESPACES, Condition, EventQuery, FieldRef
+from hivekeeper.domain.filters import COLUMNS, Condition, EventQuery, FieldRef
 from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
-from hivekeeper.store.event_rows import decode_row
-from hivekeeper.store.sql_fragments import COMPARISONS, after_row, filter_condition
-from hivekeeper.store.sql_fragments import Sql as _Sql
-from hivekeeper.store.sql_fragments import param as _param
-from hivekeeper.store.sql_fragments import sql as _sql
-from hivekeeper.store.sqlite_schema import SELECT_EVENTS, VISIBLE
+from hivekeeper.store.sql.fragments import COMPARISONS, filter_condition
+from hivekeeper.store.sql.fragments import Sql as _Sql
+from hivekeeper.store.sql.fragments import param as _param
+from hivekeeper.store.sql.fragments import sql as _sql
+from hivekeeper.store.sql.identifiers import quote_column
+from hivekeeper.store.sql.keyset import after_row
+from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
+from hivekeeper.store.sqlite._schema import VISIBLE
 
 _TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
-_IDENTIFIERS = frozenset(COLUMNS) | frozenset(NAMESPACES) | frozenset(ROLLUP_FIELDS)
 # Session aggregates as `rollup_metadata()` names them; feedback_count surfaces only
 # through has_feedback.
 _ROLLUPS = frozenset(ROLLUP_FIELDS) - {"feedback_count"}
@@ -108,7 +110,7 @@ def select_events(
     """
     clause, params = where_clause(project_id, query)
     direction = "DESC" if query.descending else "ASC"
-    column = _quote(query.sort)
+    column = quote_column(query.sort)
     cursor_sql = _Sql("")
     if query.after is not None:
         value, event_id = query.after
@@ -153,6 +155,7 @@ def session_outline(conn: sqlite3.Connection, project_id: str, session_id: str) 
         "ORDER BY start_time, event_id",
         (project_id, session_id),
     )
+    # mypy takes TypedDict(...) as keywords only; at run time it is dict(pairs).
     return [OutlineRow(zip(_OUTLINE_FIELDS, values, strict=True)) for values in cursor]  # type: ignore[misc]
 
 
@@ -226,10 +229,10 @@ def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
 
 def _operand(field: FieldRef) -> _Operand:
     if field.column is not None:
-        column = _quote(field.column)
+        column = quote_column(field.column)
         as_text = _Sql(column) if field.column in _TEXT_COLUMNS else _number_text(_Sql(column))
         return _Operand(_Sql(column), as_text, _Sql(f"{column} IS NOT NULL"))
-    namespace = _quote(field.namespace or "")
+    namespace = quote_column(field.namespace or "")
     if not field.path:
         return _Operand(_Sql(namespace), _Sql(namespace), _Sql(f"{namespace} <> '{{}}'"))
     path = _param(_json_path(field.path))
@@ -251,7 +254,7 @@ def _operand(field: FieldRef) -> _Operand:
 def _rollup(name: str) -> tuple[str, str] | None:
     """A session's roll-up as (value, text) SQL, NULL on other rows; None if `name` is none."""
     if name == "has_feedback":
-        test = f"({_quote('feedback_count')} > 0 OR {_quote('feedback')} <> '{{}}')"
+        test = f"({quote_column('feedback_count')} > 0 OR {quote_column('feedback')} <> '{{}}')"
         return (
             f"(CASE WHEN event_type = 'session' THEN {test} END)",
             f"(CASE WHEN event_type = 'session' THEN "
@@ -259,7 +262,7 @@ def _rollup(name: str) -> tuple[str, str] | None:
         )
     if name not in _ROLLUPS:
         return None
-    column = _quote(name)
+    column = quote_column(name)
     return (
         f"(CASE WHEN event_type = 'session' THEN {column} END)",
         f"(CASE WHEN event_type = 'session' THEN {_number_text(_Sql(column)).text} END)",
@@ -283,10 +286,3 @@ def _json_path(path: tuple[str, ...]) -> str:
         f"[{segment}]" if segment.isascii() and segment.isdigit() else f'."{segment}"'
         for segment in path
     )
-
-
-def _quote(identifier: str) -> str:
-    """Quote an allow-listed identifier; anything else is a programming error."""
-    if identifier not in _IDENTIFIERS:
-        raise ValueError(f"{identifier!r} is not an events column")
-    return f'"{identifier}"'

@@ -5,13 +5,10 @@ transactions, API key lookups and reads of one event by id take them from a smal
 pool of their own, so a pool full of slow reads never holds up a write or the key
 check in front of it.
 
-Several server processes may write at once. Read-merge-write stays correct because a
-transaction first takes a transaction-scoped advisory lock on every key it will load
-(event and session rows), in ascending order, so two writers touching the same session
-take turns. Keys found only after loading (the session of a loaded row, what a retention
-run picks) are locked with the non-waiting `pg_try_advisory_xact_lock`; if one is taken,
-the transaction rolls back and starts over holding every key it now knows, in order.
-Waiting only in ascending order means two writers never wait for each other in a cycle.
+Several server processes may write at once. Read-merge-write (`store.sql.writes`) stays
+correct because a transaction locks every key before it reads or writes it (`_locks`),
+so two writers touching the same session take turns; a key needed out of order makes
+the transaction start over holding every key it now knows.
 
 `synchronous_full` has no meaning here: durability is the server's `synchronous_commit`.
 """
@@ -19,11 +16,8 @@ Waiting only in ascending order means two writers never wait for each other in a
 from __future__ import annotations
 
 import contextlib
-import enum
-import hashlib
 import logging
 import random
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,41 +30,21 @@ from psycopg_pool import ConnectionPool
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import (
-    DEFAULT_MAX_CHILDREN_IDS,
-    apply_ops,
-    in_write_order,
-    keys_to_load,
-    session_keys,
-    subtract_from_session,
-)
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
-from hivekeeper.domain.types import (
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    OutlineRow,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
-)
-from hivekeeper.store import postgres_care, postgres_copy, postgres_reads, sql_tenancy
-from hivekeeper.store.event_rows import decode_row, encode_row
-from hivekeeper.store.postgres_schema import SELECT_EVENTS, UPSERT, VISIBLE, migrate
-from hivekeeper.store.protocol import Bootstrap
+from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
+from hivekeeper.store.postgres import _care, _reads
+from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
+from hivekeeper.store.postgres._schema import VISIBLE, migrate
+from hivekeeper.store.postgres._writes import PostgresWrites, upsert
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
+from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
+from hivekeeper.store.sql.writes import RowStore, apply
 
 logger = logging.getLogger(__name__)
-# At most this many row-key locks per transaction; a few workers' worth stays far
-# below the default lock table. The base keeps them apart from the migration lock.
-_LOCK_BUCKETS = 1024
-_LOCK_BASE = 0x686B_0000_0000_0000
-
 Connection = psycopg.Connection[TupleRow]
 
 # Past this many concurrent reads a request waits up to _POOL_WAIT_S for a connection.
@@ -89,63 +63,8 @@ _STATEMENT_LIMIT_S = 30
 _WRITE_ATTEMPTS = 8
 
 
-class StoreState(enum.Enum):
-    NEW = "new"
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class _LockConflict(Exception):
-    """A key another transaction holds was needed out of order: start over."""
-
-    def __init__(self, lock_ids: set[int]) -> None:
-        super().__init__("key lock taken")
-        self.lock_ids = lock_ids
-
-
-class _KeyLocks:
-    """Transaction-scoped advisory locks on row keys, waited for only in ascending order."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.held: set[int] = set()
-
-    def acquire_ids(self, lock_ids: Iterable[int]) -> None:
-        wanted = sorted(set(lock_ids) - self.held)
-        if not wanted:
-            return
-        if not self.held or wanted[0] > max(self.held):
-            # unnest() yields in array order, so the locks are taken in that order.
-            self._conn.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (wanted,)
-            ).fetchall()
-        else:
-            got = self._conn.execute(
-                "SELECT bool_and(pg_try_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
-                (wanted,),
-            ).fetchone()
-            if not (got and got[0]):
-                raise _LockConflict(set(wanted))
-        self.held.update(wanted)
-
-    def acquire(self, keys: Iterable[Key]) -> None:
-        self.acquire_ids(lock_id(key) for key in keys)
-
-
-def lock_id(key: Key) -> int:
-    """The advisory lock number of a row key: one of `_LOCK_BUCKETS`.
-
-    Every lock a transaction holds takes a slot of PostgreSQL's shared lock table
-    (64 x max_connections by default) until it ends, so one lock per key made a batch
-    of a few thousand spans fail with "out of shared memory". Buckets bound that; keys
-    sharing a bucket only take turns.
-    """
-    digest = hashlib.blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
-    return _LOCK_BASE + int.from_bytes(digest, "big") % _LOCK_BUCKETS
-
-
 class _Qmark:
-    """A psycopg connection taking the `?` placeholders `sql_tenancy` is written with."""
+    """A psycopg connection taking the `?` placeholders `sql.tenancy` is written with."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -168,41 +87,39 @@ class _Pool(ConnectionPool[Connection]):
         return value * (1.0 + (max_pc - min_pc) * cls._random.random() + min_pc)
 
 
-class PostgresStore:
+class PostgresStore(StoreLifecycle):
     """The PostgreSQL implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        super().__init__()
         self._conninfo = conninfo(database_url)
         self._pools: dict[_PoolName, ConnectionPool[Connection]] = {}
-        self._state = StoreState.NEW
-        self._state_lock = threading.Lock()
 
-    # --- lifecycle ---
-    def open(self) -> None:
-        with self._state_lock:
-            if self._state is StoreState.OPEN:
-                return
-            if self._state is StoreState.CLOSED:
-                raise Unavailable("the store is closed")
-            try:
-                # A plain connection first: a wrong URL or a server that is down fails
-                # at once, where a pool would keep retrying until its timeout.
-                with psycopg.connect(
-                    self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
-                ) as conn:
-                    migrate(conn)
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
-            pools: dict[_PoolName, ConnectionPool[Connection]] = {}
-            try:
-                for name, size in _POOL_SIZES.items():
-                    pools[name] = self._open_pool(name, size)
-            except psycopg.Error as exc:
-                for pool in pools.values():
-                    pool.close()
-                raise _translate(exc) from exc
-            self._pools = pools
-            self._state = StoreState.OPEN
+    # --- lifecycle (`StoreLifecycle` calls these once) ---
+    def _start(self) -> None:
+        try:
+            # A plain connection first: a wrong URL or a server that is down fails at
+            # once, where a pool would keep retrying until its timeout.
+            with psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+            ) as conn:
+                migrate(conn)
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        pools: dict[_PoolName, ConnectionPool[Connection]] = {}
+        try:
+            for name, size in _POOL_SIZES.items():
+                pools[name] = self._open_pool(name, size)
+        except psycopg.Error as exc:
+            for pool in pools.values():
+                pool.close()
+            raise _translate(exc) from exc
+        self._pools = pools
+
+    def _stop(self) -> None:
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.close()
 
     def _open_pool(self, name: _PoolName, max_size: int) -> ConnectionPool[Connection]:
         pool = _Pool(
@@ -226,20 +143,15 @@ class PostgresStore:
             raise
         return pool
 
-    def close(self) -> None:
-        with self._state_lock:
-            self._state = StoreState.CLOSED
-            pools, self._pools = self._pools, {}
-        for pool in pools.values():
-            pool.close()
 
     @contextlib.contextmanager
     def _connection(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
         """A connection of the read pool, or of the writer's and lookups' `priority` one."""
-        if self._state is StoreState.NEW:
+        if self.state is StoreState.NEW:
             self.open()  # the CLI's admin commands work on a store not yet opened
+        self._check_not_closed()
         pool = self._pools.get(pool_name)
-        if pool is None:
+        if pool is None:  # closed meanwhile
             raise Unavailable("the store is closed")
         try:
             with pool.connection() as conn:
@@ -257,14 +169,14 @@ class PostgresStore:
         with self._transaction() as conn:
             # Two workers starting together must not both create the default project.
             conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-            return sql_tenancy.bootstrap(_Qmark(conn))
+            return tenancy.bootstrap(_Qmark(conn))
 
     def create_project(self, name: str) -> Project:
-        name = sql_tenancy.project_name(name)
+        name = tenancy.project_name(name)
         try:
             with self._transaction() as conn:
                 conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-                return sql_tenancy.create_project(_Qmark(conn), name)
+                return tenancy.create_project(_Qmark(conn), name)
         except HivekeeperError as exc:
             if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
                 raise ValidationFailed(
@@ -274,54 +186,54 @@ class PostgresStore:
 
     def list_projects(self) -> list[Project]:
         with self._connection() as conn:
-            return sql_tenancy.list_projects(_Qmark(conn))
+            return tenancy.list_projects(_Qmark(conn))
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._transaction() as conn:
             conn.execute("LOCK TABLE organizations IN EXCLUSIVE MODE")
-            return sql_tenancy.create_key(_Qmark(conn), project_name, kind)
+            return tenancy.create_key(_Qmark(conn), project_name, kind)
 
     def list_keys(self) -> list[ApiKey]:
         with self._connection() as conn:
-            return sql_tenancy.list_keys(_Qmark(conn))
+            return tenancy.list_keys(_Qmark(conn))
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._transaction() as conn:
-            return sql_tenancy.revoke_key(_Qmark(conn), key_id)
+            return tenancy.revoke_key(_Qmark(conn), key_id)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: a revocation refuses the very next request, on every worker.
         with self._connection("priority") as conn:
-            return sql_tenancy.authenticate(_Qmark(conn), secret)
+            return tenancy.authenticate(_Qmark(conn), secret)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._transaction() as conn:
-            sql_tenancy.set_retention(_Qmark(conn), project_name, days)
+            tenancy.set_retention(_Qmark(conn), project_name, days)
 
     def retention_days(self) -> dict[str, int | None]:
         with self._connection() as conn:
-            return sql_tenancy.retention_days(_Qmark(conn))
+            return tenancy.retention_days(_Qmark(conn))
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         with self._connection() as conn:
-            return postgres_care.has_expired(conn, project_id, before_ms)
+            return _care.has_expired(conn, project_id, before_ms)
 
     def expired_pending_projects(self, before_ms: float) -> list[str]:
         with self._connection() as conn:
-            return postgres_care.expired_pending_projects(conn, before_ms)
+            return _care.expired_pending_projects(conn, before_ms)
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._transaction() as conn:
-            return sql_tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
+            return tenancy.add_redaction(_Qmark(conn), project_name, pattern, replacement)
 
     def list_redactions(self) -> list[RedactionRule]:
         with self._connection() as conn:
-            return sql_tenancy.list_redactions(_Qmark(conn))
+            return tenancy.list_redactions(_Qmark(conn))
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._transaction() as conn:
-            return sql_tenancy.remove_redaction(_Qmark(conn), rule_id)
+            return tenancy.remove_redaction(_Qmark(conn), rule_id)
 
     def backup(self, target: Path) -> None:
         raise ValidationFailed(
@@ -338,6 +250,16 @@ class PostgresStore:
         )
 
     # --- writes ---
+    @contextlib.contextmanager
+    def write_transaction(self, *, locked: Iterable[int] = ()) -> Iterator[PostgresWrites]:
+        """A transaction on the writer's pool, as the primitives of `store.sql.writes`,
+        holding the key locks `locked` from the start: committed when the block ends,
+        rolled back if it raises (LockConflict when a key it needs is taken)."""
+        with self._transaction("priority") as conn:
+            locks = KeyLocks(conn)
+            locks.acquire_ids(locked)
+            yield PostgresWrites(conn, locks)
+
     def write_batch(
         self,
         ops: Sequence[WriteOp],
@@ -348,11 +270,9 @@ class PostgresStore:
         known: set[int] = set()
         for _ in range(_WRITE_ATTEMPTS):
             try:
-                with self._transaction("priority") as conn:
-                    locks = _KeyLocks(conn)
-                    locks.acquire_ids(known)
-                    return self._apply(conn, locks, ops, now_ms, max_children_ids)
-            except _LockConflict as conflict:
+                with self.write_transaction(locked=known) as writes:
+                    return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
+            except LockConflict as conflict:
                 known |= conflict.lock_ids
             except Unavailable as exc:
                 # Ordered locks rule out cycles among our writers, but a row lock taken
@@ -360,72 +280,6 @@ class PostgresStore:
                 if not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected):
                     raise
         raise Unavailable("the database is busy with the same sessions; retry shortly")
-
-    def _apply(
-        self,
-        conn: Connection,
-        locks: _KeyLocks,
-        ops: Sequence[WriteOp],
-        now_ms: float,
-        max_children_ids: int,
-    ) -> list[WriteNote]:
-        notes: list[WriteNote] = []
-        skipped: list[Skipped] = []
-        for step in in_write_order(ops):
-            if isinstance(step, list):
-                self._merge(conn, locks, step, now_ms, max_children_ids, skipped)
-            elif isinstance(step, ExpireSessions):
-                postgres_care.expire(conn, step, locks.acquire)
-            elif isinstance(step, ExpirePending):
-                notes.append(Expired(step, postgres_care.expire_pending(conn, step, locks.acquire)))
-            else:
-                self._delete(conn, locks, step)
-        return [*skipped, *notes]
-
-    def _merge(
-        self,
-        conn: Connection,
-        locks: _KeyLocks,
-        ops: list[MergeOp],
-        now_ms: float,
-        max_children_ids: int,
-        skipped: list[Skipped],
-    ) -> None:
-        if not ops:
-            return
-        keys = keys_to_load(ops)
-        locks.acquire(keys)
-        rows = _load(conn, keys)
-        sessions = session_keys(rows.values()) - rows.keys()
-        locks.acquire(sessions)
-        rows.update(_load(conn, sessions))
-        changed = apply_ops(
-            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped
-        )
-        locks.acquire(changed)
-        _upsert(conn, [rows[key] for key in sorted(changed)])
-
-    def _delete(self, conn: Connection, locks: _KeyLocks, op: DeleteSession | DeleteEvent) -> None:
-        if isinstance(op, DeleteEvent):
-            key = (op.project_id, op.event_id)
-            locks.acquire([key])
-            row = _load(conn, [key]).get(key)
-            if row is None:
-                return
-            if row["event_type"] != "session":
-                session_key = (op.project_id, row["session_id"] or "")
-                locks.acquire([session_key])
-                session = _load(conn, [session_key]).get(session_key)
-                if session is not None and row["event_type"] is not None:
-                    subtract_from_session(session, row)
-                    _upsert(conn, [session])
-                conn.execute("DELETE FROM events WHERE project_id = %s AND event_id = %s", key)
-                return
-            session_id = op.event_id
-        else:
-            session_id = op.session_id
-        locks.acquire([(op.project_id, session_id)])
-        postgres_care.delete_session_events(conn, op.project_id, [session_id])
 
     # --- reads ---
     def get_event(
@@ -470,43 +324,48 @@ class PostgresStore:
         if "\x00" in session_id:
             return []
         with self._connection() as conn:
-            return postgres_reads.session_outline(conn, project_id, session_id)
+            return _reads.session_outline(conn, project_id, session_id)
 
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:
         with self._connection() as conn:
-            return postgres_reads.select_events(conn, project_id, query)
+            return _reads.select_events(conn, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         with self._connection() as conn:
-            return postgres_reads.chart(conn, project_id, chart)
+            return _reads.chart(conn, project_id, chart)
 
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
         with self._transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return postgres_copy.export_tenancy(conn)
+            return transfer.export_tenancy(_Qmark(conn))
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._transaction() as conn:
-            postgres_copy.import_tenancy(conn, dump)
+            transfer.import_tenancy(_Qmark(conn), dump)
+            # Rules keep their ids; the next new rule must be numbered past them.
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('redaction_rules', 'id'), "
+                "COALESCE(MAX(id), 0) + 1, false) FROM redaction_rules"
+            )
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._connection() as conn:
-            return postgres_copy.scan_rows(conn, after, limit)
+            return transfer.scan_rows(_Qmark(conn), after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._transaction() as conn:
-            _upsert(conn, rows)
+            upsert(conn, rows)
 
     def last_key(self) -> Key | None:
         with self._connection() as conn:
-            return postgres_copy.last_key(conn)
+            return transfer.last_key(_Qmark(conn))
 
     def count_rows(self) -> dict[str, int]:
         with self._connection() as conn:
-            return postgres_copy.count_rows(conn)
+            return transfer.count_rows(_Qmark(conn))
 
 
 def conninfo(database_url: str) -> str:
@@ -527,54 +386,6 @@ def _configure(conn: Connection) -> None:
     conn.adapters.register_loader("jsonb", psycopg.types.string.TextLoader)
 
 
-def _load(conn: Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]:
-    by_project: dict[str, list[str]] = {}
-    for project_id, event_id in keys:
-        by_project.setdefault(project_id, []).append(event_id)
-    rows: dict[Key, StoredRow] = {}
-    for project_id, event_ids in by_project.items():
-        for values in conn.execute(
-            f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = ANY(%s)",
-            (project_id, event_ids),
-        ):
-            row = decode_row(values)
-            rows[(project_id, row["event_id"])] = row
-    return rows
-
-
-def _upsert(conn: Connection, rows: Sequence[StoredRow]) -> None:
-    """Insert or replace whole rows, in one pipelined batch.
-
-    PostgreSQL stores no NUL character (text and JSONB refuse U+0000), so such a row is
-    a 400 naming its event, not the 500 of a refused statement.
-    """
-    values = [encode_row(row) for row in rows]
-    for row, encoded in zip(rows, values, strict=True):
-        # A scan of the encoded text finds every candidate cheaply (JSON spells NUL
-        # \u0000); the exact walk runs only for those.
-        suspect = any(isinstance(v, str) and ("\x00" in v or "\\u0000" in v) for v in encoded)
-        if suspect and _has_nul(row):
-            raise ValidationFailed(
-                f"event {row['event_id']} holds the NUL character (\\u0000), which "
-                "PostgreSQL cannot store; remove it",
-                field="body",
-            )
-    try:
-        conn.cursor().executemany(UPSERT, values)
-    except psycopg.Error as exc:
-        raise _translate(exc) from exc
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def _translate(exc: psycopg.Error) -> HivekeeperError:
     """Driver errors become ours at the store boundary."""
     if isinstance(exc, psycopg.errors.QueryCanceled):
@@ -593,3 +404,9 @@ def _translate(exc: psycopg.Error) -> HivekeeperError:
             "PostgreSQL cannot store the NUL character (\\u0000); remove it", field="body"
         )
     return HivekeeperError(f"storage error: {exc}")
+
+
+# Checked by mypy: the engine has every capability of a `Store`, and writes through
+# the row stores' shared algorithm.
+_store: StoreFactory = PostgresStore
+_row_store: type[RowStore] = PostgresStore

@@ -1,7 +1,7 @@
 """SQLite side of retention: finding and deleting expired sessions, orphans and
 pending updates.
 
-Retention settings and redaction rules are plain records (see `sql_tenancy`).
+Retention settings and redaction rules are plain records (see `sql.tenancy`).
 
 The retention queries implement `domain.retention.is_expired` in SQL: a session row
 is expired when both its start and end are before the cutoff (its end already covers
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from hivekeeper.domain.types import ExpirePending, ExpireSessions
-from hivekeeper.store.sqlite_schema import delete_sessions
+from hivekeeper.store.sqlite._schema import delete_sessions
 
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`,
 # so the planner uses it.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from hivekeeper.store.event_rows import EVENT_COLUMNS
+from hivekeeper.store.sql.rows import insert_sql
 
 Migration = Callable[[psycopg.Connection], None]
 
@@ -77,7 +77,7 @@ CREATE INDEX events_metadata ON events USING gin (metadata jsonb_path_ops);
 CREATE INDEX events_config ON events USING gin (config jsonb_path_ops);
 """
 
-# Filter helpers that give PostgreSQL SQLite's view of a value (see postgres_reads).
+# Filter helpers that give PostgreSQL SQLite's view of a value (see `postgres._reads`).
 _FUNCTIONS = r"""
 CREATE FUNCTION hk_number_text(x double precision) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -237,10 +237,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
-SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-UPSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('%s' for _ in EVENT_COLUMNS)}) "
-    "ON CONFLICT (project_id, event_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id"))
-)
+UPSERT = insert_sql("%s", replace=True)
+INSERT_NEW = insert_sql("%s", replace=False)

@@ -11,69 +11,31 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
-from hivekeeper.domain.merge import (
-    DEFAULT_MAX_CHILDREN_IDS,
-    apply_ops,
-    in_write_order,
-    keys_to_load,
-    session_keys,
-    subtract_from_session,
-)
+from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
-from hivekeeper.domain.tenancy import (
-    ApiKey,
-    KeyKind,
-    Principal,
-    Project,
-    TenancyDump,
-)
-from hivekeeper.domain.types import (
-    DeleteEvent,
-    DeleteSession,
-    Expired,
-    ExpirePending,
-    ExpireSessions,
-    Key,
-    MergeOp,
-    OutlineRow,
-    Skipped,
-    StoredRow,
-    WriteNote,
-    WriteOp,
-)
-from hivekeeper.store import sql_tenancy, sqlite_backup, sqlite_care, sqlite_copy, sqlite_reads
-from hivekeeper.store.event_rows import EVENT_COLUMNS, decode_row, encode_row
-from hivekeeper.store.protocol import Bootstrap
-from hivekeeper.store.sqlite_schema import (
-    DELETE_EVENT,
-    SELECT_EVENTS,
-    VISIBLE,
-    delete_sessions,
-    migrate,
-)
+from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
+from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
+from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
+from hivekeeper.store.sql.writes import RowStore, apply
+from hivekeeper.store.sqlite import _backup, _care, _reads
+from hivekeeper.store.sqlite._schema import IN_CHUNK, UPSERT, VISIBLE, migrate
+from hivekeeper.store.sqlite._writes import SqliteWrites
 
 logger = logging.getLogger(__name__)
-# SQLite's default limit on bound parameters is 32766 (since 3.32); 500 ids per IN
-# list keeps every statement far below it and the plans simple.
-_IN_CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
 # A read that runs longer than this is stopped. The progress handler runs every
 # 10,000 VM steps (~1 ms), so the check itself costs nothing measurable.
 _READ_LIMIT_S = 30.0
 _PROGRESS_STEPS = 10_000
-_INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-)
-_UPSERT = f"{_INSERT} ON CONFLICT (project_id, event_id) DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in ("project_id", "event_id")
-)
 _CHECKPOINT_INTERVAL_S = 0.5
 
 
@@ -129,10 +91,11 @@ class _Checkpointer:
             conn.close()
 
 
-class SqliteStore:
+class SqliteStore(StoreLifecycle):
     """The SQLite implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
+        super().__init__()
         self.path = database_path(database_url)
         self._synchronous = "FULL" if synchronous_full else "NORMAL"
         self._write_conn: sqlite3.Connection | None = None
@@ -140,11 +103,10 @@ class SqliteStore:
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._closed = False
-        self._use_lock = sqlite_backup.UseLock(self.path)
+        self._use_lock = _backup.UseLock(self.path)
 
-    # --- lifecycle ---
-    def open(self) -> None:
+    # --- lifecycle (`StoreLifecycle` calls these once) ---
+    def _start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._use_lock.acquire()
         with self._admin() as conn:
@@ -156,8 +118,7 @@ class SqliteStore:
             conn.execute("PRAGMA analysis_limit = 1000")
             conn.execute("ANALYZE")
 
-    def close(self) -> None:
-        self._closed = True
+    def _stop(self) -> None:
         if self._write_conn is not None:
             self._write_conn.close()
             self._write_conn = None
@@ -171,8 +132,7 @@ class SqliteStore:
         self._use_lock.release()
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
-        if self._closed:
-            raise Unavailable("the store is closed")
+        self._check_not_closed()
         if read_only:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro",
@@ -199,6 +159,7 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
+        self._check_not_closed()
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             conn = self._connect(read_only=True)
@@ -221,13 +182,13 @@ class SqliteStore:
     # --- tenancy ---
     def bootstrap(self) -> Bootstrap:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.bootstrap(conn)
+            return tenancy.bootstrap(conn)
 
     def create_project(self, name: str) -> Project:
-        name = sql_tenancy.project_name(name)
+        name = tenancy.project_name(name)
         with self._admin() as conn, _transaction(conn):
             try:
-                return sql_tenancy.create_project(conn, name)
+                return tenancy.create_project(conn, name)
             except sqlite3.IntegrityError:
                 raise ValidationFailed(
                     f"a project named {name!r} already exists", field="name"
@@ -235,27 +196,46 @@ class SqliteStore:
 
     def list_projects(self) -> list[Project]:
         with self._admin() as conn:
-            return sql_tenancy.list_projects(conn)
+            return tenancy.list_projects(conn)
 
     def create_key(self, project_name: str, kind: KeyKind) -> tuple[ApiKey, str]:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.create_key(conn, project_name, kind)
+            return tenancy.create_key(conn, project_name, kind)
 
     def list_keys(self) -> list[ApiKey]:
         with self._admin() as conn:
-            return sql_tenancy.list_keys(conn)
+            return tenancy.list_keys(conn)
 
     def revoke_key(self, key_id: str) -> ApiKey:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.revoke_key(conn, key_id)
+            return tenancy.revoke_key(conn, key_id)
 
     def authenticate(self, secret: str) -> Principal | None:
         # No cache: every request reads the key row, so a revocation (from the CLI, on
         # the live database) refuses the very next request.
         with self._read() as conn:
-            return sql_tenancy.authenticate(conn, secret)
+            return tenancy.authenticate(conn, secret)
 
     # --- writes ---
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[SqliteWrites]:
+        """A transaction on the writer's connection, as the primitives of
+        `store.sql.writes`: committed when the block ends, rolled back if it raises.
+        The writer's thread only."""
+        if self._write_conn is None:
+            self._write_conn = self._connect(read_only=False)
+            self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = _Checkpointer(
+                lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
+            )
+        try:
+            with _transaction(self._write_conn):
+                yield SqliteWrites(self._write_conn)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.notify()
+
     def write_batch(
         self,
         ops: Sequence[WriteOp],
@@ -263,109 +243,47 @@ class SqliteStore:
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     ) -> list[WriteNote]:
-        if self._write_conn is None:
-            self._write_conn = self._connect(read_only=False)
-            self._write_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = _Checkpointer(
-                lambda: self._connect(read_only=False), _CHECKPOINT_INTERVAL_S
-            )
-        conn = self._write_conn
-        notes: list[WriteNote] = []
-        skipped: list[Skipped] = []
-        try:
-            with _transaction(conn):
-                for step in in_write_order(ops):
-                    if isinstance(step, list):
-                        self._merge(conn, step, now_ms, max_children_ids, skipped)
-                    elif isinstance(step, ExpireSessions):
-                        sqlite_care.expire(conn, step)
-                    elif isinstance(step, ExpirePending):
-                        notes.append(Expired(step, sqlite_care.expire_pending(conn, step)))
-                    else:
-                        self._delete(conn, step)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        if self._checkpointer is not None:
-            self._checkpointer.notify()
-        return [*skipped, *notes]
-
-    def _merge(
-        self,
-        conn: sqlite3.Connection,
-        ops: list[MergeOp],
-        now_ms: float,
-        max_children_ids: int,
-        skipped: list[Skipped],
-    ) -> None:
-        if not ops:
-            return
-        rows = _load(conn, keys_to_load(ops))
-        rows.update(_load(conn, session_keys(rows.values()) - rows.keys()))
-        existing = set(rows)
-        changed = apply_ops(
-            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped
-        )
-        inserts = [encode_row(rows[key]) for key in changed if key not in existing]
-        updates = [encode_row(rows[key]) for key in changed if key in existing]
-        # New rows take a plain INSERT: cheaper than an upsert, and safe because this
-        # transaction has just looked them up.
-        conn.executemany(_INSERT, inserts)
-        conn.executemany(_UPSERT, updates)
-
-    def _delete(self, conn: sqlite3.Connection, op: DeleteSession | DeleteEvent) -> None:
-        if isinstance(op, DeleteEvent):
-            row = _load(conn, {(op.project_id, op.event_id)}).get((op.project_id, op.event_id))
-            if row is None:
-                return
-            if row["event_type"] != "session":
-                session_key = (op.project_id, row["session_id"] or "")
-                session = _load(conn, {session_key}).get(session_key)
-                if session is not None and row["event_type"] is not None:
-                    subtract_from_session(session, row)
-                    conn.execute(_UPSERT, encode_row(session))
-                conn.execute(DELETE_EVENT, (op.project_id, op.event_id))
-                return
-            session_id = op.event_id
-        else:
-            session_id = op.session_id
-        delete_sessions(conn, [(op.project_id, session_id)])
+        with self.write_transaction() as writes:
+            return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
         with self._admin() as conn, _transaction(conn):
-            sql_tenancy.set_retention(conn, project_name, days)
+            tenancy.set_retention(conn, project_name, days)
 
     def retention_days(self) -> dict[str, int | None]:
         with self._read() as conn:
-            return sql_tenancy.retention_days(conn)
+            return tenancy.retention_days(conn)
 
     def has_expired(self, project_id: str, before_ms: float) -> bool:
         with self._read() as conn:
-            return sqlite_care.has_expired(conn, project_id, before_ms)
+            return _care.has_expired(conn, project_id, before_ms)
 
     def expired_pending_projects(self, before_ms: float) -> list[str]:
         with self._read() as conn:
-            return sqlite_care.expired_pending_projects(conn, before_ms)
+            return _care.expired_pending_projects(conn, before_ms)
 
     def add_redaction(self, project_name: str, pattern: str, replacement: str) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.add_redaction(conn, project_name, pattern, replacement)
+            return tenancy.add_redaction(conn, project_name, pattern, replacement)
 
     def list_redactions(self) -> list[RedactionRule]:
         with self._read() as conn:
-            return sql_tenancy.list_redactions(conn)
+            return tenancy.list_redactions(conn)
 
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
-            return sql_tenancy.remove_redaction(conn, rule_id)
+            return tenancy.remove_redaction(conn, rule_id)
 
     def backup(self, target: Path) -> None:
-        sqlite_backup.backup(self.path, target)
+        self._check_not_closed()
+        _backup.backup(self.path, target)
 
     def restore(self, source: Path) -> Path | None:
-        if self._use_lock.held:
+        self._check_not_closed()
+        if self.state is StoreState.OPEN:
             raise Unavailable("this store is open; restore through a store never opened")
-        return sqlite_backup.restore(self.path, source)
+        return _backup.restore(self.path, source)
 
     # --- reads ---
     def get_event(
@@ -393,7 +311,7 @@ class SqliteStore:
         # sort: that read a million rows to find a handful (23 s at 1M events).
         children: dict[str, list[str]] = {}
         with self._read() as conn:
-            for chunk in _chunks(list(event_ids), _IN_CHUNK):
+            for chunk in chunks(event_ids, IN_CHUNK):
                 marks = ", ".join("?" for _ in chunk)
                 for parent, child in conn.execute(
                     f"SELECT parent_id, event_id FROM events WHERE project_id = ? "
@@ -405,42 +323,42 @@ class SqliteStore:
 
     def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
         with self._read() as conn:
-            return sqlite_reads.session_outline(conn, project_id, session_id)
+            return _reads.session_outline(conn, project_id, session_id)
 
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:
         with self._read() as conn:
-            return sqlite_reads.select_events(conn, project_id, query)
+            return _reads.select_events(conn, project_id, query)
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         with self._read() as conn:
-            return sqlite_reads.chart(conn, project_id, chart)
+            return _reads.chart(conn, project_id, chart)
 
     # --- copy between stores ---
     def export_tenancy(self) -> TenancyDump:
         with self._read() as conn:
-            return sqlite_copy.export_tenancy(conn)
+            return transfer.export_tenancy(conn)
 
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._admin() as conn, _transaction(conn):
-            sqlite_copy.import_tenancy(conn, dump)
+            transfer.import_tenancy(conn, dump)
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._read() as conn:
-            return sqlite_copy.scan_rows(conn, after, limit)
+            return transfer.scan_rows(conn, after, limit)
 
     def put_rows(self, rows: Sequence[StoredRow]) -> None:
         with self._admin() as conn, _transaction(conn):
-            conn.executemany(_UPSERT, [encode_row(row) for row in rows])
+            conn.executemany(UPSERT, [encode_row(row) for row in rows])
 
     def last_key(self) -> Key | None:
         with self._read() as conn:
-            return sqlite_copy.last_key(conn)
+            return transfer.last_key(conn)
 
     def count_rows(self) -> dict[str, int]:
         with self._read() as conn:
-            return sqlite_copy.count_rows(conn)
+            return transfer.count_rows(conn)
 
 
 @contextlib.contextmanager
@@ -454,31 +372,15 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _load(conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, StoredRow]:
-    by_project: dict[str, list[str]] = {}
-    for project_id, event_id in keys:
-        by_project.setdefault(project_id, []).append(event_id)
-    rows: dict[Key, StoredRow] = {}
-    for project_id, event_ids in by_project.items():
-        for chunk in _chunks(event_ids, _IN_CHUNK):
-            marks = ", ".join("?" for _ in chunk)
-            for values in conn.execute(
-                f"{SELECT_EVENTS} WHERE project_id = ? AND event_id IN ({marks})",
-                (project_id, *chunk),
-            ):
-                row = decode_row(values)
-                rows[(project_id, row["event_id"])] = row
-    return rows
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _translate(exc: sqlite3.Error) -> HivekeeperError:
     """Driver errors become ours at the store boundary."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return Unavailable("the database is busy; retry shortly", retry_after_s=1)
     return HivekeeperError(f"storage error: {text}")
+
+
+# Checked by mypy: the engine has every capability of a `Store`, and writes through
+# the row stores' shared algorithm.
+_store: StoreFactory = SqliteStore
+_row_store: type[RowStore] = SqliteStore

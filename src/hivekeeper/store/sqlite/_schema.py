@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from hivekeeper.domain.types import Key
-from hivekeeper.store.event_rows import EVENT_COLUMNS
+from hivekeeper.store.sql.rows import insert_sql
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -162,8 +162,12 @@ def migrate(
 
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"
-SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 DELETE_EVENT = "DELETE FROM events WHERE project_id = ? AND event_id = ?"
+INSERT_NEW = insert_sql("?", replace=False)
+UPSERT = insert_sql("?", replace=True)
+# SQLite's default limit on bound parameters is 32766 (since 3.32); 500 ids per IN
+# list keeps every statement far below it and the plans simple.
+IN_CHUNK = 500
 
 
 def delete_sessions(conn: sqlite3.Connection, keys: Sequence[Key]) -> None:

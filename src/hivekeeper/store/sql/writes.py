@@ -1,0 +1,150 @@
+"""The one write algorithm of the row stores (SQLite, PostgreSQL), over engine primitives.
+
+A row store keeps one row per `(project_id, event_id)` and changes it in place, inside
+the transaction the engine opens for a batch. `apply` runs the batch's steps in
+`in_write_order`, each step once for both engines:
+
+- a run of merges loads the rows it names and their sessions, applies
+  `domain.merge.apply_ops` (the merge rule, the roll-ups, type conflicts, the
+  children cap), then inserts the rows that are new and saves the others;
+- a delete takes an event's contribution off its session's roll-ups, or removes a
+  whole session;
+- retention (`ExpireSessions`, `ExpirePending`) is each engine's own set-based SQL.
+
+An engine (a `RowStore`) supplies `RowWrites` bound to its open transaction.
+PostgreSQL's key locks live inside its primitives: every key is locked before it is
+read or written.
+
+`insert_new` says which rows already existed, so an insert-first merge (insert what
+looks new, then read-merge-write only the keys that turn out to exist) changes
+`_merge` alone. Read first, as here, a row is new only if loading it found nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+
+from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.domain.merge import (
+    apply_ops,
+    in_write_order,
+    keys_to_load,
+    session_keys,
+    subtract_from_session,
+)
+from hivekeeper.domain.types import (
+    DeleteEvent,
+    DeleteSession,
+    Expired,
+    ExpirePending,
+    ExpireSessions,
+    Key,
+    MergeOp,
+    Skipped,
+    StoredRow,
+    WriteNote,
+    WriteOp,
+)
+
+
+class RowWrites(Protocol):
+    """What a row store does inside one write transaction, each a statement or a few."""
+
+    def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
+        """The stored rows of those `keys` that exist, pending ones included."""
+
+    def insert_new(self, rows: Sequence[StoredRow]) -> set[Key]:
+        """Insert each row whose key is not stored; leave the stored rows as they are
+        and return their keys."""
+
+    def save(self, rows: Sequence[StoredRow]) -> None:
+        """Write the rows whole, replacing the stored rows with the same keys."""
+
+    def delete_rows(self, keys: Sequence[Key]) -> None:
+        """Delete these rows (and nothing else)."""
+
+    def delete_sessions(self, project_id: str, session_ids: Sequence[str]) -> None:
+        """Delete each session: its events, pending ones included, and its own row."""
+
+    def expire_sessions(self, op: ExpireSessions) -> None:
+        """Delete what `op` names, its condition checked again inside the transaction."""
+
+    def expire_pending(self, op: ExpirePending) -> int:
+        """Delete the pending rows `op` names; return how many."""
+
+
+@runtime_checkable
+class RowStore(Protocol):
+    """A store that writes through `apply` (SQLite, PostgreSQL)."""
+
+    def write_transaction(self) -> AbstractContextManager[RowWrites]:
+        """One write transaction as `RowWrites`: committed when the block ends, rolled
+        back if it raises. The writer's thread only."""
+
+
+def apply(
+    engine: RowWrites, ops: Sequence[WriteOp], now_ms: float, *, max_children_ids: int
+) -> list[WriteNote]:
+    """Apply the operations through `engine`'s transaction; return the write notes: the
+    `keep_stored` upserts skipped (`Skipped`), then what each `ExpirePending` removed
+    (`Expired`).
+
+    Raises what `domain.merge.apply_ops` raises (EventTypeConflict, ValidationFailed for
+    the children cap) and what the engine's primitives raise; the caller then abandons
+    the transaction."""
+    notes: list[WriteNote] = []
+    skipped: list[Skipped] = []
+    for step in in_write_order(ops):
+        if isinstance(step, list):
+            _merge(engine, step, now_ms, max_children_ids, skipped)
+        elif isinstance(step, ExpireSessions):
+            engine.expire_sessions(step)
+        elif isinstance(step, ExpirePending):
+            notes.append(Expired(step, engine.expire_pending(step)))
+        else:
+            _delete(engine, step)
+    return [*skipped, *notes]
+
+
+def _merge(
+    engine: RowWrites,
+    ops: list[MergeOp],
+    now_ms: float,
+    max_children_ids: int,
+    skipped: list[Skipped],
+) -> None:
+    rows = engine.load(keys_to_load(ops))
+    rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
+    stored = set(rows)
+    changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
+    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
+    ordered = sorted(changed)
+    existed = engine.insert_new([rows[key] for key in ordered if key not in stored])
+    if existed:
+        # The transaction holds every key it loaded (SQLite's one writer, PostgreSQL's
+        # key locks), so nobody else can have written these: never merge over them.
+        raise HivekeeperError(
+            f"storage error: {len(existed)} rows appeared inside the write transaction"
+        )
+    engine.save([rows[key] for key in ordered if key in stored])
+
+
+def _delete(engine: RowWrites, op: DeleteSession | DeleteEvent) -> None:
+    if isinstance(op, DeleteSession):
+        engine.delete_sessions(op.project_id, [op.session_id])
+        return
+    key = (op.project_id, op.event_id)
+    row = engine.load([key]).get(key)
+    if row is None:
+        return
+    if row["event_type"] == "session":
+        engine.delete_sessions(op.project_id, [op.event_id])
+        return
+    session_key = (op.project_id, row["session_id"] or "")
+    session = engine.load([session_key]).get(session_key)
+    if session is not None and row["event_type"] is not None:
+        subtract_from_session(session, row)
+        engine.save([session])
+    engine.delete_rows([key])
