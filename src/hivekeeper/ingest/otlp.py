@@ -272,10 +272,36 @@ def encode_status(
     """
     if encoding == "json":
         return orjson.dumps({"code": code, "message": message, **json_fields})
-    # google.rpc.Status is two fields: 1 `code` (varint), 2 `message` (string). Written
-    # by hand so the server needs no googleapis-common-protos for one message.
-    text = message.encode()
-    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+    return _status(code, message)
+
+
+_RETRY_INFO_TYPE = b"type.googleapis.com/google.rpc.RetryInfo"
+
+
+def encode_retry_info(retry_after_s: int) -> bytes:
+    """A google.rpc.RetryInfo asking to retry after `retry_after_s` seconds."""
+    # RetryInfo is one field, 1 `retry_delay` (a Duration: 1 `seconds`, varint).
+    return _length_delimited(1, b"\x08" + _varint(retry_after_s))
+
+
+def encode_retry_status(code: int, message: str, retry_after_s: int) -> bytes:
+    """A google.rpc.Status holding a RetryInfo among its details: the
+    `grpc-status-details-bin` that gRPC exporters read their back-off from."""
+    detail = _length_delimited(1, _RETRY_INFO_TYPE) + _length_delimited(
+        2, encode_retry_info(retry_after_s)
+    )
+    return _status(code, message) + _length_delimited(3, detail)
+
+
+def _status(code: int, message: str) -> bytes:
+    # google.rpc.Status: 1 `code` (varint), 2 `message` (string), 3 `details` (Any,
+    # repeated). Written by hand, like RetryInfo, so the server needs no
+    # googleapis-common-protos for two small messages.
+    return b"\x08" + _varint(code) + _length_delimited(2, message.encode())
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
 def _varint(number: int) -> bytes:
