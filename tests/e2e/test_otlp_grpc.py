@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sqlite3
 import time
 import uuid
@@ -263,3 +264,23 @@ def _refused(url: str) -> bool:
     except httpx.TransportError:
         return True
     return False
+
+
+def test_a_grpc_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = run_cli(
+            "serve",
+            env={
+                "HIVEKEEPER_DATA_DIR": str(tmp_path),
+                "HIVEKEEPER_PORT": str(free_port()),
+                "HIVEKEEPER_GRPC_PORT": str(port),
+            },
+        )
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+    assert f"cannot listen for OTLP/gRPC on 127.0.0.1:{port}" in ran.stderr
+    assert "--grpc-port" in ran.stderr
