@@ -60,6 +60,7 @@ def serve(data_dir: Path, **settings: str) -> Iterator[Server]:
         "HIVEKEEPER_DATA_DIR": str(data_dir),
         "HIVEKEEPER_PORT": str(port),
         "HIVEKEEPER_LOG_LEVEL": "warning",
+        "HIVEKEEPER_GRPC_PORT": "0",  # benchmarks measure OTLP/HTTP
         **{f"HIVEKEEPER_{name.upper()}": value for name, value in settings.items()},
     }
     proc = subprocess.Popen(

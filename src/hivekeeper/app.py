@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, otlp, queries, sessions
+from hivekeeper.api.otlp_grpc import OtlpGrpcServer
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
@@ -41,10 +42,12 @@ def create_app(
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """The app. Its lifespan opens the store and runs the writer; nothing happens on import.
+    """The app. Its lifespan opens the store, runs the writer and, unless `grpc_port`
+    is 0, the OTLP/gRPC receiver; nothing happens on import.
 
-    Shutdown order: the server stops accepting and finishes requests, then the writer
-    commits what it already queued, then the store closes.
+    Shutdown order: the server stops accepting and finishes requests, then the gRPC
+    receiver refuses new calls and finishes those in flight, then the writer commits
+    what it already queued, then the store closes.
     """
     the_store = store or open_store(
         settings.database_url, synchronous_full=settings.sqlite_synchronous_full
@@ -87,14 +90,26 @@ def create_app(
         body_budget=body_budget,
     )
 
+    grpc_server = (
+        OtlpGrpcServer(
+            ctx, host=settings.host, port=settings.grpc_port, reuse_port=settings.workers > 1
+        )
+        if settings.grpc_port
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start(ctx)
         try:
             await redactions.start()  # before the first request: no write escapes the rules
             retention.start()
+            if grpc_server is not None:
+                await grpc_server.start()
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop(settings.shutdown_timeout_s)
             await retention.close()
             await redactions.close()
             stop(ctx)

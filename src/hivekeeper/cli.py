@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -64,6 +65,7 @@ def serve(demo: bool, **options: Any) -> None:
             "PostgreSQL --database-url for several",
             param_hint="--workers",
         )
+    _check_grpc_port(settings)
     with _store(settings) as store:
         first = store.bootstrap()
         _configured(lambda: check_rules(store.list_redactions()))
@@ -97,6 +99,27 @@ def serve(demo: bool, **options: Any) -> None:
             # request cancelled here was never answered, so nothing acknowledged is lost.
             timeout_graceful_shutdown=settings.shutdown_timeout_s,
         )
+
+
+def _check_grpc_port(settings: Settings) -> None:
+    """Refuse in one line, before anything starts, a `--grpc-port` that cannot be bound
+    (the receiver binds it again when the app starts; this only catches the usual case
+    of a port already in use, which would otherwise end in a lifespan traceback)."""
+    if not settings.grpc_port:
+        return
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.grpc_port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if settings.workers > 1:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen for OTLP/gRPC on {settings.host}:{settings.grpc_port} "
+            f"({exc.strerror or exc}); choose another --grpc-port, or 0 to turn it off"
+        ) from None
 
 
 def worker_app() -> Any:

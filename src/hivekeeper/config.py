@@ -49,6 +49,15 @@ class Settings:
         default=8000,
         metadata=_doc("TCP port to listen on.", click.IntRange(0, 65535), serve_only=True),
     )
+    grpc_port: int = field(
+        default=4317,
+        metadata=_doc(
+            "TCP port of the OTLP/gRPC receiver (traces, logs, metrics) on --host; 0 turns "
+            "it off.",
+            click.IntRange(0, 65535),
+            serve_only=True,
+        ),
+    )
     workers: int = field(
         default=1,
         metadata=_doc(
@@ -297,6 +306,11 @@ class Settings:
                 f"max_batch_ops ({self.max_batch_ops}) must not exceed "
                 f"max_queue_ops ({self.max_queue_ops})",
                 param_hint="--max-batch-ops",
+            )
+        if self.grpc_port and self.grpc_port == self.port:
+            raise click.BadParameter(
+                f"grpc_port ({self.grpc_port}) must differ from port, which serves HTTP",
+                param_hint="--grpc-port",
             )
         if self.max_inflight_body_bytes < self.max_body_bytes:
             raise click.BadParameter(

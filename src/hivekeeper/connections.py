@@ -21,6 +21,10 @@ ever. `DeadlineProtocol` is uvicorn's httptools protocol with two deadlines on t
 A request's headers are also bounded in size (`MAX_HEADER_BYTES`, 431 past it):
 httptools itself accepts headers of any size.
 
+A gRPC exporter pointed at this port opens with the HTTP/2 preface, which uvicorn
+answers with a bare 400 before any app code runs; the connection logs (rate-limited)
+that OTLP/gRPC belongs on `--grpc-port`, or that OTLP/HTTP is served here.
+
 Connections past `--max-connections` are uvicorn's `limit_concurrency`: see
 `limit_concurrency`. `uvicorn_options` puts it all together for `hivekeeper serve`.
 """
@@ -42,12 +46,18 @@ from hivekeeper.logs import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 _log = RateLimitedLog(logger)
+# An exporter retries each failed export a few times: a few lines a minute say it all.
+_grpc_log = RateLimitedLog(logger, per_minute=6)
 
 # nginx reads headers into at most 4 buffers of 8 KiB, h11 and Node stop at 16 KiB; the
 # UI's cookie of 20 keys is under 2 KiB. A check runs before each read is parsed, so a
 # request may overshoot by one read (at most 256 KiB) before it is refused.
 MAX_HEADER_BYTES = 64 * 1024
 Phase = Literal["headers", "body"]
+
+
+# What an HTTP/2 client sends first (RFC 9113 §3.4); gRPC speaks HTTP/2 only.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     deadlines = ReadDeadlines(settings.header_timeout_s, settings.body_timeout_s)
     return {
         # A partial of a module-level class survives the pickling `--workers` does.
-        "http": functools.partial(DeadlineProtocol, deadlines=deadlines),
+        "http": functools.partial(
+            DeadlineProtocol, deadlines=deadlines, grpc_port=settings.grpc_port
+        ),
         "limit_concurrency": limit_concurrency(settings.max_connections),
         "ws": "none",
     }
@@ -86,7 +98,9 @@ def limit_concurrency(max_connections: int) -> int:
 class DeadlineProtocol(HttpToolsProtocol):
     """uvicorn's httptools HTTP/1.1 protocol with header and body read deadlines.
 
-    uvicorn builds one per connection, with `deadlines` bound by `uvicorn_options`.
+    uvicorn builds one per connection, with `deadlines` and `grpc_port` (the gRPC
+    receiver's port, 0 when off, for the hint to gRPC clients) bound by
+    `uvicorn_options`.
     """
 
     def __init__(
@@ -97,9 +111,11 @@ class DeadlineProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         deadlines: ReadDeadlines,
+        grpc_port: int = 0,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._deadlines = deadlines
+        self._grpc_port = grpc_port
         self._waiting: Phase | None = None
         """What the client still owes: a request's headers, its body, or nothing."""
         self._since = 0.0
@@ -120,6 +136,8 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiting == "headers":
+            if not self._request_begun and data.startswith(_HTTP2_PREFACE):
+                self._hint_grpc()
             if self._header_bytes > MAX_HEADER_BYTES:
                 text = f"request headers larger than {MAX_HEADER_BYTES} bytes"
                 self._refuse(431, text, answer=self._idle())
@@ -129,6 +147,20 @@ class DeadlineProtocol(HttpToolsProtocol):
         # The timer follows the parser once per read, not per parser event: a request
         # that arrives whole in one read costs no timer at all.
         self._sync_timer()
+
+    def _hint_grpc(self) -> None:
+        """Say where a gRPC (HTTP/2) client should go; uvicorn then answers it 400."""
+        peer = self.client[0] if self.client else "unknown"
+        if self._grpc_port:
+            where = f"send OTLP/gRPC to port {self._grpc_port} (--grpc-port)"
+        else:
+            where = "the OTLP/gRPC receiver is off (--grpc-port 0)"
+        _grpc_log.info(
+            "a gRPC (HTTP/2) client at %s connected to the HTTP port, which answers it 400: "
+            "%s, or export OTLP/HTTP (http/protobuf) to this port",
+            peer,
+            where,
+        )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

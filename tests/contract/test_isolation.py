@@ -274,6 +274,53 @@ def _otlp_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _otlp(c, a, "/v1/traces")
 
 
+def _otlp_logs(c: httpx.Client, a: Seeded, path: str) -> list[httpx.Response]:
+    """GenAI messages naming A's spans (they attach to B's events of those ids, which
+    B's deletes then remove with them)."""
+    time_ns = str(int((START_MS + 15) * 1_000_000))
+    records = [
+        {
+            "timeUnixNano": time_ns,
+            "traceId": a.trace_id,
+            "spanId": span_id,
+            "eventName": "gen_ai.user.message",
+            "body": {
+                "kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "b"}}]}
+            },
+        }
+        for span_id in a.span_ids
+    ]
+    body = {"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}
+    return [c.post(path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})]
+
+
+@case("POST", "/opentelemetry/v1/logs", "write")
+def _otlp_logs_honeyhive(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp_logs(c, a, "/opentelemetry/v1/logs")
+
+
+@case("POST", "/v1/logs", "write")
+def _otlp_logs_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp_logs(c, a, "/v1/logs")
+
+
+def _otlp_metrics(c: httpx.Client, path: str) -> list[httpx.Response]:
+    point = {"asInt": "1", "timeUnixNano": str(int(START_MS * 1_000_000))}
+    metric = {"name": "gen_ai.client.token.usage", "sum": {"dataPoints": [point]}}
+    body = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]}
+    return [c.post(path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})]
+
+
+@case("POST", "/opentelemetry/v1/metrics", "write")
+def _otlp_metrics_honeyhive(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp_metrics(c, "/opentelemetry/v1/metrics")
+
+
+@case("POST", "/v1/metrics", "write")
+def _otlp_metrics_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp_metrics(c, "/v1/metrics")
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []

@@ -59,9 +59,15 @@ def serve_process(
     interrupted (SIGINT) on exit if alive.
 
     A restart on an existing `data_dir` prints no key: pass the first start's as `key`.
+    The gRPC receiver is off unless `grpc_port` names a port.
     """
     port = free_port()
-    env = {**os.environ, "HIVEKEEPER_PORT": str(port), "HIVEKEEPER_DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "HIVEKEEPER_PORT": str(port),
+        "HIVEKEEPER_DATA_DIR": str(data_dir),
+        "HIVEKEEPER_GRPC_PORT": "0",
+    }
     env.update({env_var(name): str(value) for name, value in settings.items()})
     log = data_dir / "server.log"
     with log.open("a") as out:  # a restart keeps the earlier runs' output

@@ -45,8 +45,11 @@ def free_port() -> int:
 
 
 def settings_for(data_dir: Path, store_kind: str, **overrides: Any) -> Settings:
+    """Settings on a free port and a fresh database; the gRPC receiver is off unless
+    `grpc_port` names a port (tests never share the default 4317)."""
     if "database_url" not in overrides:
         overrides["database_url"] = fresh_database_url(store_kind, data_dir)
+    overrides.setdefault("grpc_port", 0)
     return Settings(data_dir=data_dir, port=free_port(), **overrides)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Request
 
 from hivekeeper.domain.errors import Forbidden, Unauthorized
 from hivekeeper.domain.tenancy import Principal
-from hivekeeper.web import client_address, context
+from hivekeeper.web import AppContext, client_address, context
 
 logger = logging.getLogger(__name__)
 # Literal tokens clients send when no key is configured (the tracer sends "Bearer None").
@@ -24,13 +24,25 @@ async def writer_principal(request: Request) -> Principal:
     lately, before its key is even looked up. Error messages never quote the key.
     """
     ctx = context(request)
-    throttle = ctx.auth_throttle
     trust_forwarded_for = ctx.settings.trust_forwarded_for
+    return await bearer_principal(
+        ctx,
+        request.headers.get("authorization", ""),
+        lambda: client_address(request, trust_forwarded_for=trust_forwarded_for),
+    )
+
+
+async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], str]) -> Principal:
+    """The principal of an `Authorization` value (`Bearer <key>`), full or ingest.
+
+    `client` names the caller for the failed-key throttle; it is called only when
+    needed. Raises as `writer_principal` does; HTTP routes and gRPC calls both use it.
+    """
+    throttle = ctx.auth_throttle
     # Working out the client (an IPv6 /64, a proxy header) is skipped while no client
     # has failed lately: then there is nobody to refuse.
     if throttle.tracked_clients:
-        throttle.check(client_address(request, trust_forwarded_for=trust_forwarded_for))
-    header = request.headers.get("authorization", "")
+        throttle.check(client())
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     # A missing or malformed header is a misconfigured client, not a guess: refused,
@@ -41,10 +53,10 @@ async def writer_principal(request: Request) -> Principal:
         raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
     principal = await ctx.lookup(ctx.store.authenticate, token)
     if principal is None:
-        client = client_address(request, trust_forwarded_for=trust_forwarded_for)
-        throttle.record_failure(client)
+        caller = client()
+        throttle.record_failure(caller)
         # Never the key, nor the path: a client may have put a key there too.
-        logger.debug("refused an unknown or revoked API key from client %s", client)
+        logger.debug("refused an unknown or revoked API key from client %s", caller)
         raise Unauthorized("unknown or revoked API key")
     return principal
 

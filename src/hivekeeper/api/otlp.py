@@ -1,8 +1,11 @@
-"""OTLP/HTTP trace ingestion: `POST /opentelemetry/v1/traces` and `POST /v1/traces`.
+"""OTLP/HTTP ingestion: traces, logs and metrics, at `/opentelemetry/v1/<signal>` and
+the stock `/v1/<signal>` paths.
 
 Every answer, errors included, is in the request's encoding (protobuf or JSON), as
 OTLP/HTTP exporters expect. Statuses follow their retry logic: 400 means "this input
 is bad, do not retry"; 429/503 carry `Retry-After`; 200 only after the commit.
+`POST /v1/metrics` is also HoneyHive's create-metric: `ingest.is_otlp_metrics` tells
+the two apart.
 """
 
 from __future__ import annotations
@@ -13,43 +16,25 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hivekeeper.api.auth import writer_principal
-from hivekeeper.config import Settings
-from hivekeeper.domain.errors import HivekeeperError
-from hivekeeper.domain.types import MergeOp
+from hivekeeper.api.otlp_export import store_export
+from hivekeeper.domain.errors import HivekeeperError, NotImplementedYet
 from hivekeeper.ingest import (
+    LOGS,
     MEDIA_TYPES,
-    DecodedTraces,
+    METRICS,
+    TRACES,
     Encoding,
-    OtlpLimits,
+    Signal,
     declared_encoding,
-    decode_traces,
     encode_answer,
     encode_status,
-    reject_skipped,
+    grpc_code,
+    is_otlp_metrics,
     sniff_encoding,
-    spans_to_ops,
 )
-from hivekeeper.web import context, note_error, read_body
+from hivekeeper.web import JsonResponse, context, note_error, read_body
 
 router = APIRouter(tags=["opentelemetry"])
-
-# Bodies up to this size are decoded and mapped on the event loop: ~15 ms of work at
-# most, less than a thread hop costs in GIL hand-offs. Larger ones (up to
-# max_body_bytes, hundreds of milliseconds for 20 MB) go to a worker thread, so they
-# cannot stall every other connection meanwhile.
-_INLINE_DECODE_BYTES = 1 << 20
-
-# google.rpc.Code for each status we answer (OTLP/HTTP puts it in the Status body).
-_GRPC_CODES = {
-    400: 3,  # INVALID_ARGUMENT
-    401: 16,  # UNAUTHENTICATED
-    403: 7,  # PERMISSION_DENIED
-    404: 5,  # NOT_FOUND
-    413: 8,  # RESOURCE_EXHAUSTED: what gRPC answers for a message past its size limit
-    429: 8,  # RESOURCE_EXHAUSTED
-    503: 14,  # UNAVAILABLE
-}
-_GRPC_INTERNAL = 13
 
 _DESCRIPTION = """\
 Standard OTLP/HTTP trace export (what the HoneyHive tracer and any OpenTelemetry
@@ -68,6 +53,22 @@ rejected alone and counted in `partialSuccess`. A malformed request is a
 400 with a `google.rpc.Status` (JSON: `code`, `message`, `errorCode`, `field`) and
 stores nothing."""
 
+_LOGS_DESCRIPTION = """\
+Standard OTLP/HTTP log export: an `ExportLogsServiceRequest`, in the encodings, with
+the key and limits of the trace export. GenAI records naming a span
+(`gen_ai.user.message` … `gen_ai.choice`, `gen_ai.client.inference.operation.details`,
+`gen_ai.evaluation.result`) attach to that span's event, before or after it arrives:
+its `inputs.chat_history`, `outputs` and `metrics`. Every other record is an event of
+its own (`chain`): in its trace's session under its span, or without a trace in an
+implicit session per `service.name` and UTC day. Records with malformed ids are
+rejected alone and counted in `partialSuccess`."""
+
+_METRICS_DESCRIPTION = """\
+Standard OTLP/HTTP metric export: an `ExportMetricsServiceRequest`, in the encodings,
+with the key and limits of the trace export. hivekeeper keeps no OTLP metrics (token
+usage and durations come from spans): the answer is a `200` whose `partialSuccess`
+counts every data point as rejected and says why."""
+
 
 def _content(json_properties: dict[str, Any]) -> dict[str, Any]:
     """An OpenAPI `content` map: binary protobuf, or a JSON object of these properties."""
@@ -77,46 +78,25 @@ def _content(json_properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_REQUEST_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": _content(
-            {
-                "resourceSpans": {
-                    "type": "array",
-                    "items": {"type": "object", "additionalProperties": True},
-                }
+def _request_body(items_key: str, rejected_key: str, items: str) -> dict[str, Any]:
+    """The OpenAPI request and answer of an export whose JSON body lists `items_key`."""
+    array = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+    partial = {
+        "type": "object",
+        "properties": {rejected_key: {"type": "string"}, "errorMessage": {"type": "string"}},
+    }
+    return {
+        "requestBody": {"required": True, "content": _content({items_key: array})},
+        "responses": {
+            "200": {
+                "description": f"Stored (committed); `partialSuccess` counts rejected {items}.",
+                "content": _content({"partialSuccess": partial}),
             }
-        ),
-    },
-    "responses": {
-        "200": {
-            "description": "Stored (committed); `partialSuccess` counts rejected spans.",
-            "content": _content(
-                {
-                    "partialSuccess": {
-                        "type": "object",
-                        "properties": {
-                            "rejectedSpans": {"type": "string"},
-                            "errorMessage": {"type": "string"},
-                        },
-                    }
-                }
-            ),
-        }
-    },
-}
+        },
+    }
 
 
-def _limits(settings: Settings) -> OtlpLimits:
-    """The decoder limits a server runs with."""
-    return OtlpLimits(
-        max_spans=settings.otlp_max_spans_per_request,
-        max_attributes=settings.otlp_max_attributes,
-        max_events_per_span=settings.otlp_max_events_per_span,
-        max_value_depth=settings.otlp_max_value_depth,
-        max_string_chars=settings.max_string_chars,
-    )
+_REQUEST_BODY = _request_body("resourceSpans", "rejectedSpans", "spans")
 
 
 @router.post(
@@ -134,49 +114,91 @@ def _limits(settings: Settings) -> OtlpLimits:
     response_class=Response,
 )
 async def export_traces(request: Request) -> Response:
+    return await _export(request, TRACES)
+
+
+@router.post(
+    "/opentelemetry/v1/logs",
+    summary="Export OTLP logs",
+    description=_LOGS_DESCRIPTION,
+    openapi_extra=_request_body("resourceLogs", "rejectedLogRecords", "log records"),
+    response_class=Response,
+)
+@router.post(
+    "/v1/logs",
+    summary="Export OTLP logs (stock OTLP path)",
+    description=_LOGS_DESCRIPTION,
+    openapi_extra=_request_body("resourceLogs", "rejectedLogRecords", "log records"),
+    response_class=Response,
+)
+async def export_logs(request: Request) -> Response:
+    return await _export(request, LOGS)
+
+
+@router.post(
+    "/opentelemetry/v1/metrics",
+    summary="Export OTLP metrics",
+    description=_METRICS_DESCRIPTION,
+    openapi_extra=_request_body("resourceMetrics", "rejectedDataPoints", "data points"),
+    response_class=Response,
+)
+async def export_metrics(request: Request) -> Response:
+    return await _export(request, METRICS)
+
+
+@router.post(
+    "/v1/metrics",
+    summary="Export OTLP metrics, or create a metric (HoneyHive)",
+    description=_METRICS_DESCRIPTION
+    + "\n\nAny other body is HoneyHive's create-metric, which hivekeeper does not serve "
+    "yet: 501 `NOT_IMPLEMENTED`.",
+    openapi_extra=_request_body("resourceMetrics", "rejectedDataPoints", "data points"),
+    response_class=Response,
+)
+async def export_or_create_metrics(request: Request) -> Response:
+    return await _export(request, METRICS, or_create_metric=True)
+
+
+def _create_metric(request: Request) -> Response:
+    """HoneyHive's create-metric (the evaluation plane): not served yet."""
+    exc = NotImplementedYet(
+        "POST /v1/metrics creates a HoneyHive metric, which hivekeeper does not serve yet; "
+        "OTLP metric exports (protobuf, or JSON with resourceMetrics) are accepted here",
+        field="body",
+    )
+    note_error(request, exc)
+    return JsonResponse(exc.body(), status_code=exc.status)
+
+
+async def _export(request: Request, signal: Signal, *, or_create_metric: bool = False) -> Response:
+    """An OTLP/HTTP export of `signal`: authenticate, read, store, answer in its encoding.
+
+    With `or_create_metric`, a body that is no OTLP metrics export (`is_otlp_metrics`)
+    is HoneyHive's create-metric instead.
+    """
     ctx = context(request)
-    declared = declared_encoding(request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
+    declared = declared_encoding(content_type)
     encoding: Encoding = declared or "json"
     try:
         principal = await writer_principal(request)
         body = await read_body(request, ctx.settings.max_body_bytes)
+        if or_create_metric and not is_otlp_metrics(content_type, body):
+            return _create_metric(request)
         encoding = declared or sniff_encoding(body)
-        args = (
-            body,
-            encoding,
-            _limits(ctx.settings),
-            principal.project.id,
-            request.headers.get("x-source"),
+        decoded = await store_export(
+            ctx, signal, body, encoding, principal.project.id, request.headers.get("x-source")
         )
-        if len(body) <= _INLINE_DECODE_BYTES:
-            decoded, ops = _decode_and_map(*args)
-        else:
-            decoded, ops = await ctx.decode(_decode_and_map, *args)
-        notes = await ctx.writer.submit(ops)
     except HivekeeperError as exc:
         return _error(request, exc, encoding)
-    reject_skipped(decoded, ops, notes)
-    ctx.metrics.count_spans(accepted=len(decoded.spans), rejected=decoded.rejected)
     return Response(encode_answer(encoding, decoded), media_type=MEDIA_TYPES[encoding])
-
-
-def _decode_and_map(
-    body: bytes,
-    encoding: Encoding,
-    limits: OtlpLimits,
-    project_id: str,
-    source_header: str | None,
-) -> tuple[DecodedTraces, list[MergeOp]]:
-    decoded = decode_traces(body, encoding, limits)
-    ops = spans_to_ops(project_id, decoded.spans, source_header=source_header)
-    return decoded, ops
 
 
 def _error(request: Request, exc: HivekeeperError, encoding: Encoding) -> Response:
     note_error(request, exc)
     extra = {k: v for k, v in exc.body().items() if k != "message"}
     return Response(
-        encode_status(encoding, _GRPC_CODES.get(exc.status, _GRPC_INTERNAL), exc.message, extra),
+        encode_status(encoding, grpc_code(exc.status), exc.message, extra),
         status_code=exc.status,
         headers=exc.headers(),
         media_type=MEDIA_TYPES[encoding],

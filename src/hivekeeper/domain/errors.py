@@ -12,6 +12,7 @@ HivekeeperError                 500 INTERNAL_ERROR
 ├── Overloaded                  429 OVERLOADED         (carries Retry-After)
 ├── TooManyReads                429 TOO_MANY_READS     (its project's reads all taken; Retry-After)
 ├── AuthThrottled               429 AUTH_THROTTLED     (too many bad keys; Retry-After)
+├── NotImplementedYet           501 NOT_IMPLEMENTED    (a HoneyHive route hivekeeper lacks)
 └── Unavailable                 503 UNAVAILABLE        (shutting down, store closed)
 """
 
@@ -94,6 +95,13 @@ class EventTypeConflict(HivekeeperError):
 class PayloadTooLarge(HivekeeperError):
     status = 413
     error_code = "PAYLOAD_TOO_LARGE"
+
+
+class NotImplementedYet(HivekeeperError):
+    """A request for a part of the HoneyHive API hivekeeper does not serve yet."""
+
+    status = 501
+    error_code = "NOT_IMPLEMENTED"
 
 
 class _RetryLater(HivekeeperError):

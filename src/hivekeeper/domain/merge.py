@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS
+from hivekeeper.domain.log_slots import SLOTS_KEY, merge_slots, rebuild_from_slots
 from hivekeeper.domain.types import (
     ROLLUP_FIELDS,
     DeleteEvent,
@@ -62,15 +63,19 @@ _NO_ROLLUPS = Rollups(
 def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """Return `base` with `patch` merged in by the one merge rule.
 
-    Object namespaces (and `extra`) merge key by key, `children_ids` is an ordered
-    union, any other non-null value replaces. Idempotent: merging the same patch twice
+    Object namespaces (and `extra`) merge key by key, and so do the log-record slots
+    in `metadata` (`log_slots`); `children_ids` is an ordered union, any other
+    non-null value replaces. Idempotent: merging the same patch twice
     gives the same result. Neither argument is modified.
     """
     merged = dict(base)
     for key, value in patch.items():
         if key in _MERGED_DICTS:
             if value:
-                merged[key] = {**(merged.get(key) or {}), **value}
+                old = merged.get(key) or {}
+                merged[key] = {**old, **value}
+                if key == "metadata" and SLOTS_KEY in value:
+                    merge_slots(old, value, merged[key])
         elif key == "children_ids":
             if value:
                 merged[key] = list(dict.fromkeys([*(merged.get(key) or ()), *value]))
@@ -188,6 +193,8 @@ def apply_ops(
                 after["pending_since"] = None
                 _derive_duration(after)
         _check_children(before, after, op, max_children_ids)
+        if SLOTS_KEY in after["metadata"]:
+            rebuild_from_slots(after)
         rows[key] = after
         changed.add(key)
         _roll_up(rows, before, after, now_ms, changed)

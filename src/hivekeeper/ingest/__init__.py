@@ -4,27 +4,43 @@
 - `redaction` and `retention`: each project's redaction rules, applied to ops on the
   writer's thread before they are stored, and the job that expires old sessions
   through the writer;
-- `otlp` (with `otlp_protobuf`, `otlp_json` and their shared `otlp_batch`): an OTLP/HTTP
-  trace export request's encoding, its decoding into `Span`s (`spans`), and the answers;
+- `otlp` (with `otlp_protobuf`, `otlp_json`, `otlp_logs`, `otlp_metrics` and their
+  shared `otlp_batch`): an OTLP export request's signal and encoding, its decoding
+  into `Span`s (`spans`) or `LogRecord`s (`log_records`) or counted metric points,
+  and the answers;
 - `rest_writes`: HoneyHive REST bodies (sessions, events, batches, legacy model
   events) → the write operations the writer takes;
 - `span_mapping` (with `conventions`, `messages` and `attributes`): decoded spans → the
-  event write operations the writer takes.
+  event write operations the writer takes; `log_mapping`: decoded log records → the
+  same (GenAI messages as slots of their span's event, other records as events).
 
 Code outside this package uses what is exported here.
 """
 
 from hivekeeper.ingest.otlp import (
+    LOGS,
     MEDIA_TYPES,
+    METRICS,
+    SIGNALS,
+    TRACES,
     Encoding,
+    Signal,
+    SignalName,
+    accepted_items,
     declared_encoding,
     decode_traces,
     encode_answer,
+    encode_retry_info,
+    encode_retry_status,
     encode_status,
+    export_ops,
+    grpc_code,
+    is_otlp_metrics,
     reject_skipped,
+    settle_export,
     sniff_encoding,
 )
-from hivekeeper.ingest.otlp_batch import DecodedTraces, OtlpLimits
+from hivekeeper.ingest.otlp_batch import Decoded, DecodedTraces, OtlpLimits
 from hivekeeper.ingest.redaction import RedactionRules, check_rules
 from hivekeeper.ingest.rest_writes import (
     PlannedWrite,
@@ -39,27 +55,41 @@ from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 from hivekeeper.ingest.writer import Writer, WriterState
 
 __all__ = [
+    "LOGS",
     "MEDIA_TYPES",
+    "METRICS",
+    "SIGNALS",
+    "TRACES",
+    "Decoded",
     "DecodedTraces",
     "Encoding",
     "OtlpLimits",
     "PlannedWrite",
     "RedactionRules",
     "RetentionJob",
+    "Signal",
+    "SignalName",
     "Span",
     "SpanEvent",
     "StatusCode",
     "Writer",
     "WriterState",
+    "accepted_items",
     "check_rules",
     "declared_encoding",
     "decode_traces",
     "encode_answer",
+    "encode_retry_info",
+    "encode_retry_status",
     "encode_status",
+    "export_ops",
+    "grpc_code",
+    "is_otlp_metrics",
     "plan_batch",
     "plan_event",
     "plan_session",
     "reject_skipped",
+    "settle_export",
     "sniff_encoding",
     "span_event_id",
     "spans_to_ops",

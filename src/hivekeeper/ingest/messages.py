@@ -101,6 +101,48 @@ def map_messages(
     return events
 
 
+CHOICE_EVENT = "gen_ai.choice"
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+MESSAGE_EVENTS = frozenset({*_EVENT_ROLES, CHOICE_EVENT, DETAILS_EVENT})
+"""Names of the GenAI events (span events or log records) that carry messages."""
+DETAILS_MESSAGE_KEYS = (
+    "gen_ai.system_instructions",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+)
+"""The attributes of a `DETAILS_EVENT` that hold its messages."""
+
+
+def record_messages(
+    name: str, body: Any, attributes: dict[str, Any]
+) -> tuple[list[JsonTree], list[JsonTree]]:
+    """The (input, output) messages a GenAI log record named `name` carries.
+
+    The older events (`gen_ai.user.message`, …, `gen_ai.choice`) carry one message in
+    their body; `DETAILS_EVENT` carries the whole call in its `DETAILS_MESSAGE_KEYS`
+    attributes. An output message keeps its choice `index`. Records of other names
+    carry none.
+    """
+    role = _EVENT_ROLES.get(name)
+    if role is not None:
+        tree = dict(body) if type(body) is dict else {} if body is None else {"content": body}
+        if role == "tool" and "id" in tree:
+            tree["tool_call_id"] = tree.pop("id")
+        return [_message(tree, role)], []
+    if name == CHOICE_EVENT:
+        tree = dict(body) if type(body) is dict else {"content": body}
+        if "message" in tree:
+            tree["message"] = parse_json(tree["message"])
+        return [], [_message(tree, "assistant")]
+    if name != DETAILS_EVENT:
+        return [], []
+    instructions, messages, answers = (attributes.get(key) for key in DETAILS_MESSAGE_KEYS)
+    history = _genai_input(instructions, messages) if instructions or messages else []
+    if answers is None:
+        return history, []
+    return history, [_message(item, "assistant") for item in as_list(parse_json(answers))]
+
+
 def _message(raw: Any, role: str | None = None) -> JsonTree:
     """One message of any convention as `{role, content, tool_calls?, …}`.
 

@@ -1,13 +1,15 @@
-"""A decoded OTLP export request: its spans, what was rejected, and the shared rules.
+"""A decoded OTLP export request: its items, what was rejected, and the shared rules.
 
-Both decoders (`otlp_protobuf`, `otlp_json`) fill one `DecodedTraces`, enforce one
-`OtlpLimits`, and walk spans (`add_spans`) and array values (`decode_array`) through
+Both decoders of each signal (`otlp_protobuf`, `otlp_json` for traces; `otlp_logs` and
+`otlp_metrics` hold both of theirs) fill one `Decoded…`, enforce one `OtlpLimits`, and
+walk items (`add_spans`, `check_item_count`) and array values (`decode_array`) through
 the same functions, each decoding only its own wire type. Problems come in two sizes:
 
 - request-level (wrong JSON shape, a limit exceeded): the decoder raises `ShapeError`,
   the whole request is refused with a 400 naming the field, and nothing is stored;
-- span-level (missing or malformed ids or start time): only that span is rejected and
-  counted; the others are stored and the answer reports a partial success.
+- item-level (a span's missing or malformed ids or start time, a log record's
+  malformed ids): only that item is rejected and counted; the others are stored and
+  the answer reports a partial success.
 
 Field paths use the OTLP/JSON (lowerCamelCase) names for either encoding, e.g.
 `resourceSpans[0].scopeSpans[1].spans[3].attributes[2].value`.
@@ -18,8 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from hivekeeper.ingest.log_records import LogRecord
 from hivekeeper.ingest.spans import SPAN_KIND_NAMES, Span, StatusCode
 
 # A span or an array element as one encoding holds it (a JSON value, a protobuf message).
@@ -45,6 +48,7 @@ class OtlpLimits:
     """Bounds on one export request (settings `otlp_max_*`); past any of them, a 400."""
 
     max_spans: int = 100_000
+    """Most spans, log records or metric data points in one request."""
     max_attributes: int = 4096
     max_events_per_span: int = 4096
     max_value_depth: int = 32
@@ -53,18 +57,22 @@ class OtlpLimits:
 
 
 @dataclass(slots=True)
-class DecodedTraces:
-    """The accepted spans of one request, and the count and first reasons of the rest."""
+class Decoded:
+    """What one export request was refused item by item: the count and first reasons.
 
-    spans: list[Span] = field(default_factory=list)
+    An item is a span, a log record or a metric data point (`ITEM` names it in the
+    partial-success message).
+    """
+
+    ITEM: ClassVar[str] = "item"
     rejected: int = 0
-    """Spans dropped for a span-level defect."""
+    """Items dropped for an item-level defect."""
     problems: list[str] = field(default_factory=list)
     """The first `MAX_PROBLEMS_REPORTED` rejections and warnings, `path: reason`."""
     problem_count: int = 0
 
     def reject(self, path: str, reason: str) -> None:
-        """Count one rejected span and remember why."""
+        """Count one rejected item and remember why."""
         self.rejected += 1
         self._note(path, reason)
 
@@ -76,7 +84,8 @@ class DecodedTraces:
         """The partial-success `error_message`; empty when nothing went wrong."""
         if not self.problem_count:
             return ""
-        head = f"{self.rejected} span(s) rejected" if self.rejected else "all spans accepted"
+        item = self.ITEM
+        head = f"{self.rejected} {item}(s) rejected" if self.rejected else f"all {item}s accepted"
         more = self.problem_count - len(self.problems)
         tail = f"; and {more} more" if more else ""
         return f"{head}: " + "; ".join(self.problems) + tail
@@ -85,6 +94,48 @@ class DecodedTraces:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS_REPORTED:
             self.problems.append(f"{path}: {reason}")
+
+
+@dataclass(slots=True)
+class DecodedTraces(Decoded):
+    """The accepted spans of one trace export request, and what was rejected."""
+
+    ITEM: ClassVar[str] = "span"
+    spans: list[Span] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DecodedLogs(Decoded):
+    """The accepted log records of one logs export request, and what was rejected."""
+
+    ITEM: ClassVar[str] = "log record"
+    records: list[LogRecord] = field(default_factory=list)
+    skipped: int = 0
+    """Records of `records` the store did not write (counted in `rejected` too)."""
+
+
+@dataclass(slots=True)
+class DecodedMetrics(Decoded):
+    """The data points of one metrics export request, counted by metric name."""
+
+    ITEM: ClassVar[str] = "data point"
+    points: dict[str, int] = field(default_factory=dict)
+    """Data points per metric name, in the order the names first came; every one of
+    them is rejected (`otlp_metrics` says why)."""
+
+    def message(self) -> str:
+        """The partial-success message: how many points of which metrics, and why."""
+        if not self.rejected:
+            return ""
+        names = list(self.points.items())
+        shown = names[:MAX_PROBLEMS_REPORTED]
+        quoted = ", ".join(f"{name or '(unnamed)'}: {count}" for name, count in shown)
+        more = f", and {len(names) - len(shown)} more metrics" if len(names) > len(shown) else ""
+        return (
+            f"{self.rejected} data point(s) not stored ({quoted}{more}): hivekeeper keeps no "
+            "OTLP metrics. Token usage and durations come from spans (gen_ai.usage.*, span "
+            "times): chart them with GET /v1/events/chart"
+        )
 
 
 class ShapeError(Exception):
@@ -116,12 +167,7 @@ def add_spans(
     """
     # Every span so far was either accepted or rejected: no running count is needed.
     total = len(decoded.spans) + decoded.rejected + len(spans)
-    if total > limits.max_spans:
-        raise ShapeError(
-            "resourceSpans",
-            f"too many spans ({total} or more; the limit is {limits.max_spans}, "
-            "setting otlp_max_spans_per_request)",
-        )
+    check_item_count(decoded, total, limits, "resourceSpans")
     accepted = decoded.spans
     for k, raw in enumerate(spans):
         try:
@@ -139,6 +185,16 @@ def add_spans(
                 "endTimeUnixNano is missing or before startTimeUnixNano; set to start",
             )
         accepted.append(span)
+
+
+def check_item_count(decoded: Decoded, total: int, limits: OtlpLimits, path: str) -> None:
+    """Raise ShapeError (at `path`) when a request holds `total` items, past `max_spans`."""
+    if total > limits.max_spans:
+        raise ShapeError(
+            path,
+            f"too many {decoded.ITEM}s ({total} or more; the limit is {limits.max_spans}, "
+            "setting otlp_max_spans_per_request)",
+        )
 
 
 def decode_array(

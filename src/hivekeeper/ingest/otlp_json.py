@@ -1,4 +1,5 @@
-"""OTLP/JSON trace export requests → `DecodedTraces`, leniently (spec §6.2).
+"""OTLP/JSON trace export requests → `DecodedTraces`, leniently (spec §6.2), and the
+lenient JSON reading (ids, times, AnyValues, fields) the logs and metrics decoders share.
 
 Accepted beyond canonical OTLP/JSON, because real senders emit it: the HoneyHive
 SDK's flavour (`parentSpanId: null`, enum names, decimal-string integers), snake_case
@@ -63,32 +64,27 @@ def decode_json(body: bytes, limits: OtlpLimits) -> DecodedTraces:
     Raises InvalidJson when the body is not JSON at all, ShapeError when it is JSON of
     the wrong shape or past a limit.
     """
-    try:
-        root = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the body is not valid JSON: {exc}", field="body") from None
-    if type(root) is not dict:
-        raise ShapeError(
-            "", f"the body must be an OTLP ExportTraceServiceRequest object, got {_type(root)}"
-        )
+    root = load_request(body, "ExportTraceServiceRequest")
     decoded = DecodedTraces()
-    for r, resource_spans in enumerate(_list(root, "resourceSpans", "resource_spans")):
+    for r, resource_spans in enumerate(list_field(root, "resourceSpans", "resource_spans")):
         where = f"resourceSpans[{r}]"
         try:
-            resource_obj = _object(_require_object(resource_spans), "resource", "resource")
-            resource = _attributes(resource_obj.get("attributes"), limits, "resource.attributes")
-            all_scope_spans = _list(resource_spans, "scopeSpans", "scope_spans")
+            resource_obj = object_field(require_object(resource_spans), "resource", "resource")
+            resource = decode_attributes(
+                resource_obj.get("attributes"), limits, "resource.attributes"
+            )
+            all_scope_spans = list_field(resource_spans, "scopeSpans", "scope_spans")
         except ShapeError as exc:
             raise exc.within(where) from None
         for s, scope_spans in enumerate(all_scope_spans):
             here = f"{where}.scopeSpans[{s}]"
             try:
-                scope = _object(_require_object(scope_spans), "scope", "scope")
-                scope_name = _string(scope, "name", "scope.name")
-                scope_version = _string(scope, "version", "scope.version")
+                scope = object_field(require_object(scope_spans), "scope", "scope")
+                scope_name = string_field(scope, "name", "scope.name")
+                scope_version = string_field(scope, "version", "scope.version")
                 # Validated only: a `Span` carries the scope's name and version.
-                _attributes(scope.get("attributes"), limits, "scope.attributes")
-                spans = _list(scope_spans, "spans", "spans")
+                decode_attributes(scope.get("attributes"), limits, "scope.attributes")
+                spans = list_field(scope_spans, "spans", "spans")
             except ShapeError as exc:
                 raise exc.within(here) from None
             decode_span = partial(
@@ -102,6 +98,21 @@ def decode_json(body: bytes, limits: OtlpLimits) -> DecodedTraces:
     return decoded
 
 
+def load_request(body: bytes, name: str) -> dict[str, Any]:
+    """The JSON object of an export request (`name`, e.g. ExportLogsServiceRequest).
+
+    Raises InvalidJson when the body is not JSON at all, ShapeError when it is not an
+    object.
+    """
+    try:
+        root = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}", field="body") from None
+    if type(root) is not dict:
+        raise ShapeError("", f"the body must be an OTLP {name} object, got {json_type(root)}")
+    return root
+
+
 def _span(
     raw: object,
     resource: Attributes,
@@ -110,34 +121,34 @@ def _span(
     limits: OtlpLimits,
 ) -> Span | str:
     """The decoded span, or why this one span is rejected."""
-    obj = _require_object(raw)
-    trace_id = _id(_get(obj, "traceId", "trace_id"), 16)
+    obj = require_object(raw)
+    trace_id = decode_id(field_value(obj, "traceId", "trace_id"), 16)
     if trace_id is None or trace_id == ZERO_TRACE_ID:
         return "traceId must be 32 hex digits or 24 base64 characters, not all zero"
-    span_id = _id(_get(obj, "spanId", "span_id"), 8)
+    span_id = decode_id(field_value(obj, "spanId", "span_id"), 8)
     if span_id is None or span_id == ZERO_SPAN_ID:
         return "spanId must be 16 hex digits or 12 base64 characters, not all zero"
-    parent = _get(obj, "parentSpanId", "parent_span_id")
+    parent = field_value(obj, "parentSpanId", "parent_span_id")
     parent_id: str | None = None
     if parent:
-        parent_raw = _id(parent, 8)
+        parent_raw = decode_id(parent, 8)
         if parent_raw is None:
             return "parentSpanId must be empty, null, 16 hex digits or 12 base64 characters"
         if parent_raw != ZERO_SPAN_ID:
             parent_id = parent_raw.hex()
-    start = _nanos(_get(obj, "startTimeUnixNano", "start_time_unix_nano"))
+    start = decode_nanos(field_value(obj, "startTimeUnixNano", "start_time_unix_nano"))
     if not start:
         return "startTimeUnixNano must be a positive integer (nanoseconds since the epoch)"
-    end_raw = _get(obj, "endTimeUnixNano", "end_time_unix_nano")
-    end = 0 if end_raw is None else _nanos(end_raw)
+    end_raw = field_value(obj, "endTimeUnixNano", "end_time_unix_nano")
+    end = 0 if end_raw is None else decode_nanos(end_raw)
     if end is None:
         return "endTimeUnixNano must be an integer (nanoseconds since the epoch)"
-    status = _object(obj, "status", "status")
+    status = object_field(obj, "status", "status")
     events = _events(obj.get("events"), start, limits)
     if isinstance(events, str):
         return events
-    name = _string(obj, "name", "name")
-    message = _string(status, "message", "status.message") if status else ""
+    name = string_field(obj, "name", "name")
+    message = string_field(status, "message", "status.message") if status else ""
     check_span_text(name, message, limits)
     return Span(
         trace_id.hex(),
@@ -147,7 +158,7 @@ def _span(
         _kind(obj.get("kind")),
         start,
         end,
-        _attributes(obj.get("attributes"), limits, "attributes"),
+        decode_attributes(obj.get("attributes"), limits, "attributes"),
         events,
         _status_code(status.get("code")) if status else StatusCode.UNSET,
         message,
@@ -162,34 +173,36 @@ def _events(raw: object, start: int, limits: OtlpLimits) -> list[SpanEvent] | st
     if raw is None:
         return []
     if type(raw) is not list:
-        raise ShapeError("events", f"must be an array, got {_type(raw)}")
+        raise ShapeError("events", f"must be an array, got {json_type(raw)}")
     if len(raw) > limits.max_events_per_span:
         raise too_many("events", len(raw), limits.max_events_per_span, "otlp_max_events_per_span")
     out = []
     for i, event in enumerate(raw):
         try:
-            obj = _require_object(event)
-            time_raw = _get(obj, "timeUnixNano", "time_unix_nano")
+            obj = require_object(event)
+            time_raw = field_value(obj, "timeUnixNano", "time_unix_nano")
             # An event without a time is placed at its span's start.
-            time = start if time_raw is None else _nanos(time_raw)
+            time = start if time_raw is None else decode_nanos(time_raw)
             if time is None:
                 return f"events[{i}].timeUnixNano must be an integer (nanoseconds since the epoch)"
-            name = _string(obj, "name", "name")
+            name = string_field(obj, "name", "name")
             if len(name) > limits.max_string_chars:
                 raise too_long("name", len(name), limits.max_string_chars)
-            attributes = _attributes(obj.get("attributes"), limits, "attributes")
+            attributes = decode_attributes(obj.get("attributes"), limits, "attributes")
         except ShapeError as exc:
             raise exc.within(f"events[{i}]") from None
         out.append(SpanEvent(name, time or start, attributes))
     return out
 
 
-def _attributes(pairs: object, limits: OtlpLimits, name: str, depth: int = 0) -> Attributes:
+def decode_attributes(pairs: object, limits: OtlpLimits, name: str, depth: int = 0) -> Attributes:
     """A KeyValue array as a dict; unset values are skipped, a repeated key's last wins."""
     if pairs is None:
         return {}
     if type(pairs) is not list:
-        raise ShapeError(name, f"must be an array of {{key, value}} objects, got {_type(pairs)}")
+        raise ShapeError(
+            name, f"must be an array of {{key, value}} objects, got {json_type(pairs)}"
+        )
     if len(pairs) > limits.max_attributes:
         raise too_many(name, len(pairs), limits.max_attributes, "otlp_max_attributes")
     out: Attributes = {}
@@ -221,27 +234,27 @@ def _attributes(pairs: object, limits: OtlpLimits, name: str, depth: int = 0) ->
 
 
 def _pair(pair: object, depth: int, limits: OtlpLimits) -> tuple[str, Any]:
-    obj = _require_object(pair)
+    obj = require_object(pair)
     key = obj.get("key")
     if key is None:
         key = ""
     elif type(key) is not str:
-        raise ShapeError("key", f"must be a string, got {_type(key)}")
+        raise ShapeError("key", f"must be a string, got {json_type(key)}")
     elif len(key) > limits.max_string_chars:
         raise too_long("key", len(key), limits.max_string_chars)
     try:
-        return key, _value(obj.get("value"), depth, limits)
+        return key, decode_value(obj.get("value"), depth, limits)
     except ShapeError as exc:
         raise exc.within("value") from None
 
 
-def _value(value: object, depth: int, limits: OtlpLimits) -> Any:
+def decode_value(value: object, depth: int, limits: OtlpLimits) -> Any:
     """One AnyValue object as a JSON value; None when unset."""
     if value is None:
         return None
     if type(value) is not dict:
         raise ShapeError(
-            "", f'must be an AnyValue object such as {{"stringValue": "…"}}, got {_type(value)}'
+            "", f'must be an AnyValue object such as {{"stringValue": "…"}}, got {json_type(value)}'
         )
     for member, item in value.items():
         kind = _VALUE_KINDS.get(member)
@@ -266,8 +279,8 @@ def _value(value: object, depth: int, limits: OtlpLimits) -> Any:
             values = _object_member(item, member).get("values")
             if kind == "array":
                 return _array(values, member, depth + 1, limits)
-            return _attributes(values, limits, f"{member}.values", depth + 1)
-        raise ShapeError("", f"{member} must be {_EXPECTED[kind]}, got {_type(item)}")
+            return decode_attributes(values, limits, f"{member}.values", depth + 1)
+        raise ShapeError("", f"{member} must be {_EXPECTED[kind]}, got {json_type(item)}")
     return None
 
 
@@ -276,7 +289,9 @@ _EXPECTED = {"string": "a string", "bool": "true or false", "bytes": "a base64 s
 
 def _object_member(item: object, member: str) -> dict[str, Any]:
     if type(item) is not dict:
-        raise ShapeError("", f'{member} must be an object {{"values": [...]}}, got {_type(item)}')
+        raise ShapeError(
+            "", f'{member} must be an object {{"values": [...]}}, got {json_type(item)}'
+        )
     return item
 
 
@@ -284,8 +299,8 @@ def _array(values: object, member: str, depth: int, limits: OtlpLimits) -> list[
     if values is None:
         return []
     if type(values) is not list:
-        raise ShapeError(f"{member}.values", f"must be an array, got {_type(values)}")
-    return decode_array(values, lambda item: _value(item, depth, limits), f"{member}.values")
+        raise ShapeError(f"{member}.values", f"must be an array, got {json_type(values)}")
+    return decode_array(values, lambda item: decode_value(item, depth, limits), f"{member}.values")
 
 
 def _int_value(item: object) -> int:
@@ -301,7 +316,7 @@ def _int_value(item: object) -> int:
         number = int(item)
     if number is None or not MIN_INT64 <= number <= MAX_INT64:
         raise ShapeError(
-            "", f"intValue must be a 64-bit integer or its decimal string, got {_type(item)}"
+            "", f"intValue must be a 64-bit integer or its decimal string, got {json_type(item)}"
         )
     return number
 
@@ -314,10 +329,10 @@ def _double_value(item: object) -> float | str:
             return finite_or_text(float(item))
         except ValueError:
             pass
-    raise ShapeError("", f"doubleValue must be a number or a numeric string, got {_type(item)}")
+    raise ShapeError("", f"doubleValue must be a number or a numeric string, got {json_type(item)}")
 
 
-def _id(value: object, size: int) -> bytes | None:
+def decode_id(value: object, size: int) -> bytes | None:
     """A `size`-byte id from hex (2*size chars) or base64 text; None if malformed."""
     if type(value) is not str:
         return None
@@ -342,7 +357,7 @@ def _id(value: object, size: int) -> bytes | None:
 _BASE64_LENGTHS = {16: (24, 22), 8: (12, 11)}
 
 
-def _nanos(value: object) -> int | None:
+def decode_nanos(value: object) -> int | None:
     """A timestamp in nanoseconds (decimal string or number), None if not one."""
     if type(value) is str:
         try:
@@ -371,7 +386,7 @@ def _kind(value: object) -> int:
                 return _kind(number)
             found = SPAN_KINDS.get("SPAN_KIND_" + value.upper().removeprefix("SPAN_KIND_"), 0)
         return found
-    raise ShapeError("kind", f"must be a SpanKind name or number, got {_type(value)}")
+    raise ShapeError("kind", f"must be a SpanKind name or number, got {json_type(value)}")
 
 
 def _status_code(value: object) -> StatusCode:
@@ -388,7 +403,7 @@ def _status_code(value: object) -> StatusCode:
             key = "STATUS_CODE_" + value.upper().removeprefix("STATUS_CODE_")
             found = STATUS_CODES.get(key, StatusCode.UNSET)
         return found
-    raise ShapeError("status.code", f"must be a StatusCode name or number, got {_type(value)}")
+    raise ShapeError("status.code", f"must be a StatusCode name or number, got {json_type(value)}")
 
 
 def _enum_number(text: str) -> int | None:
@@ -402,44 +417,44 @@ def _enum_number(text: str) -> int | None:
     return int(text.lstrip("0")[:4] or "0")
 
 
-def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+def field_value(obj: dict[str, Any], camel: str, snake: str) -> Any:
     """A field under its lowerCamelCase name, else its snake_case one."""
     value = obj.get(camel)
     return obj.get(snake) if value is None else value
 
 
-def _list(obj: dict[str, Any], camel: str, snake: str) -> list[Any]:
-    value = _get(obj, camel, snake)
+def list_field(obj: dict[str, Any], camel: str, snake: str) -> list[Any]:
+    value = field_value(obj, camel, snake)
     if value is None:
         return []
     if type(value) is not list:
-        raise ShapeError(camel, f"must be an array, got {_type(value)}")
+        raise ShapeError(camel, f"must be an array, got {json_type(value)}")
     return value
 
 
-def _object(obj: dict[str, Any], camel: str, snake: str) -> dict[str, Any]:
-    value = _get(obj, camel, snake)
+def object_field(obj: dict[str, Any], camel: str, snake: str) -> dict[str, Any]:
+    value = field_value(obj, camel, snake)
     if value is None:
         return {}
     if type(value) is not dict:
-        raise ShapeError(camel, f"must be an object, got {_type(value)}")
+        raise ShapeError(camel, f"must be an object, got {json_type(value)}")
     return value
 
 
-def _string(obj: dict[str, Any], name: str, path: str) -> str:
+def string_field(obj: dict[str, Any], name: str, path: str) -> str:
     value = obj.get(name)
     if value is None:
         return ""
     if type(value) is not str:
-        raise ShapeError(path, f"must be a string, got {_type(value)}")
+        raise ShapeError(path, f"must be a string, got {json_type(value)}")
     return value
 
 
-def _require_object(value: object) -> dict[str, Any]:
+def require_object(value: object) -> dict[str, Any]:
     if type(value) is not dict:
-        raise ShapeError("", f"must be an object, got {_type(value)}")
+        raise ShapeError("", f"must be an object, got {json_type(value)}")
     return value
 
 
-def _type(value: object) -> str:
+def json_type(value: object) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)

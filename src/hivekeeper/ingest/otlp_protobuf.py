@@ -1,4 +1,5 @@
-"""OTLP/protobuf trace export requests → `DecodedTraces`.
+"""OTLP/protobuf trace export requests → `DecodedTraces`, and the AnyValue decoding
+the logs and metrics decoders share.
 
 The C (upb) parser builds the message; this module walks it directly rather than
 through `MessageToDict`, which would build and then re-read a second, generic tree.
@@ -11,9 +12,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
@@ -36,6 +37,8 @@ from hivekeeper.ingest.otlp_batch import (
 )
 from hivekeeper.ingest.spans import Attributes, Span, SpanEvent, StatusCode
 
+_Request = TypeVar("_Request", bound=Message)
+
 
 def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
     """Decode a binary ExportTraceServiceRequest.
@@ -43,19 +46,12 @@ def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
     Raises BadRequest when the bytes are not one (truncated, garbage, nested past
     protobuf's recursion limit) and ShapeError when a limit is exceeded.
     """
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except DecodeError as exc:
-        raise BadRequest(
-            f"the body is not a valid OTLP/protobuf ExportTraceServiceRequest ({exc})",
-            field="body",
-        ) from None
+    request = parse_request(ExportTraceServiceRequest(), body)
     decoded = DecodedTraces()
     for r, resource_spans in enumerate(request.resource_spans):
         where = f"resourceSpans[{r}]"
         try:
-            resource = _attributes(
+            resource = decode_attributes(
                 resource_spans.resource.attributes, limits, "resource.attributes"
             )
         except ShapeError as exc:
@@ -66,7 +62,7 @@ def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
             try:
                 # Validated for its limits only: a `Span` carries the scope's name and
                 # version, not its attributes.
-                _attributes(scope.attributes, limits, "scope.attributes")
+                decode_attributes(scope.attributes, limits, "scope.attributes")
             except ShapeError as exc:
                 raise exc.within(here) from None
             decode_span = partial(
@@ -78,6 +74,22 @@ def decode_protobuf(body: bytes, limits: OtlpLimits) -> DecodedTraces:
             )
             add_spans(decoded, scope_spans.spans, decode_span, limits, here)
     return decoded
+
+
+def parse_request(request: _Request, body: bytes) -> _Request:
+    """`request` (an empty export request message) parsed from `body`.
+
+    Raises BadRequest when the bytes are not one (truncated, garbage, nested past
+    protobuf's recursion limit).
+    """
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise BadRequest(
+            f"the body is not a valid OTLP/protobuf {request.DESCRIPTOR.name} ({exc})",
+            field="body",
+        ) from None
+    return request
 
 
 def _span(
@@ -118,7 +130,7 @@ def _span(
         kind if 0 <= kind <= 5 else 0,
         start,
         span.end_time_unix_nano,
-        _attributes(span.attributes, limits, "attributes"),
+        decode_attributes(span.attributes, limits, "attributes"),
         _events(events, start, limits) if events else [],
         STATUS_BY_NUMBER[code] if 0 <= code <= 2 else StatusCode.UNSET,
         message,
@@ -138,7 +150,7 @@ def _events(events: Sequence[PbSpan.Event], start: int, limits: OtlpLimits) -> l
         try:
             if len(event.name) > limits.max_string_chars:
                 raise too_long("name", len(event.name), limits.max_string_chars)
-            attributes = _attributes(event.attributes, limits, "attributes")
+            attributes = decode_attributes(event.attributes, limits, "attributes")
         except ShapeError as exc:
             raise exc.within(f"events[{i}]") from None
         # An event without a time is placed at its span's start.
@@ -146,7 +158,7 @@ def _events(events: Sequence[PbSpan.Event], start: int, limits: OtlpLimits) -> l
     return out
 
 
-def _attributes(
+def decode_attributes(
     pairs: Sequence[KeyValue], limits: OtlpLimits, name: str, depth: int = 0
 ) -> Attributes:
     """Key-value pairs as a dict; unset values are skipped, a repeated key's last wins."""
@@ -167,7 +179,7 @@ def _attributes(
                 out[key] = text
                 continue
             try:
-                decoded = _value(value, depth, limits)
+                decoded = decode_value(value, depth, limits)
             except ShapeError as exc:
                 raise exc.within("value") from None
             if decoded is not None:
@@ -179,7 +191,7 @@ def _attributes(
     return out
 
 
-def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
+def decode_value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
     """One AnyValue as a JSON value; None when unset."""
     kind = value.WhichOneof("value")
     if kind == "string_value":
@@ -198,13 +210,13 @@ def _value(value: AnyValue, depth: int, limits: OtlpLimits) -> Any:
             raise too_deep(limits.max_value_depth)
         return decode_array(
             value.array_value.values,
-            lambda item: _value(item, depth + 1, limits),
+            lambda item: decode_value(item, depth + 1, limits),
             "arrayValue.values",
         )
     if kind == "kvlist_value":
         if depth >= limits.max_value_depth:
             raise too_deep(limits.max_value_depth)
-        return _attributes(value.kvlist_value.values, limits, "kvlistValue.values", depth + 1)
+        return decode_attributes(value.kvlist_value.values, limits, "kvlistValue.values", depth + 1)
     if kind == "bytes_value":
         text = base64.b64encode(value.bytes_value).decode("ascii")
         if len(text) > limits.max_string_chars:

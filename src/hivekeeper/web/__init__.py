@@ -15,20 +15,21 @@
 """
 
 from hivekeeper.web.access_log import AccessLog, log_unmatched
-from hivekeeper.web.admission import BodyBudget, BodyBudgetMiddleware, ReadSlots
+from hivekeeper.web.admission import BodyBudget, BodyBudgetMiddleware, BodyTicket, ReadSlots
 from hivekeeper.web.context import AppContext, context
 from hivekeeper.web.errors import install_error_handlers, note_error
 from hivekeeper.web.http import JsonResponse, json_limits, read_body, read_json
 from hivekeeper.web.lanes import Lanes
 from hivekeeper.web.metrics import Metrics
 from hivekeeper.web.observe import Observer, ObserveRequests
-from hivekeeper.web.throttle import FailedAuthThrottle, client_address
+from hivekeeper.web.throttle import FailedAuthThrottle, address_group, client_address
 
 __all__ = [
     "AccessLog",
     "AppContext",
     "BodyBudget",
     "BodyBudgetMiddleware",
+    "BodyTicket",
     "FailedAuthThrottle",
     "JsonResponse",
     "Lanes",
@@ -36,6 +37,7 @@ __all__ = [
     "ObserveRequests",
     "Observer",
     "ReadSlots",
+    "address_group",
     "client_address",
     "context",
     "install_error_handlers",

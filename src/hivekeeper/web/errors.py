@@ -32,9 +32,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def note_error(request: Request, exc: HivekeeperError) -> None:
     """What every answer to one of our errors does besides rendering it: note its
-    errorCode for the metrics, and log it when it is the server's fault (5xx)."""
+    errorCode for the metrics, and log it when it is the server's fault (5xx; a 501
+    says what the API lacks, not that anything failed)."""
     note_rejection(request, exc.error_code)
-    if exc.status >= 500:
+    if exc.status >= 500 and exc.status != 501:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
 
 

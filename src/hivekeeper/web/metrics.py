@@ -86,6 +86,28 @@ class Metrics:
         )
         self._accepted_spans = self._spans.labels(outcome="accepted")
         self._rejected_spans = self._spans.labels(outcome="rejected")
+        self._otlp_items: dict[str, Counter] = {
+            "logs": Counter(
+                "hivekeeper_otlp_log_records",
+                "OTLP log records by outcome: accepted (acknowledged after commit) or "
+                "rejected alone and counted in partialSuccess.",
+                ("outcome",),
+                registry=registry,
+            ),
+            "metrics": Counter(
+                "hivekeeper_otlp_data_points",
+                "OTLP metric data points by outcome: all rejected (hivekeeper keeps no "
+                "OTLP metrics) and counted in partialSuccess.",
+                ("outcome",),
+                registry=registry,
+            ),
+        }
+        self._grpc_requests = Counter(
+            "hivekeeper_grpc_requests",
+            "OTLP/gRPC calls answered, by service (traces, logs, metrics) and status code.",
+            ("service", "code"),
+            registry=registry,
+        )
         self._expired_pending = Counter(
             "hivekeeper_pending_updates_expired",
             "Acknowledged updates discarded by the retention job because their event never "
@@ -160,6 +182,20 @@ class Metrics:
         """One acknowledged OTLP export: spans stored, and spans rejected alone."""
         self._accepted_spans.inc(accepted)
         self._rejected_spans.inc(rejected)
+
+    def count_otlp(self, signal: str, *, accepted: int, rejected: int) -> None:
+        """One acknowledged OTLP export of `signal` (traces, logs or metrics): items
+        stored, and items rejected alone."""
+        if signal == "traces":
+            self.count_spans(accepted=accepted, rejected=rejected)
+            return
+        counter = self._otlp_items[signal]
+        counter.labels(outcome="accepted").inc(accepted)
+        counter.labels(outcome="rejected").inc(rejected)
+
+    def count_grpc(self, service: str, code: str) -> None:
+        """One answered OTLP/gRPC call; `code` is its status code's name."""
+        self._grpc_requests.labels(service=service, code=code).inc()
 
     def count_expired_pending(self, rows: int) -> None:
         """`rows` pending updates discarded by the retention job."""

@@ -101,7 +101,7 @@ class FailedAuthThrottle:
 def client_address(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
     """Who is calling, for throttling: `client_host`, with IPv6 clients counted per
     /64, the block one host usually owns."""
-    return _address_group(client_host(conn, trust_forwarded_for=trust_forwarded_for))
+    return address_group(client_host(conn, trust_forwarded_for=trust_forwarded_for))
 
 
 def client_host(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
@@ -120,7 +120,8 @@ def client_host(conn: HTTPConnection, *, trust_forwarded_for: bool) -> str:
     return peer.host if peer else "unknown"
 
 
-def _address_group(host: str) -> str:
+def address_group(host: str) -> str:
+    """The client a host counts as: itself, or for IPv6 its /64."""
     if ":" not in host:
         return host
     try:
