@@ -25,7 +25,7 @@ from typing import Any
 
 from hivekeeper.domain.merge import apply_ops
 from hivekeeper.domain.types import Key, MergeOp, StoredRow
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, encode_row
+from hivekeeper.store.sql.rows import WRITE_COLUMNS, encode_row
 from hivekeeper.store.sqlite._schema import migrate
 
 
@@ -118,8 +118,8 @@ def raw_insert_rate(path: Path, params: list[list[Any]]) -> float:
     conn.execute("PRAGMA synchronous=NORMAL")
     migrate(conn)
     sql = (
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+        f"INSERT INTO events ({', '.join(WRITE_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in WRITE_COLUMNS)})"
     )
     started = time.perf_counter()
     conn.execute("BEGIN")

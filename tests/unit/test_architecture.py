@@ -104,6 +104,7 @@ def test_public_surfaces_are_pinned() -> None:
         "BackupStore",
         "Bootstrap",
         "CareStore",
+        "EvaluationStore",
         "EventStore",
         "Lifecycle",
         "Store",

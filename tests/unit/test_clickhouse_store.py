@@ -16,7 +16,13 @@ pytest.importorskip("chdb")
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import Condition, EventQuery, parse_condition
 from hivekeeper.domain.types import DeleteEvent, Update, Upsert, WriteOp
-from hivekeeper.store.clickhouse._schema import MIGRATIONS, AddColumn, Table, single_node_ddl
+from hivekeeper.store.clickhouse._schema import (
+    MIGRATIONS,
+    AddColumn,
+    AddIndex,
+    Table,
+    single_node_ddl,
+)
 from hivekeeper.store.clickhouse.engine import ClickHouseStore, parse_url
 from hivekeeper.store.sqlite.engine import SqliteStore
 from tests.support.chdb import fresh_chdb_url
@@ -112,16 +118,22 @@ def test_cluster_ddl_parses_and_shards_by_session() -> None:
     steps = [step for _, group in MIGRATIONS for step in group]
     tables = [step for step in steps if isinstance(step, Table)]
     columns = [step for step in steps if isinstance(step, AddColumn)]
+    indexes = [step for step in steps if isinstance(step, AddIndex)]
     replicated = [s for s in statements if "ReplicatedReplacingMergeTree(" in s]
     distributed = [s for s in statements if "ENGINE = Distributed(`prod`" in s]
     assert len(replicated) == len(distributed) == len(tables) + 1  # + the migrations table
     assert all("ON CLUSTER `prod`" in s for s in statements if s.startswith("CREATE"))
     assert any("cityHash64(project_id, ifNull(session_id, event_id))" in s for s in distributed)
-    # Columns later migrations added, on every shard and on the Distributed table: run
-    # again after an upgrade, the same output brings an older cluster up to date.
+    # Columns later migrations added, on every shard and on the Distributed table, and
+    # skip indexes on every shard: run again after an upgrade, the same output brings
+    # an older cluster up to date.
     alters = [s for s in statements if s.startswith("ALTER TABLE")]
-    assert len(alters) == 2 * len(columns) > 0
-    assert all("ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS" in s for s in alters)
+    assert len(alters) == 2 * len(columns) + len(indexes) > len(indexes) > 0
+    assert all(
+        "ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS" in s
+        or ("_local` ON CLUSTER `prod` ADD INDEX IF NOT EXISTS" in s)
+        for s in alters
+    )
     # Every statement is valid ClickHouse SQL (the engine's own parser says so), and
     # the single-node DDL the store runs comes from the same table definitions.
     store = ClickHouseStore(fresh_chdb_url(Path()))

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.evaluation.datapoints import DatapointContent
+from hivekeeper.domain.evaluation.ops import DatapointWrite, PutDatapoints, PutRun
+from hivekeeper.domain.evaluation.runs import RunPatch
 from hivekeeper.domain.redaction import (
     DEFAULT_REPLACEMENT,
     RedactionRule,
@@ -184,3 +187,39 @@ def test_each_rule_sees_the_previous_ones_output_in_short_and_long_strings(paddi
     assert redactor.redact_text(f"{pad}a tok_abc and 12345{pad}") == f"{pad}a <token> and #45{pad}"
     clean = f"{pad}nothing to see{pad}"
     assert redactor.redact_text(clean) is clean
+
+
+def test_datapoint_content_and_run_patches_are_redacted_but_their_ids() -> None:
+    redactors = {"p1": Redactor([_rule("sk-[A-Z]+")])}
+    content = DatapointContent(
+        inputs={"q": f"key {SECRET}"},
+        history=[{"role": "user", "content": SECRET}],
+        ground_truth=SECRET,
+        metadata={"m": [SECRET]},
+        linked_event=SECRET,
+        extra={"x": SECRET},
+    )
+    clean = DatapointWrite("d2", DatapointContent(inputs={"q": "nothing"}), new=True)
+    run: RunPatch = {"run_id": SECRET, "name": f"run {SECRET}", "metadata": {"k": SECRET},
+                     "event_ids": [SECRET], "dataset_id": SECRET}  # fmt: skip
+    ops: list[WriteOp] = [
+        PutDatapoints("p1", (DatapointWrite(SECRET, content, new=True), clean)),
+        PutRun("p1", SECRET, run, create=True),
+        PutDatapoints("p2", (DatapointWrite("d", content, new=True),)),
+    ]
+    points, run_op, other = redact_ops(ops, redactors)
+    assert isinstance(points, PutDatapoints) and isinstance(run_op, PutRun)
+    written, untouched = points.datapoints
+    assert written.datapoint_id == SECRET and untouched is clean
+    assert written.content == DatapointContent(
+        inputs={"q": "key [REDACTED]"},
+        history=[{"role": "user", "content": "[REDACTED]"}],
+        ground_truth="[REDACTED]",
+        metadata={"m": ["[REDACTED]"]},
+        linked_event=SECRET,
+        extra={"x": "[REDACTED]"},
+    )
+    assert run_op.patch == {"run_id": SECRET, "name": "run [REDACTED]",
+                            "metadata": {"k": "[REDACTED]"}, "event_ids": [SECRET],
+                            "dataset_id": SECRET}  # fmt: skip
+    assert other is ops[2]

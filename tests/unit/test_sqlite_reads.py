@@ -19,14 +19,14 @@ from hivekeeper.domain.filters import (
     project_event,
 )
 from hivekeeper.domain.merge import empty_row
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, encode_row
+from hivekeeper.store.sql.rows import WRITE_COLUMNS, encode_row
 from hivekeeper.store.sqlite._reads import chart, select_events, where_clause
 from hivekeeper.store.sqlite._schema import migrate
 
 NOW_MS = 1_767_225_600_000.0
 _INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    f"INSERT INTO events ({', '.join(WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(WRITE_COLUMNS))})"
 )
 
 

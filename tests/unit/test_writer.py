@@ -14,9 +14,17 @@ import pytest
 from hivekeeper.domain.errors import (
     EventTypeConflict,
     HivekeeperError,
+    NotFound,
     Overloaded,
     Unavailable,
     ValidationFailed,
+)
+from hivekeeper.domain.evaluation.datapoints import DatapointContent
+from hivekeeper.domain.evaluation.ops import (
+    ChangeMembership,
+    DatapointWrite,
+    PutDatapoints,
+    SaveDataset,
 )
 from hivekeeper.domain.types import EventPatch, Skipped, Upsert, WriteOp
 from hivekeeper.ingest.writer import Writer, WriterState
@@ -277,3 +285,80 @@ def test_children_past_the_cap_fail_their_request_alone(store: SqliteStore) -> N
     assert results[0] == []
     assert isinstance(results[1], ValidationFailed) and results[1].field == "children_ids"
     assert store.get_event("p", "good") is not None and store.get_event("p", "wide") is None
+
+
+def _submit_all(writer: Writer, setup: list[WriteOp]) -> None:
+    writer.start()
+    asyncio.run(writer.submit(setup))
+    writer.close()
+
+
+def _dataset_ops(*datapoints: str) -> list[WriteOp]:
+    return [
+        SaveDataset("p", "d", name="d", create=True),
+        PutDatapoints("p", tuple(DatapointWrite(d, DatapointContent(), True) for d in datapoints)),
+    ]
+
+
+def test_an_import_weighs_its_rows_and_commits_in_a_transaction_of_its_own(
+    store: SqliteStore,
+) -> None:
+    _submit_all(Writer(store), _dataset_ops())
+    transactions: list[int] = []
+    writer = Writer(store, max_queue_ops=20, max_batch_ops=5,
+                    on_commit=lambda ops, _: transactions.append(ops))  # fmt: skip
+    writer.start()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    rows = tuple(DatapointWrite(f"dp{i}", DatapointContent(), new=True) for i in range(12))
+
+    async def go() -> None:
+        warm = asyncio.ensure_future(writer.submit([_op("warm")]))
+        await asyncio.sleep(0)
+        await _until_taken(writer)
+        heavy = asyncio.ensure_future(writer.submit([PutDatapoints("p", rows, ("d",))]))
+        light = asyncio.ensure_future(writer.submit([_op("light")]))
+        await asyncio.sleep(0)
+        assert writer.queued_ops == 13
+        more = tuple(DatapointWrite(f"more{i}", DatapointContent(), new=True) for i in range(10))
+        with pytest.raises(Overloaded):
+            await writer.submit([PutDatapoints("p", more)])
+        blocker.execute("ROLLBACK")
+        await asyncio.gather(warm, heavy, light)
+
+    asyncio.run(go())
+    writer.close()
+    blocker.close()
+    # The warm-up, the import alone (heavier than a batch), then the event behind it.
+    assert transactions == [1, 1, 1]
+    assert len(store.dataset_members("p", ["d"])["d"]) == 12
+
+
+def test_a_refused_evaluation_op_fails_its_request_alone(store: SqliteStore) -> None:
+    _submit_all(Writer(store), _dataset_ops("a"))
+    transactions: list[int] = []
+    writer = Writer(store, on_commit=lambda ops, _: transactions.append(ops))
+    ghost = ChangeMembership("p", "d", add=("ghost",))
+    fine = SaveDataset("p", "d2", create=True)
+    results = _grouped(writer, store, [[_op("good")], [ghost], [fine]])
+    assert results[0] == [] and results[2] == []
+    assert isinstance(results[1], NotFound) and results[1].field == "datapoints"
+    assert transactions == [1, 2]
+    assert [d.id for d in store.list_datasets("p")] == ["d", "d2"]
+
+
+def test_changes_in_one_transaction_are_versioned_in_the_order_they_were_queued(
+    store: SqliteStore,
+) -> None:
+    _submit_all(Writer(store), _dataset_ops("a", "b"))
+    # One clock reading for the whole group: only the writer's stamps order its changes.
+    writer = Writer(store, clock=lambda: 1_800_000_000.0)
+    steps = [("a",), ()] * 3
+    requests: list[list[WriteOp]] = [
+        [ChangeMembership("p", "d", add=add, remove=() if add else ("a",))] for add in steps
+    ]
+    results = _grouped(writer, store, requests)
+    assert results == [[]] * 6
+    history = store.dataset_histories("p", ["d"])["d"]
+    assert [(c.added, c.removed) for c in history] == [(1, 0), (0, 1)] * 3
+    assert [m.datapoint_id for m in store.dataset_members("p", ["d"])["d"]] == []

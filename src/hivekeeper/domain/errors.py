@@ -7,6 +7,7 @@ HivekeeperError                 500 INTERNAL_ERROR
 ├── Unauthorized                401 UNAUTHORIZED
 ├── Forbidden                   403 FORBIDDEN
 ├── NotFound                    404 NOT_FOUND
+├── Conflict                    409 CONFLICT           (the stored state refuses the write)
 ├── EventTypeConflict           409 EVENT_TYPE_CONFLICT (another type than the stored one)
 ├── PayloadTooLarge             413 PAYLOAD_TOO_LARGE
 ├── Overloaded                  429 OVERLOADED         (carries Retry-After)
@@ -73,6 +74,14 @@ class Forbidden(HivekeeperError):
 class NotFound(HivekeeperError):
     status = 404
     error_code = "NOT_FOUND"
+
+
+class Conflict(HivekeeperError):
+    """A write the stored state refuses as it stands: an id already taken, a dataset
+    that runs still use. Nothing of the request is written."""
+
+    status = 409
+    error_code = "CONFLICT"
 
 
 class EventTypeConflict(HivekeeperError):

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, cast
 
 from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, ValidationFailed
+from hivekeeper.domain.evaluation.ops import EvaluationOp
 from hivekeeper.domain.events import OBJECT_FIELDS
 from hivekeeper.domain.log_slots import SLOTS_KEY, merge_slots, rebuild_from_slots
 from hivekeeper.domain.types import (
@@ -204,10 +205,13 @@ def apply_ops(
 Removal = DeleteSession | DeleteEvent | ExpireSessions | ExpirePending
 
 
-def in_write_order(ops: Iterable[WriteOp]) -> Iterator[list[MergeOp] | Removal]:
+def in_write_order(
+    ops: Iterable[WriteOp],
+) -> Iterator[list[MergeOp] | Removal | EvaluationOp]:
     """The steps a store applies a batch in: each run of consecutive merges as one
-    list (loaded and merged together), and each removal on its own after them, so a
-    delete sees every merge queued before it."""
+    list (loaded and merged together), and each removal or evaluation op on its own
+    after them, so a delete sees every merge queued before it (and a run deleted with
+    its sessions, every event)."""
     merges: list[MergeOp] = []
     for op in ops:
         if isinstance(op, MergeOp):

@@ -5,7 +5,9 @@ operation's patch: `event_name`, `source`, `error` and every string inside the J
 objects (`inputs`, `outputs`, `config`, `metadata`, `metrics`, `feedback`,
 `user_properties`, unknown extra keys), at any depth. Identifiers (`event_id`,
 `session_id`, `parent_id`, `children_ids`) and `event_type` are left alone: they are
-how parts of one event find each other. Object keys are not rewritten either (two
+how parts of one event find each other. The evaluation plane's payloads are redacted
+alike: a datapoint's content (but `linked_event`, an id) and a run's patch (but its
+ids and status). Object keys are not rewritten either (two
 keys could collapse into one). A replacement is literal text, not a regex template.
 
 Patterns run on RE2 (`google-re2`), whose matching time is linear in the text
@@ -24,11 +26,15 @@ from typing import Any, Protocol, cast
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.evaluation.datapoints import DatapointContent
+from hivekeeper.domain.evaluation.ops import PutDatapoints, PutRun
+from hivekeeper.domain.evaluation.runs import RunPatch
 from hivekeeper.domain.types import EventPatch, Update, Upsert, WriteOp
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
 MAX_PATTERN_CHARS = 1000
 _UNTOUCHED = frozenset({"event_id", "session_id", "parent_id", "children_ids", "event_type"})
+_RUN_UNTOUCHED = frozenset({"run_id", "dataset_id", "event_ids", "datapoint_ids", "status"})
 # Up to this length a string is first scanned once for all of a project's rules: each
 # RE2 call costs ~1-2 us whatever the text, and most strings are short and match
 # nothing. Past it the rules scan one by one, each with its own literal-prefix
@@ -159,16 +165,36 @@ class Redactor:
     def redact_patch(self, patch: EventPatch) -> EventPatch:
         """`patch` with every redactable string redacted: a copy if anything matched,
         else `patch` itself. Neither `patch` nor anything in it is modified."""
+        return cast(EventPatch, self._redact_fields(patch, _UNTOUCHED))
+
+    def redact_run(self, patch: RunPatch) -> RunPatch:
+        """A run patch redacted as `redact_patch` does an event's (ids and status kept)."""
+        return cast(RunPatch, self._redact_fields(patch, _RUN_UNTOUCHED))
+
+    def redact_content(self, content: DatapointContent) -> DatapointContent:
+        """A datapoint's content with every string redacted but `linked_event` (an id):
+        a copy if anything matched, else `content` itself."""
+        fields = {
+            "inputs": content.inputs,
+            "history": content.history,
+            "ground_truth": content.ground_truth,
+            "metadata": content.metadata,
+            "extra": content.extra,
+        }
+        redacted = self._redact_fields(fields, frozenset())
+        return content if redacted is fields else replace(content, **redacted)
+
+    def _redact_fields(self, fields: Mapping[str, Any], untouched: frozenset[str]) -> Any:
         out: dict[str, Any] | None = None
-        for key, value in patch.items():
-            if key in _UNTOUCHED:
+        for key, value in fields.items():
+            if key in untouched:
                 continue
             redacted = self._redact_value(value)
             if redacted is not value:
                 if out is None:
-                    out = dict(patch)
+                    out = dict(fields)
                 out[key] = redacted
-        return patch if out is None else cast(EventPatch, out)
+        return fields if out is None else out
 
     def _redact_value(self, value: Any) -> Any:
         """`value` redacted; the very same object when nothing in it matched, so a
@@ -207,9 +233,25 @@ def redact_ops(ops: Sequence[WriteOp], redactors: Mapping[str, Redactor]) -> Seq
     out: list[WriteOp] = []
     for op in ops:
         redactor = redactors.get(op.project_id)
-        if redactor is not None and isinstance(op, Upsert | Update):
-            patch = redactor.redact_patch(op.patch)
-            if patch is not op.patch:
-                op = replace(op, patch=patch)
+        if redactor is not None:
+            op = _redacted(op, redactor)
         out.append(op)
     return out
+
+
+def _redacted(op: WriteOp, redactor: Redactor) -> WriteOp:
+    """`op` with its payloads redacted; `op` itself when nothing matched."""
+    if isinstance(op, Upsert | Update):
+        patch = redactor.redact_patch(op.patch)
+        return op if patch is op.patch else replace(op, patch=patch)
+    if isinstance(op, PutRun):
+        run = redactor.redact_run(op.patch)
+        return op if run is op.patch else replace(op, patch=run)
+    if isinstance(op, PutDatapoints):
+        writes = []
+        for write in op.datapoints:
+            content = redactor.redact_content(write.content)
+            writes.append(write if content is write.content else replace(write, content=content))
+        if any(new is not old for new, old in zip(writes, op.datapoints, strict=True)):
+            return replace(op, datapoints=tuple(writes))
+    return op

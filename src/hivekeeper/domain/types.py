@@ -1,14 +1,18 @@
 """The shared vocabulary: event patches, stored rows and their keys, write operations
-and what a committed batch reports back. Every layer speaks these names; they hold no
-behaviour, so this module imports nothing of ours but the error classes.
+(the evaluation plane's are in `domain.evaluation.ops`) and what a committed batch
+reports back. Every layer speaks these names; they hold no behaviour, so this module
+imports nothing of ours but the error classes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, get_args
 
 from hivekeeper.domain.errors import EventTypeConflict
+
+if TYPE_CHECKING:
+    from hivekeeper.domain.evaluation.ops import EvaluationOp
 
 EventType = Literal["session", "model", "tool", "chain"]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
@@ -155,7 +159,10 @@ class ExpirePending:
     limit: int = 1000
 
 
-WriteOp = Upsert | Update | DeleteSession | DeleteEvent | ExpireSessions | ExpirePending
+EventOp = Upsert | Update | DeleteSession | DeleteEvent | ExpireSessions | ExpirePending
+WriteOp: TypeAlias = "EventOp | EvaluationOp"
+"""Every operation the writer takes. A name for annotations only: the evaluation ops
+(`domain.evaluation.ops`) import this module, so the union names them lazily."""
 MergeOp = Upsert | Update
 
 

@@ -4,8 +4,12 @@ One thread owns the store's write connection. Requests hand it batches with
 `submit()`, which waits until the transaction holding them has committed. Whatever is
 queued when the thread wakes (up to `max_batch_ops`) goes into one transaction: group
 commit, so throughput comes from batching and durability from answering late. The
-queue is bounded by operation count; when full, `submit()` raises `Overloaded` (429
-with Retry-After) instead of growing, so memory stays bounded under overload. The
+queue is bounded by operation count, an op weighing one per row it writes (a
+10,000-datapoint import weighs 10,000, `ops.weight`); when full, `submit()` raises
+`Overloaded` (429 with Retry-After) instead of growing, so memory stays bounded under
+overload. A request heavier than a whole batch is committed in a transaction of its
+own, never split. Each transaction's time starts past the previous one's last op
+stamp (`ops.batch_span_ms`), so versioned evaluation records order as they commit. The
 thread also passes each request's operations through the optional `redact` hook just
 before their transaction, keeping that cost off the event loop.
 
@@ -30,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
+from hivekeeper.domain.evaluation.ops import batch_span_ms, weight
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.types import WriteNote, WriteOp
 from hivekeeper.store import Store
@@ -52,6 +57,7 @@ class _Pending:
     ops: Sequence[WriteOp]
     future: asyncio.Future[list[WriteNote]]
     loop: asyncio.AbstractEventLoop
+    weight: int
 
     def owns(self, op: object) -> bool:
         """Whether `op` is one of this request's own operation objects."""
@@ -84,13 +90,14 @@ class Writer:
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
         self._writing_ops = 0
+        self._next_ms = 0.0
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.state = WriterState.NEW
 
     @property
     def queued_ops(self) -> int:
-        """Operations waiting for a transaction (for /health)."""
+        """Operations waiting for a transaction, by weight (for /health)."""
         return self._queued_ops
 
     @property
@@ -118,15 +125,16 @@ class Writer:
             return []
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[WriteNote]] = loop.create_future()
+        size = sum(weight(op) for op in ops)
         with self._wake:
             if self.state is not WriterState.RUNNING:
                 raise Unavailable("the server is shutting down", retry_after_s=5)
             # A batch larger than the whole queue is still taken when the queue is
             # empty, so no request size is refused forever.
-            if self._queued_ops and self._queued_ops + len(ops) > self._max_queue_ops:
+            if self._queued_ops and self._queued_ops + size > self._max_queue_ops:
                 raise Overloaded("the write queue is full; retry shortly", retry_after_s=1)
-            self._queue.append(_Pending(ops, future, loop))
-            self._queued_ops += len(ops)
+            self._queue.append(_Pending(ops, future, loop, size))
+            self._queued_ops += size
             self._wake.notify()
         return await future
 
@@ -156,12 +164,14 @@ class Writer:
                 self._writing_ops = 0
 
     def _take_batch(self) -> list[_Pending]:
+        # The first request is taken whatever its weight: one heavier than a batch
+        # then commits alone, and nothing queued behind it joins it.
         batch = [self._queue.popleft()]
-        size = len(batch[0].ops)
-        while self._queue and size + len(self._queue[0].ops) <= self._max_batch_ops:
+        size = batch[0].weight
+        while self._queue and size + self._queue[0].weight <= self._max_batch_ops:
             item = self._queue.popleft()
             batch.append(item)
-            size += len(item.ops)
+            size += item.weight
         self._queued_ops -= size
         self._writing_ops = size
         return batch
@@ -223,7 +233,7 @@ class Writer:
         """One transaction; reported to `on_commit` once it has committed."""
         started = time.perf_counter()
         notes = self._store.write_batch(
-            ops, self._now_ms(), max_children_ids=self._max_children_ids
+            ops, self._now_ms(len(ops)), max_children_ids=self._max_children_ids
         )
         if self._on_commit is None:
             return notes
@@ -234,8 +244,12 @@ class Writer:
             logger.exception("the commit observer failed")
         return notes
 
-    def _now_ms(self) -> float:
-        return self._clock() * 1000.0
+    def _now_ms(self, op_count: int) -> float:
+        """This transaction's time: the clock's, but past every stamp of the previous
+        transaction (the clock may stand still or step back)."""
+        now = max(self._clock() * 1000.0, self._next_ms)
+        self._next_ms = now + batch_span_ms(op_count)
+        return now
 
     @staticmethod
     def _settle(item: _Pending, outcome: list[WriteNote] | Exception) -> None:

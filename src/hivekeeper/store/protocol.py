@@ -2,9 +2,11 @@
 capability a protocol.
 
 Methods are synchronous; the writer calls `write_batch` on its own thread and the API
-runs reads in a thread pool. A store translates its driver's errors into
-`hivekeeper.domain.errors` at this boundary. `Store` is every capability together:
-what `open_store` returns, checked against each engine by mypy (`StoreFactory`).
+runs reads in a thread pool. Evaluation writes are write operations like event writes
+(`domain.evaluation.ops`, applied by `write_batch`); `EvaluationStore` is their reads.
+A store translates its driver's errors into `hivekeeper.domain.errors` at this
+boundary. `Store` is every capability together: what `open_store` returns, checked
+against each engine by mypy (`StoreFactory`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from pathlib import Path
 from typing import Protocol
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.filters import EventQuery
+from hivekeeper.domain.evaluation.changelog import ChangeSummary, Member, VersionKey
+from hivekeeper.domain.evaluation.datapoints import DatapointRecord
+from hivekeeper.domain.evaluation.datasets import DatasetRecord
+from hivekeeper.domain.evaluation.ops import DefinitionKind
+from hivekeeper.domain.evaluation.runs import Run, RunListQuery, RunPage
+from hivekeeper.domain.evaluation.traces import RunRow
+from hivekeeper.domain.evaluation.versions import Definition
+from hivekeeper.domain.filters import Condition, EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
+from hivekeeper.domain.saved_charts import SavedChart
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.lifecycle import StoreState
@@ -87,6 +97,123 @@ class EventStore(Protocol):
 
     def chart(self, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
         """Time buckets x group of the chart's metric (see `sqlite._reads.chart`)."""
+
+
+class EvaluationStore(Protocol):
+    """The evaluation plane's reads: datasets and their versions, datapoints, versioned
+    configurations and metrics, runs and the events of their sessions, saved charts.
+
+    Writes are the ops of `domain.evaluation.ops`, submitted to the writer like event
+    writes and applied by `EventStore.write_batch` in the batch's transaction (each
+    op's docstring says what it does and raises). What a request just wrote is
+    readable once `submit` returns.
+
+    Every record belongs to a project: an id of another project reads as absent.
+    Versions (dataset changes, datapoint revisions, configuration and metric versions,
+    deployments) are ordered by their key `(at_ms, change_id)`; a version number is a
+    rank in that order (`changelog.version_numbers`, `versions.ordered`). Times are
+    epoch ms. Each method costs a fixed number of queries, whatever the sizes read.
+    """
+
+    def list_datasets(
+        self, project_id: str, *, dataset_id: str | None = None, name: str | None = None
+    ) -> list[DatasetRecord]:
+        """The live datasets (every one, or the one `dataset_id`, or those named `name`:
+        names are not unique), oldest first."""
+
+    def dataset_histories(
+        self, project_id: str, dataset_ids: Sequence[str]
+    ) -> dict[str, list[ChangeSummary]]:
+        """Each dataset's changes, oldest first: version n is the n-th (the current
+        version number is the length; empty for a dataset never given a datapoint).
+        Deleted datasets keep theirs. The version a run used is the one in force when
+        it was created: `changelog.version_at([c.key for c in history],
+        run.created_at_ms)`. Every id asked is a key of the answer."""
+
+    def dataset_members(
+        self, project_id: str, dataset_ids: Sequence[str]
+    ) -> dict[str, list[Member]]:
+        """Each live dataset's current members, in dataset order, with the revision
+        each shows (what `GET /v1/datasets` lists as `datapoints`). Every id asked is a
+        key of the answer (an empty list for a deleted or unknown dataset)."""
+
+    def version_members(self, project_id: str, dataset_id: str, at: VersionKey) -> list[Member]:
+        """The members of the dataset version made by the change `at` (a key of its
+        history), in dataset order, with the revision each showed then. Works for a
+        deleted dataset too, so a run still shows the version it used."""
+
+    def get_datapoints(
+        self, project_id: str, datapoint_ids: Sequence[str]
+    ) -> list[DatapointRecord]:
+        """The live datapoints among these ids, current content, in the order asked
+        (unknown and deleted ids are left out; repeats once)."""
+
+    def list_datapoints(
+        self,
+        project_id: str,
+        *,
+        dataset_id: str | None = None,
+        at: VersionKey | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[DatapointRecord]:
+        """A page of datapoints: without `dataset_id` every live datapoint of the project,
+        oldest first; with it the members of the dataset's current version (or of the
+        version `at`), in dataset order, each with the content that version shows (a
+        datapoint deleted since still shows its old revision). `linked_datasets` are
+        always the live datasets holding it now."""
+
+    def list_definitions(
+        self,
+        project_id: str,
+        kind: DefinitionKind,
+        *,
+        definition_id: str | None = None,
+        names: Sequence[str] | None = None,
+    ) -> list[Definition]:
+        """Live configurations or metrics (all of `kind`, the one `definition_id`, or
+        those whose latest version's `content.name` is in `names`), oldest first, each
+        with every version and deployment, oldest first. What is deployed where:
+        `versions.deployed(d.deployments)`; a metric's live version is the one deployed
+        to `versions.DEPLOYED` (its thresholds decide pass/fail in results)."""
+
+    def get_run(self, project_id: str, run_id: str) -> Run | None:
+        """A run (its `event_ids` and `datapoint_ids` in the order reported), or None."""
+
+    def list_runs(self, project_id: str, query: RunListQuery) -> RunPage:
+        """The page of runs `query` selects (filters ANDed: `dataset_id`, an `EXT-` id
+        matching offline runs' `metadata.offline_dataset_id`; `run_ids`; exact `name`;
+        `status`; creation time in `[start_ms, end_ms]`), sorted by `sort_by` then run
+        id; with the number matching and the number of runs in the project."""
+
+    def run_rows(
+        self, project_id: str, run_id: str, conditions: Sequence[Condition] = ()
+    ) -> list[RunRow]:
+        """Every visible event of the run's sessions, projected as `traces.RunRow`
+        describes, in no order: what `traces.read_sessions` turns into a result. A
+        run's sessions are those whose events carry `metadata.run_id` = `run_id`, and
+        the ids its client reported (`event_ids`); events written since the last call
+        count, a late one included. `conditions` (the export filter language) keep the
+        sessions whose session row matches them all. One query, whatever the run's
+        size; an unknown run has no rows."""
+
+    def schema_rows(
+        self,
+        project_id: str,
+        *,
+        run_id: str | None = None,
+        start_ms: float | None = None,
+        end_ms: float | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, object]]:
+        """What `schema.event_schema` reads: `event_type` and the namespaces of
+        `schema.SCHEMA_NAMESPACES`, of the run's events (its sessions, as `run_rows`),
+        else of the project's latest `limit` visible events starting in the range."""
+
+    def list_charts(self, project_id: str) -> list[SavedChart]:
+        """Every saved chart, oldest first."""
+
+    def get_chart(self, project_id: str, chart_id: str) -> SavedChart | None: ...
 
 
 class TenancyStore(Protocol):
@@ -181,7 +308,13 @@ class BackupStore(Protocol):
 
 
 class Store(
-    Lifecycle, EventStore, TenancyStore, CareStore, TransferStore, BackupStore, Protocol
+    Lifecycle,
+    EventStore,
+    TenancyStore,
+    CareStore,
+    TransferStore,
+    BackupStore,
+    Protocol,
 ):
     """Every capability: what the server and the CLI hold. Instances are thread-safe."""
 

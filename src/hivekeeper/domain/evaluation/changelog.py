@@ -95,6 +95,16 @@ def addition_items(
     return [ChangeItem(key, i, d, "added", revisions[d]) for i, d in enumerate(fresh)]
 
 
+def removal_items(
+    key: VersionKey, current: Iterable[str], removed: Sequence[str], first_ordinal: int = 0
+) -> list[ChangeItem]:
+    """Items removing `removed` (in order) from a dataset, numbered from
+    `first_ordinal` (after the additions of the same change); non-members are skipped."""
+    have = set(current)
+    gone = [d for d in dict.fromkeys(removed) if d in have]
+    return [ChangeItem(key, first_ordinal + i, d, "removed", None) for i, d in enumerate(gone)]
+
+
 def materialize(items: Iterable[ChangeItem], at: VersionKey | None = None) -> list[Member]:
     """The members of the version made by the change `at` (the latest when None): the
     items up to it replayed in order. A datapoint keeps its place when edited (or added

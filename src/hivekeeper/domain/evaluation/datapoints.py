@@ -33,6 +33,21 @@ class DatapointContent:
     extra: JsonObject = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class DatapointRecord:
+    """A stored datapoint as a read answers it: the content of one revision (the
+    current one, or the one a dataset version names), when it was first and last
+    written (`updated_at_ms` None until a second revision), and the live datasets
+    holding it now."""
+
+    id: str
+    content: DatapointContent
+    revision: str
+    created_at_ms: float
+    updated_at_ms: float | None
+    linked_datasets: tuple[str, ...] = ()
+
+
 class DatapointPatch(TypedDict, total=False):
     """The fields one create or update body supplied, validated."""
 

@@ -116,6 +116,16 @@ class RunListQuery:
     limit: int = DEFAULT_RUN_LIMIT
 
 
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page of a run list: the runs, how many match the filters, how many the
+    project has."""
+
+    runs: tuple[Run, ...]
+    total: int
+    total_unfiltered: int
+
+
 def parse_run_create(raw: object) -> RunPatch:
     """A PostExperimentRun body. Raises ValidationFailed naming the field."""
     return _parse(raw, creating=True)

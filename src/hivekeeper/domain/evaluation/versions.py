@@ -60,6 +60,20 @@ class Deployment:
     key: VersionKey
 
 
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A stored configuration or metric: its versions and deployments, each oldest first."""
+
+    id: str
+    versions: tuple[Version, ...]
+    deployments: tuple[Deployment, ...]
+
+    @property
+    def latest(self) -> Version:
+        """The newest version (a stored definition has at least one)."""
+        return self.versions[-1]
+
+
 def ordered(versions: Iterable[Version]) -> list[Version]:
     """Versions oldest first; the version number of `ordered(v)[i]` is `i + 1`."""
     return sorted(versions, key=lambda v: v.key)

@@ -28,7 +28,7 @@ from typing import Any
 from hivekeeper.domain.types import StoredRow
 from hivekeeper.store.sql import rows as sql_rows
 from hivekeeper.store.sql.identifiers import quote_identifier
-from hivekeeper.store.sql.rows import EVENT_COLUMNS, JSON_COLUMNS
+from hivekeeper.store.sql.rows import JSON_COLUMNS, WRITE_COLUMNS
 
 VERSION_COLUMNS = (("version", "UInt64"), ("is_deleted", "UInt8"))
 _ROLLUP_TYPES = {
@@ -57,6 +57,7 @@ _EVENT_TYPES: dict[str, str] = {
     **{c: "String" for c in JSON_COLUMNS},
     "pending_since": "Nullable(Float64)",
     **_ROLLUP_TYPES,
+    "run_id": "Nullable(String)",
 }
 
 
@@ -84,6 +85,8 @@ class Table:
         return tuple(kind for _, kind in self.all_columns)
 
 
+# The sessions of a run are found by the events naming it (`sql.rows.run_id_of`).
+_BY_RUN = "INDEX by_run run_id TYPE bloom_filter(0.01) GRANULARITY 1"
 # Sorting key (project_id, event_id): every version of a row collapses, and loading
 # rows by key (the write path) reads a few granules. The tree (`session_id = ?`) and
 # parents use bloom filters; the session list (`event_type = 'session'` by start time)
@@ -93,13 +96,14 @@ class Table:
 # on a ReplacingMergeTree must be rebuilt on every merge.
 EVENTS = Table(
     name="events",
-    columns=tuple((c, _EVENT_TYPES[c]) for c in EVENT_COLUMNS),
+    columns=tuple((c, _EVENT_TYPES[c]) for c in WRITE_COLUMNS),
     order_by=("project_id", "event_id"),
     shard_by="cityHash64(project_id, ifNull(session_id, event_id))",
     indexes=(
         "INDEX by_session session_id TYPE bloom_filter(0.01) GRANULARITY 1",
         "INDEX by_parent parent_id TYPE bloom_filter(0.01) GRANULARITY 1",
         "INDEX by_start start_time TYPE minmax GRANULARITY 1",
+        _BY_RUN,
     ),
 )
 ORGANIZATIONS = Table(
@@ -181,7 +185,20 @@ class AddColumn:
         )
 
 
-Step = Table | AddColumn
+@dataclass(frozen=True, slots=True)
+class AddIndex:
+    """A skip index of `table` (as its definition now has it) added to an existing
+    table; parts written before are indexed as merges rewrite them."""
+
+    table: Table
+    index: str
+
+    def ddl(self, table_name: str, on_cluster: str = "") -> str:
+        definition = self.index.removeprefix("INDEX ")
+        return f"ALTER TABLE {table_name}{on_cluster} ADD INDEX IF NOT EXISTS {definition}"
+
+
+Step = Table | AddColumn | AddIndex
 MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
     ("0001_tenancy", TENANCY_TABLES),
     ("0002_events", (EVENTS,)),
@@ -190,6 +207,19 @@ MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
     (
         "0003_pending_since",
         (AddColumn(EVENTS, "pending_since", "if(event_type IS NULL, {now_ms}, NULL)"),),
+    ),
+    # Rows stored before read their run from their metadata until a merge writes it.
+    (
+        "0004_event_run_id",
+        (
+            AddColumn(
+                EVENTS,
+                "run_id",
+                "if(JSONType(metadata, 'run_id') = 'String', "
+                "JSONExtractString(metadata, 'run_id'), NULL)",
+            ),
+            AddIndex(EVENTS, _BY_RUN),
+        ),
     ),
 )
 
@@ -216,6 +246,8 @@ def single_node_ddl(step: Step, now_ms: float = 0.0) -> str:
     migration step; `now_ms` is the time it runs (for `AddColumn` backfills)."""
     if isinstance(step, AddColumn):
         return step.ddl(quote_identifier(step.table.name, "`"), now_ms)
+    if isinstance(step, AddIndex):
+        return step.ddl(quote_identifier(step.table.name, "`"))
     return _table_ddl(
         step, quote_identifier(step.name, "`"), "ReplacingMergeTree(version, is_deleted)", ""
     )
@@ -248,6 +280,9 @@ def cluster_ddl(cluster: str, database: str, now_ms: float | None = None) -> lis
     for column in (s for s in steps if isinstance(s, AddColumn)):
         for name in (f"{column.table.name}_local", column.table.name):
             out.append(column.ddl(f"{db}.{quote_identifier(name, '`')}", now_ms, on))
+    for index in (s for s in steps if isinstance(s, AddIndex)):
+        local = quote_identifier(f"{index.table.name}_local", "`")
+        out.append(index.ddl(f"{db}.{local}", on))
     names = ", ".join(f"('{name}', 0, 1, 0)" for name, _ in MIGRATIONS)
     out.append(
         f"INSERT INTO {db}.{quote_identifier(MIGRATIONS_TABLE.name, '`')} "
@@ -256,8 +291,8 @@ def cluster_ddl(cluster: str, database: str, now_ms: float | None = None) -> lis
     return out
 
 
-_JSON_POSITIONS = frozenset(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
-_SESSION_POSITION = EVENT_COLUMNS.index("session_id")
+_JSON_POSITIONS = frozenset(WRITE_COLUMNS.index(c) for c in JSON_COLUMNS)
+_SESSION_POSITION = WRITE_COLUMNS.index("session_id")
 
 
 def encode_row(row: StoredRow, version: int) -> list[Any]:
@@ -272,7 +307,7 @@ def encode_row(row: StoredRow, version: int) -> list[Any]:
 def tombstone(project_id: str, event_id: str, session_id: str | None, version: int) -> list[Any]:
     """A deletion marker for a row; `session_id` routes it to the row's shard."""
     values: list[Any] = []
-    for i, column in enumerate(EVENT_COLUMNS):
+    for i, column in enumerate(WRITE_COLUMNS):
         kind = _EVENT_TYPES[column]
         if i in _JSON_POSITIONS:
             values.append("[]" if column == "children_ids" else "{}")
@@ -295,6 +330,6 @@ def decode_row(values: Sequence[Any]) -> StoredRow:
     return sql_rows.decode_row(tuple(values))
 
 
-SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events FINAL"
+SELECT_EVENTS = f"{sql_rows.SELECT_EVENTS} FINAL"
 # Pending rows (an update whose event has not arrived) have no type and stay unseen.
 VISIBLE = "event_type IS NOT NULL"

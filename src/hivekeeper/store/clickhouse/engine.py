@@ -26,7 +26,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.errors import Unavailable, ValidationFailed
+from hivekeeper.domain.errors import NotImplementedYet, Unavailable, ValidationFailed
+from hivekeeper.domain.evaluation.ops import EvaluationOp
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, in_write_order
 from hivekeeper.domain.redaction import RedactionRule
@@ -375,6 +376,10 @@ class ClickHouseStore(StoreLifecycle):
                 batch.expire(step)
             elif isinstance(step, ExpirePending):
                 notes.append(Expired(step, batch.expire_pending(step)))
+            elif isinstance(step, EvaluationOp):
+                refused = NotImplementedYet("ClickHouse does not store evaluation records yet")
+                refused.culprit = step
+                raise refused
             else:
                 batch.delete(step)
         batch.flush(self._next_version())

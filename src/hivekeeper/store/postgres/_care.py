@@ -3,9 +3,9 @@ pending updates.
 
 The same rule as `sqlite._care` (see `domain.retention.is_expired`): a session row is
 expired when both its start and end are before the cutoff; an event without a session
-row by its own times. Deletions run inside the writer's transaction, after the keys
-they touch are locked, and re-check the condition, so a session that came back to life
-meanwhile is kept.
+row by its own times; neither while it belongs to a run that still exists. Deletions
+run inside the writer's transaction, after the keys they touch are locked, and
+re-check the condition, so a session that came back to life meanwhile is kept.
 """
 
 from __future__ import annotations
@@ -19,8 +19,19 @@ from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key
 
 Connection = psycopg.Connection[TupleRow]
 
+# A session its run's client reported (a run's rows go with it), or with an event
+# naming a run that exists.
+_IN_RUN = (
+    "(EXISTS (SELECT 1 FROM run_sessions rs WHERE rs.project_id = %(project)s "
+    "AND rs.session_id = {session}) OR EXISTS (SELECT 1 FROM events r JOIN runs ON "
+    "runs.project_id = r.project_id AND runs.run_id = r.run_id WHERE "
+    "r.project_id = %(project)s AND r.session_id = {session} AND r.run_id IS NOT NULL))"
+)
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`.
-_SESSION_EXPIRED = "event_type = 'session' AND end_time < %(before)s AND start_time < %(before)s"
+_SESSION_EXPIRED = (
+    "event_type = 'session' AND end_time < %(before)s AND start_time < %(before)s "
+    f"AND NOT {_IN_RUN.format(session='events.event_id')}"
+)
 _EXPIRED_SESSIONS = (
     f"SELECT event_id FROM events WHERE project_id = %(project)s AND {_SESSION_EXPIRED} "
     "ORDER BY end_time LIMIT %(limit)s"
@@ -29,7 +40,8 @@ _ORPHAN = (
     "e.start_time < %(before)s AND COALESCE(e.end_time, e.start_time) < %(before)s "
     "AND (e.event_type IS NULL OR e.event_type <> 'session') "
     "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.project_id = e.project_id "
-    "AND s.event_id = e.session_id AND s.event_type = 'session')"
+    "AND s.event_id = e.session_id AND s.event_type = 'session') "
+    f"AND NOT {_IN_RUN.format(session='e.session_id')}"
 )
 _ORPHANS = (
     f"SELECT e.event_id FROM events e WHERE e.project_id = %(project)s AND {_ORPHAN} "

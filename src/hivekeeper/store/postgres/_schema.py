@@ -191,6 +191,97 @@ CREATE INDEX events_pending ON events (project_id, pending_since) WHERE event_ty
 """
 
 
+# The evaluation plane, as SQLite's (`sqlite._schema._create_evaluation`): versions are
+# appended rows keyed (at_ms, change_id); `datapoints` and `dataset_members` hold the
+# current state, kept in the transaction of each change.
+_EVALUATION = """
+CREATE TABLE datasets (
+    project_id text COLLATE "C" NOT NULL, dataset_id text COLLATE "C" NOT NULL,
+    name text NOT NULL, description text, created_at_ms double precision NOT NULL,
+    updated_at_ms double precision, deleted_at_ms double precision,
+    PRIMARY KEY (project_id, dataset_id));
+CREATE INDEX datasets_by_name ON datasets (project_id, name);
+CREATE TABLE datapoints (
+    project_id text COLLATE "C" NOT NULL, datapoint_id text COLLATE "C" NOT NULL,
+    revision text COLLATE "C" NOT NULL, created_at_ms double precision NOT NULL,
+    updated_at_ms double precision, deleted_at_ms double precision,
+    PRIMARY KEY (project_id, datapoint_id));
+CREATE INDEX datapoints_by_time ON datapoints (project_id, created_at_ms, datapoint_id);
+CREATE TABLE datapoint_revisions (
+    project_id text COLLATE "C" NOT NULL, datapoint_id text COLLATE "C" NOT NULL,
+    change_id text COLLATE "C" NOT NULL, at_ms double precision NOT NULL,
+    key_id text, inputs jsonb NOT NULL, history jsonb NOT NULL, ground_truth jsonb NOT NULL,
+    metadata jsonb NOT NULL, linked_event text, extra jsonb NOT NULL, deleted boolean NOT NULL,
+    PRIMARY KEY (project_id, datapoint_id, change_id));
+CREATE TABLE dataset_changes (
+    project_id text COLLATE "C" NOT NULL, dataset_id text COLLATE "C" NOT NULL,
+    change_id text COLLATE "C" NOT NULL, at_ms double precision NOT NULL, key_id text,
+    added bigint NOT NULL, removed bigint NOT NULL, edited bigint NOT NULL,
+    PRIMARY KEY (project_id, dataset_id, change_id));
+CREATE TABLE dataset_items (
+    project_id text COLLATE "C" NOT NULL, dataset_id text COLLATE "C" NOT NULL,
+    change_id text COLLATE "C" NOT NULL, ordinal bigint NOT NULL,
+    at_ms double precision NOT NULL, datapoint_id text COLLATE "C" NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('added', 'removed', 'edited')),
+    revision text COLLATE "C",
+    PRIMARY KEY (project_id, dataset_id, change_id, ordinal));
+CREATE TABLE dataset_members (
+    project_id text COLLATE "C" NOT NULL, dataset_id text COLLATE "C" NOT NULL,
+    datapoint_id text COLLATE "C" NOT NULL, at_ms double precision NOT NULL,
+    change_id text COLLATE "C" NOT NULL, ordinal bigint NOT NULL,
+    revision text COLLATE "C" NOT NULL, PRIMARY KEY (project_id, dataset_id, datapoint_id));
+CREATE INDEX dataset_members_by_datapoint ON dataset_members (project_id, datapoint_id);
+CREATE TABLE definitions (
+    project_id text COLLATE "C" NOT NULL, kind text NOT NULL,
+    definition_id text COLLATE "C" NOT NULL, name text,
+    created_at_ms double precision NOT NULL, PRIMARY KEY (project_id, kind, definition_id));
+CREATE INDEX definitions_by_name ON definitions (project_id, kind, name);
+CREATE TABLE definition_versions (
+    project_id text COLLATE "C" NOT NULL, kind text NOT NULL,
+    definition_id text COLLATE "C" NOT NULL, change_id text COLLATE "C" NOT NULL,
+    at_ms double precision NOT NULL, key_id text, message text, content jsonb NOT NULL,
+    PRIMARY KEY (project_id, kind, definition_id, change_id));
+CREATE TABLE deployments (
+    project_id text COLLATE "C" NOT NULL, kind text NOT NULL,
+    definition_id text COLLATE "C" NOT NULL, change_id text COLLATE "C" NOT NULL,
+    at_ms double precision NOT NULL, env text NOT NULL,
+    version_change_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (project_id, kind, definition_id, change_id));
+CREATE TABLE runs (
+    project_id text COLLATE "C" NOT NULL, run_id text COLLATE "C" NOT NULL, name text,
+    description text, status text NOT NULL, dataset_id text COLLATE "C",
+    offline_dataset_id text COLLATE "C", metadata jsonb NOT NULL, results jsonb NOT NULL,
+    configuration jsonb NOT NULL, evaluators jsonb NOT NULL, passing_ranges jsonb NOT NULL,
+    extra jsonb NOT NULL, created_at_ms double precision NOT NULL,
+    updated_at_ms double precision, PRIMARY KEY (project_id, run_id));
+CREATE INDEX runs_by_time ON runs (project_id, created_at_ms);
+CREATE INDEX runs_by_dataset ON runs (project_id, dataset_id);
+CREATE INDEX runs_by_offline_dataset ON runs (project_id, offline_dataset_id);
+CREATE TABLE run_sessions (
+    project_id text COLLATE "C" NOT NULL, run_id text COLLATE "C" NOT NULL,
+    session_id text COLLATE "C" NOT NULL, ordinal bigint NOT NULL,
+    PRIMARY KEY (project_id, run_id, session_id));
+CREATE INDEX run_sessions_by_session ON run_sessions (project_id, session_id);
+CREATE TABLE run_datapoints (
+    project_id text COLLATE "C" NOT NULL, run_id text COLLATE "C" NOT NULL,
+    datapoint_id text COLLATE "C" NOT NULL, ordinal bigint NOT NULL,
+    PRIMARY KEY (project_id, run_id, datapoint_id));
+CREATE TABLE saved_charts (
+    project_id text COLLATE "C" NOT NULL, chart_id text COLLATE "C" NOT NULL,
+    definition jsonb NOT NULL, created_at_ms double precision NOT NULL,
+    updated_at_ms double precision, PRIMARY KEY (project_id, chart_id));
+"""
+
+# The run an event belongs to (`sql.rows.run_id_of`), written with every row from now on
+# and backfilled here; the partial index holds only events of runs.
+_EVENT_RUN_ID = """
+ALTER TABLE events ADD COLUMN run_id text COLLATE "C";
+UPDATE events SET run_id = metadata ->> 'run_id'
+    WHERE jsonb_typeof(metadata -> 'run_id') = 'string';
+CREATE INDEX events_by_run ON events (project_id, run_id) WHERE run_id IS NOT NULL;
+"""
+
+
 def _run(script: str) -> Migration:
     def step(conn: psycopg.Connection) -> None:
         conn.execute(script.encode())
@@ -203,6 +294,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0002_events", _run(_EVENTS)),
     ("0003_filter_functions", _run(_FUNCTIONS)),
     ("0004_pending_since", _run(_PENDING_SINCE)),
+    ("0005_evaluation", _run(_EVALUATION)),
+    ("0006_event_run_id", _run(_EVENT_RUN_ID)),
 )
 
 

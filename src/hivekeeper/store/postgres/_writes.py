@@ -13,6 +13,7 @@ from psycopg.rows import TupleRow
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key, StoredRow
 from hivekeeper.store.postgres import _care
+from hivekeeper.store.postgres._evaluation import PostgresEvaluationDb
 from hivekeeper.store.postgres._locks import KeyLocks
 from hivekeeper.store.postgres._schema import INSERT_NEW, UPSERT
 from hivekeeper.store.sql.rows import SELECT_EVENTS, by_project, decode_row, encode_row
@@ -26,6 +27,7 @@ class PostgresWrites:
     def __init__(self, conn: Connection, locks: KeyLocks) -> None:
         self._conn = conn
         self._locks = locks
+        self.evaluation = PostgresEvaluationDb(conn)
 
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         self._locks.acquire(keys)

@@ -36,11 +36,13 @@ from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, Tenan
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.postgres import _care, _reads
+from hivekeeper.store.postgres._evaluation import PostgresEvaluationDb
 from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
-from hivekeeper.store.protocol import Bootstrap, StoreFactory
+from hivekeeper.store.protocol import Bootstrap, EvaluationStore, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
 
@@ -87,7 +89,7 @@ class _Pool(ConnectionPool[Connection]):
         return value * (1.0 + (max_pc - min_pc) * cls._random.random() + min_pc)
 
 
-class PostgresStore(StoreLifecycle):
+class PostgresStore(SqlEvaluationReads, StoreLifecycle):
     """The PostgreSQL implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
@@ -163,6 +165,13 @@ class PostgresStore(StoreLifecycle):
     def _transaction(self, pool_name: _PoolName = "reads") -> Iterator[Connection]:
         with self._connection(pool_name) as conn, conn.transaction():
             yield conn
+
+    @contextlib.contextmanager
+    def _evaluation_db(self) -> Iterator[PostgresEvaluationDb]:
+        """A read-only snapshot, so the queries of one evaluation read agree."""
+        with self._transaction() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresEvaluationDb(conn)
 
     # --- tenancy ---
     def bootstrap(self) -> Bootstrap:
@@ -410,3 +419,4 @@ def _translate(exc: psycopg.Error) -> HivekeeperError:
 # the row stores' shared algorithm.
 _store: StoreFactory = PostgresStore
 _row_store: type[RowStore] = PostgresStore
+_evaluation_store: type[EvaluationStore] = PostgresStore

@@ -1,8 +1,11 @@
 """Events rows as SQL parameters and back, and their keys as `IN` lists, shared by the
 SQL engines.
 
-Every engine stores the same columns (`EVENT_COLUMNS`); the JSON namespaces travel as
-compact JSON text (orjson), which SQLite keeps as TEXT and PostgreSQL parses into JSONB.
+Every engine stores the same columns (`EVENT_COLUMNS`), and writes one more derived
+from them (`WRITE_COLUMNS`): `run_id`, the event's `metadata.run_id` when it is a
+string, indexed so a run's sessions are one index range and retention can spare them.
+The JSON namespaces travel as compact JSON text (orjson), which SQLite keeps as TEXT
+and PostgreSQL parses into JSONB.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ EVENT_COLUMNS = (
     *(c for c in StoredRow.__annotations__ if c not in ROLLUP_FIELDS),
     *ROLLUP_FIELDS,
 )
+WRITE_COLUMNS = (*EVENT_COLUMNS, "run_id")
+"""What `encode_row` gives values for: the stored row's columns and the derived `run_id`."""
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 """Every column of the events table, in `EVENT_COLUMNS` order (what `decode_row` reads)."""
 _JSON_INDEXES = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
@@ -36,7 +41,7 @@ _T = TypeVar("_T")
 
 
 def encode_row(row: StoredRow) -> list[Any]:
-    """The row as bound parameters in `EVENT_COLUMNS` order.
+    """The row as bound parameters in `WRITE_COLUMNS` order.
 
     Raises ValidationFailed for a value nested too deeply for orjson (254 levels).
     """
@@ -51,7 +56,14 @@ def encode_row(row: StoredRow) -> list[Any]:
         raise ValidationFailed(
             f"event {row['event_id']} cannot be stored: {exc}", field="body"
         ) from None
+    values.append(run_id_of(row))
     return values
+
+
+def run_id_of(row: StoredRow) -> str | None:
+    """The run an event belongs to: its `metadata.run_id`, when that is a string."""
+    run_id = row["metadata"].get("run_id")
+    return run_id if isinstance(run_id, str) else None
 
 
 def decode_row(values: tuple[Any, ...]) -> StoredRow:
@@ -71,9 +83,9 @@ def insert_sql(mark: str, *, replace: bool) -> str:
     """The INSERT of one events row (`encode_row`'s values), its placeholders written
     `mark`: a row stored under the same key is replaced whole (`replace`), or else left
     as it is (the statement then changes nothing)."""
-    columns = ", ".join(EVENT_COLUMNS)
-    marks = ", ".join(mark for _ in EVENT_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS if c not in _KEY_COLUMNS)
+    columns = ", ".join(WRITE_COLUMNS)
+    marks = ", ".join(mark for _ in WRITE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in WRITE_COLUMNS if c not in _KEY_COLUMNS)
     action = f"DO UPDATE SET {updates}" if replace else "DO NOTHING"
     return (
         f"INSERT INTO events ({columns}) VALUES ({marks}) "

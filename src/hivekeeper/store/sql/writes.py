@@ -9,7 +9,9 @@ the transaction the engine opens for a batch. `apply` runs the batch's steps in
   children cap), then inserts the rows that are new and saves the others;
 - a delete takes an event's contribution off its session's roll-ups, or removes a
   whole session;
-- retention (`ExpireSessions`, `ExpirePending`) is each engine's own set-based SQL.
+- retention (`ExpireSessions`, `ExpirePending`) is each engine's own set-based SQL;
+- an evaluation op (`domain.evaluation.ops`) is `evaluation_writes.apply` over the
+  engine's `EvaluationDb`, stamped with its place in the batch (`ops.stamp`).
 
 An engine (a `RowStore`) supplies `RowWrites` bound to its open transaction.
 PostgreSQL's key locks live inside its primitives: every key is locked before it is
@@ -27,6 +29,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.domain.evaluation.ops import EvaluationOp, stamp
 from hivekeeper.domain.merge import (
     apply_ops,
     in_write_order,
@@ -47,6 +50,8 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
+from hivekeeper.store.sql import evaluation_writes
+from hivekeeper.store.sql.evaluation_db import EvaluationDb
 
 
 class RowWrites(Protocol):
@@ -74,6 +79,10 @@ class RowWrites(Protocol):
     def expire_pending(self, op: ExpirePending) -> int:
         """Delete the pending rows `op` names; return how many."""
 
+    @property
+    def evaluation(self) -> EvaluationDb:
+        """The transaction as the evaluation tables' SQL speaks to it."""
+
 
 @runtime_checkable
 class RowStore(Protocol):
@@ -96,6 +105,7 @@ def apply(
     the transaction."""
     notes: list[WriteNote] = []
     skipped: list[Skipped] = []
+    place = {id(op): i for i, op in enumerate(ops)}
     for step in in_write_order(ops):
         if isinstance(step, list):
             _merge(engine, step, now_ms, max_children_ids, skipped)
@@ -103,6 +113,9 @@ def apply(
             engine.expire_sessions(step)
         elif isinstance(step, ExpirePending):
             notes.append(Expired(step, engine.expire_pending(step)))
+        elif isinstance(step, EvaluationOp):
+            at_ms = stamp(now_ms, place[id(step)])
+            evaluation_writes.apply(engine.evaluation, step, at_ms, engine.delete_sessions)
         else:
             _delete(engine, step)
     return [*skipped, *notes]

@@ -6,6 +6,8 @@ Retention settings and redaction rules are plain records (see `sql.tenancy`).
 The retention queries implement `domain.retention.is_expired` in SQL: a session row
 is expired when both its start and end are before the cutoff (its end already covers
 its newest event, see the roll-ups); an event without a session row by its own times.
+A session of a run that still exists is never expired: one its run's client reported
+(`run_sessions`), or one with an event naming the run (`events.run_id`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,19 @@ from hivekeeper.store.sqlite._schema import delete_sessions
 
 # `event_type = 'session'` spelled exactly as in the partial index `events_session_end`,
 # so the planner uses it.
+# A run's rows are deleted with it, so a `run_sessions` row names a live run. The
+# session's events are read by `events_by_session`: `+` keeps the planner off the
+# run index, which would walk every event of every run per candidate session.
+_IN_RUN = (
+    "(EXISTS (SELECT 1 FROM run_sessions rs WHERE rs.project_id = ?1 "
+    "AND rs.session_id = {session}) OR EXISTS (SELECT 1 FROM events r WHERE "
+    "r.project_id = ?1 AND r.session_id = {session} AND +r.run_id IS NOT NULL AND EXISTS "
+    "(SELECT 1 FROM runs WHERE runs.project_id = ?1 AND runs.run_id = r.run_id)))"
+)
 _EXPIRED_SESSIONS = (
     "SELECT event_id FROM events WHERE project_id = ?1 AND event_type = 'session' "
-    "AND end_time < ?2 AND start_time < ?2 ORDER BY end_time LIMIT ?3"
+    "AND end_time < ?2 AND start_time < ?2 "
+    f"AND NOT {_IN_RUN.format(session='events.event_id')} ORDER BY end_time LIMIT ?3"
 )
 # Walks `events_by_time` over the events older than the cutoff that are still here:
 # after the sessions are gone, only those of sessions still active (rare: a session
@@ -29,7 +41,8 @@ _ORPHANS = (
     "AND COALESCE(e.end_time, e.start_time) < ?2 "
     "AND (e.event_type IS NULL OR e.event_type <> 'session') "
     "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.project_id = e.project_id "
-    "AND s.event_id = e.session_id AND s.event_type = 'session') LIMIT ?3"
+    "AND s.event_id = e.session_id AND s.event_type = 'session') "
+    f"AND NOT {_IN_RUN.format(session='e.session_id')} LIMIT ?3"
 )
 
 

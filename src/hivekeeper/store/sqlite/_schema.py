@@ -113,6 +113,103 @@ def _add_pending_since(conn: sqlite3.Connection) -> None:
     )
 
 
+def _create_evaluation(conn: sqlite3.Connection) -> None:
+    # The evaluation plane (see `store.sql.evaluation_writes`): versions are appended
+    # rows keyed (at_ms, change_id). `datapoints` and `dataset_members` hold the
+    # current state, kept in the transaction of each change, so reading it is one
+    # indexed read; older versions are replayed from `dataset_items`. Small rows keyed
+    # by their primary key: WITHOUT ROWID.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE datasets (
+            project_id TEXT NOT NULL, dataset_id TEXT NOT NULL, name TEXT NOT NULL,
+            description TEXT, created_at_ms REAL NOT NULL, updated_at_ms REAL,
+            deleted_at_ms REAL, PRIMARY KEY (project_id, dataset_id)) WITHOUT ROWID;
+        CREATE INDEX datasets_by_name ON datasets (project_id, name);
+        CREATE TABLE datapoints (
+            project_id TEXT NOT NULL, datapoint_id TEXT NOT NULL, revision TEXT NOT NULL,
+            created_at_ms REAL NOT NULL, updated_at_ms REAL, deleted_at_ms REAL,
+            PRIMARY KEY (project_id, datapoint_id)) WITHOUT ROWID;
+        CREATE INDEX datapoints_by_time ON datapoints (project_id, created_at_ms, datapoint_id);
+        CREATE TABLE datapoint_revisions (
+            project_id TEXT NOT NULL, datapoint_id TEXT NOT NULL, change_id TEXT NOT NULL,
+            at_ms REAL NOT NULL, key_id TEXT, inputs TEXT NOT NULL, history TEXT NOT NULL,
+            ground_truth TEXT NOT NULL, metadata TEXT NOT NULL, linked_event TEXT,
+            extra TEXT NOT NULL, deleted INTEGER NOT NULL,
+            PRIMARY KEY (project_id, datapoint_id, change_id));
+        CREATE TABLE dataset_changes (
+            project_id TEXT NOT NULL, dataset_id TEXT NOT NULL, change_id TEXT NOT NULL,
+            at_ms REAL NOT NULL, key_id TEXT, added INTEGER NOT NULL,
+            removed INTEGER NOT NULL, edited INTEGER NOT NULL,
+            PRIMARY KEY (project_id, dataset_id, change_id)) WITHOUT ROWID;
+        CREATE TABLE dataset_items (
+            project_id TEXT NOT NULL, dataset_id TEXT NOT NULL, change_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL, at_ms REAL NOT NULL, datapoint_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('added', 'removed', 'edited')), revision TEXT,
+            PRIMARY KEY (project_id, dataset_id, change_id, ordinal)) WITHOUT ROWID;
+        CREATE TABLE dataset_members (
+            project_id TEXT NOT NULL, dataset_id TEXT NOT NULL, datapoint_id TEXT NOT NULL,
+            at_ms REAL NOT NULL, change_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+            revision TEXT NOT NULL,
+            PRIMARY KEY (project_id, dataset_id, datapoint_id)) WITHOUT ROWID;
+        CREATE INDEX dataset_members_by_datapoint ON dataset_members (project_id, datapoint_id);
+        CREATE TABLE definitions (
+            project_id TEXT NOT NULL, kind TEXT NOT NULL, definition_id TEXT NOT NULL,
+            name TEXT, created_at_ms REAL NOT NULL,
+            PRIMARY KEY (project_id, kind, definition_id)) WITHOUT ROWID;
+        CREATE INDEX definitions_by_name ON definitions (project_id, kind, name);
+        CREATE TABLE definition_versions (
+            project_id TEXT NOT NULL, kind TEXT NOT NULL, definition_id TEXT NOT NULL,
+            change_id TEXT NOT NULL, at_ms REAL NOT NULL, key_id TEXT, message TEXT,
+            content TEXT NOT NULL, PRIMARY KEY (project_id, kind, definition_id, change_id));
+        CREATE TABLE deployments (
+            project_id TEXT NOT NULL, kind TEXT NOT NULL, definition_id TEXT NOT NULL,
+            change_id TEXT NOT NULL, at_ms REAL NOT NULL, env TEXT NOT NULL,
+            version_change_id TEXT NOT NULL,
+            PRIMARY KEY (project_id, kind, definition_id, change_id)) WITHOUT ROWID;
+        CREATE TABLE runs (
+            project_id TEXT NOT NULL, run_id TEXT NOT NULL, name TEXT, description TEXT,
+            status TEXT NOT NULL, dataset_id TEXT, offline_dataset_id TEXT,
+            metadata TEXT NOT NULL, results TEXT NOT NULL, configuration TEXT NOT NULL,
+            evaluators TEXT NOT NULL, passing_ranges TEXT NOT NULL, extra TEXT NOT NULL,
+            created_at_ms REAL NOT NULL, updated_at_ms REAL,
+            PRIMARY KEY (project_id, run_id));
+        CREATE INDEX runs_by_time ON runs (project_id, created_at_ms);
+        CREATE INDEX runs_by_dataset ON runs (project_id, dataset_id);
+        CREATE INDEX runs_by_offline_dataset ON runs (project_id, offline_dataset_id);
+        CREATE TABLE run_sessions (
+            project_id TEXT NOT NULL, run_id TEXT NOT NULL, session_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            PRIMARY KEY (project_id, run_id, session_id)) WITHOUT ROWID;
+        CREATE INDEX run_sessions_by_session ON run_sessions (project_id, session_id);
+        CREATE TABLE run_datapoints (
+            project_id TEXT NOT NULL, run_id TEXT NOT NULL, datapoint_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            PRIMARY KEY (project_id, run_id, datapoint_id)) WITHOUT ROWID;
+        CREATE TABLE saved_charts (
+            project_id TEXT NOT NULL, chart_id TEXT NOT NULL, definition TEXT NOT NULL,
+            created_at_ms REAL NOT NULL, updated_at_ms REAL,
+            PRIMARY KEY (project_id, chart_id));
+        """,
+    )
+
+
+def _add_event_run_id(conn: sqlite3.Connection) -> None:
+    # The run an event belongs to (`sql.rows.run_id_of`), written with every row from
+    # now on and backfilled here. The partial index holds only events of runs, so it
+    # costs other events nothing.
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE events ADD COLUMN run_id TEXT;
+        UPDATE events SET run_id = json_extract(metadata, '$.run_id')
+            WHERE json_type(metadata, '$.run_id') = 'text';
+        CREATE INDEX events_by_run ON events (project_id, run_id) WHERE run_id IS NOT NULL;
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -130,6 +227,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0004_redaction_rules", _create_redaction_rules),
     ("0005_sessions_index", _index_sessions),
     ("0006_pending_since", _add_pending_since),
+    ("0007_evaluation", _create_evaluation),
+    ("0008_event_run_id", _add_event_run_id),
 )
 
 

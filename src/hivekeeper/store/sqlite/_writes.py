@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from hivekeeper.domain.types import ExpirePending, ExpireSessions, Key, StoredRow
 from hivekeeper.store.sql.rows import SELECT_EVENTS, by_project, decode_row, encode_row
 from hivekeeper.store.sqlite import _care
+from hivekeeper.store.sqlite._evaluation import SqliteEvaluationDb
 from hivekeeper.store.sqlite._schema import (
     DELETE_EVENT,
     IN_CHUNK,
@@ -24,6 +25,7 @@ class SqliteWrites:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.evaluation = SqliteEvaluationDb(conn)
 
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         rows: dict[Key, StoredRow] = {}

@@ -22,11 +22,13 @@ from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
-from hivekeeper.store.protocol import Bootstrap, StoreFactory
+from hivekeeper.store.protocol import Bootstrap, EvaluationStore, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
 from hivekeeper.store.sqlite import _backup, _care, _reads
+from hivekeeper.store.sqlite._evaluation import SqliteEvaluationDb
 from hivekeeper.store.sqlite._schema import IN_CHUNK, UPSERT, VISIBLE, migrate
 from hivekeeper.store.sqlite._writes import SqliteWrites
 
@@ -91,7 +93,7 @@ class _Checkpointer:
             conn.close()
 
 
-class SqliteStore(StoreLifecycle):
+class SqliteStore(SqlEvaluationReads, StoreLifecycle):
     """The SQLite implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
@@ -178,6 +180,17 @@ class SqliteStore(StoreLifecycle):
             raise _translate(exc) from exc
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+
+    @contextlib.contextmanager
+    def _evaluation_db(self) -> Iterator[SqliteEvaluationDb]:
+        """A read transaction, so the queries of one evaluation read see one snapshot."""
+        with self._read() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield SqliteEvaluationDb(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     # --- tenancy ---
     def bootstrap(self) -> Bootstrap:
@@ -384,3 +397,4 @@ def _translate(exc: sqlite3.Error) -> HivekeeperError:
 # the row stores' shared algorithm.
 _store: StoreFactory = SqliteStore
 _row_store: type[RowStore] = SqliteStore
+_evaluation_store: type[EvaluationStore] = SqliteStore
