@@ -1,4 +1,4 @@
-"""An upgrade of a SQL database that an older hivekeeper left with pending rows."""
+"""Upgrades of a SQL database an older hivekeeper left: pending rows, events of runs."""
 
 from __future__ import annotations
 
@@ -17,11 +17,7 @@ def assert_upgrade_ages_pending_rows(
     """Apply `migrations` before `migration` on `conn` (a DB-API connection in
     autocommit mode whose placeholder is `mark`), store a pending and a visible row,
     run `migrate`: the pending row must count as first written during the upgrade."""
-    conn.execute("CREATE TABLE hivekeeper_migrations (name text PRIMARY KEY, applied_at real)")
-    names = [name for name, _ in migrations]
-    for name, step in migrations[: names.index(migration)]:
-        step(conn)
-        conn.execute(f"INSERT INTO hivekeeper_migrations VALUES ({mark}, 0)", (name,))
+    _migrate_before(conn, migrations, migration, mark)
     for event_id, event_type in (("pending", None), ("visible", "tool")):
         conn.execute(
             "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
@@ -35,3 +31,39 @@ def assert_upgrade_ages_pending_rows(
     ages = dict(conn.execute("SELECT event_id, pending_since FROM events").fetchall())
     assert ages["visible"] is None
     assert before_ms <= ages["pending"] <= time.time() * 1000
+
+
+def assert_upgrade_finds_the_runs_of_stored_events(
+    conn: Any,
+    migrations: Sequence[tuple[str, Callable[[Any], None]]],
+    migration: str,
+    migrate: Callable[[Any], list[str]],
+    mark: str,
+) -> None:
+    """Apply `migrations` before `migration` on `conn` (as above), store events whose
+    `metadata.run_id` is a string, a number and absent, run `migrate`: each event's
+    `run_id` column must hold its run (strings only)."""
+    _migrate_before(conn, migrations, migration, mark)
+    for event_id, metadata in (("named", '{"run_id": "r-1"}'), ("number", '{"run_id": 7}'),
+                               ("none", '{"other": "r-1"}')):  # fmt: skip
+        conn.execute(
+            "INSERT INTO events (project_id, event_id, event_type, config, inputs, outputs, "
+            "metadata, metrics, feedback, user_properties, children_ids, extra) "
+            f"VALUES ('p', {mark}, 'tool', '{{}}', '{{}}', '{{}}', {mark}, '{{}}', '{{}}', "
+            "'{}', '[]', '{}')",
+            (event_id, metadata),
+        )
+    assert migration in migrate(conn)
+    runs = dict(conn.execute("SELECT event_id, run_id FROM events").fetchall())
+    assert runs == {"named": "r-1", "number": None, "none": None}
+
+
+def _migrate_before(
+    conn: Any, migrations: Sequence[tuple[str, Callable[[Any], None]]], migration: str, mark: str
+) -> None:
+    """The database as the hivekeeper before `migration` left it."""
+    conn.execute("CREATE TABLE hivekeeper_migrations (name text PRIMARY KEY, applied_at real)")
+    names = [name for name, _ in migrations]
+    for name, step in migrations[: names.index(migration)]:
+        step(conn)
+        conn.execute(f"INSERT INTO hivekeeper_migrations VALUES ({mark}, 0)", (name,))

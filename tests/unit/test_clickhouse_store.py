@@ -261,6 +261,37 @@ def test_search_and_sort_match_sqlite(
     assert chdb.session_outline(chdb_project, "s") == sqlite.session_outline(sqlite_project, "s")
 
 
+def test_events_stored_before_the_upgrade_are_found_by_their_run(tmp_path: Path) -> None:
+    url = fresh_chdb_url(tmp_path)
+    old = ClickHouseStore(url)
+    old.open()
+    project = old.bootstrap().project.id
+    # The database an older hivekeeper left: no column, no record of its migration.
+    session = old._session()
+    session.command("ALTER TABLE events DROP INDEX by_run")
+    session.command("ALTER TABLE events DROP COLUMN run_id")
+    session.command(
+        "INSERT INTO hivekeeper_migrations (name, applied_at, version, is_deleted) "
+        f"VALUES ('0004_event_run_id', 0, {old._next_version()}, 1)"
+    )
+    for event_id, metadata in (("named", '{"run_id": "r-1"}'), ("number", '{"run_id": 7}')):
+        session.command(
+            "INSERT INTO events (project_id, event_id, session_id, event_type, config, inputs, "
+            "outputs, metadata, metrics, feedback, user_properties, children_ids, extra, "
+            f"version) VALUES ('{project}', '{event_id}', '{event_id}', 'session', '{{}}', "
+            f"'{{}}', '{{}}', '{metadata}', '{{}}', '{{}}', '{{}}', '[]', '{{}}', "
+            f"{old._next_version()})"
+        )
+    old.close()
+    store = ClickHouseStore(url)
+    store.open()
+    try:
+        assert [row["event_id"] for row in store.run_rows(project, "r-1")] == ["named"]
+        assert store.run_rows(project, "7") == []
+    finally:
+        store.close()
+
+
 def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then(
     tmp_path: Path,
 ) -> None:

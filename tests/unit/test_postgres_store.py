@@ -25,7 +25,10 @@ from hivekeeper.store.postgres.engine import PostgresStore, conninfo
 from tests.support.poll import eventually
 from tests.support.postgres import fresh_postgres_url, unmigrated_postgres_url
 from tests.support.server import run_server
-from tests.support.upgrades import assert_upgrade_ages_pending_rows
+from tests.support.upgrades import (
+    assert_upgrade_ages_pending_rows,
+    assert_upgrade_finds_the_runs_of_stored_events,
+)
 
 NOW_MS = 1_795_694_400_000.0
 
@@ -286,6 +289,13 @@ def test_a_batch_larger_than_the_lock_table_commits(
 def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then() -> None:
     with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
         assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0004_pending_since", migrate, "%s")
+
+
+def test_events_stored_before_the_upgrade_are_found_by_their_run() -> None:
+    with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
+        assert_upgrade_finds_the_runs_of_stored_events(
+            conn, MIGRATIONS, "0006_event_run_id", migrate, "%s"
+        )
 
 
 def test_writes_and_key_lookups_never_wait_for_a_connection_long_reads_hold(

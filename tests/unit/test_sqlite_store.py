@@ -10,7 +10,10 @@ import pytest
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.store.sqlite._schema import MIGRATIONS, migrate
 from hivekeeper.store.sqlite.engine import SqliteStore, database_path
-from tests.support.upgrades import assert_upgrade_ages_pending_rows
+from tests.support.upgrades import (
+    assert_upgrade_ages_pending_rows,
+    assert_upgrade_finds_the_runs_of_stored_events,
+)
 
 
 def test_database_urls() -> None:
@@ -73,5 +76,15 @@ def test_pending_rows_stored_before_the_upgrade_count_as_first_written_then(
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     try:
         assert_upgrade_ages_pending_rows(conn, MIGRATIONS, "0006_pending_since", migrate, "?")
+    finally:
+        conn.close()
+
+
+def test_events_stored_before_the_upgrade_are_found_by_their_run(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        assert_upgrade_finds_the_runs_of_stored_events(
+            conn, MIGRATIONS, "0008_event_run_id", migrate, "?"
+        )
     finally:
         conn.close()

@@ -310,6 +310,7 @@ class BackupStore(Protocol):
 class Store(
     Lifecycle,
     EventStore,
+    EvaluationStore,
     TenancyStore,
     CareStore,
     TransferStore,

@@ -58,6 +58,7 @@ class SaveDataset:
     name: str | None = None
     description: str | None = None
     create: bool = False
+    change_id: str = field(default_factory=new_change_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class DeleteDataset:
     project_id: str
     dataset_id: str
     force: bool = False
+    change_id: str = field(default_factory=new_change_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ class DeleteDefinition:
     project_id: str
     kind: DefinitionKind
     definition_id: str
+    change_id: str = field(default_factory=new_change_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,19 +7,23 @@ it before writing its tombstone.
 
 from __future__ import annotations
 
+from hivekeeper.store.clickhouse._evaluation import PROTECTED_SESSIONS
 from hivekeeper.store.clickhouse._session import Session
 
+# Neither finds what belongs to a run that still exists.
 EXPIRED_SESSIONS = (
     "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
     "AND event_type = 'session' AND end_time < {before:Float64} AND start_time < {before:Float64} "
+    f"AND event_id NOT IN ({PROTECTED_SESSIONS}) "
     "ORDER BY end_time, event_id LIMIT {limit:Int64}"
 )
 ORPHANS = (
     "SELECT event_id, session_id FROM events FINAL WHERE project_id = {p:String} "
     "AND start_time < {before:Float64} AND ifNull(end_time, start_time) < {before:Float64} "
     "AND (event_type IS NULL OR event_type != 'session') AND (session_id IS NULL OR "
-    "session_id NOT IN (SELECT event_id FROM events FINAL WHERE project_id = {p:String} "
-    "AND event_type = 'session')) ORDER BY start_time, event_id LIMIT {limit:Int64}"
+    "(session_id NOT IN (SELECT event_id FROM events FINAL WHERE project_id = {p:String} "
+    f"AND event_type = 'session') AND session_id NOT IN ({PROTECTED_SESSIONS}))) "
+    "ORDER BY start_time, event_id LIMIT {limit:Int64}"
 )
 _PENDING_EXPIRED = "event_type IS NULL AND pending_since < {before:Float64}"
 # Without FINAL: reads a few small columns of every version rather than merging all

@@ -164,6 +164,124 @@ MIGRATIONS_TABLE = Table(
 TENANCY_TABLES = (ORGANIZATIONS, WORKSPACES, PROJECTS, API_KEYS, REDACTION_RULES)
 
 
+# The evaluation plane: insert-only. Every change is a row of its own, ordered by
+# (at_ms, change_id), and nothing is read back to be rewritten: datasets, prompts,
+# metrics, runs and saved charts are patch rows folded at read (`_evaluation.fold`);
+# revisions, dataset changes and their items, versions, deployments and a run's ids
+# are appended. Versions are ranks in key order, so no counter is read either.
+_KEY_TIME = (("at_ms", "Float64"), ("change_id", "String"))
+EVAL_PATCHES = Table(
+    "eval_patches",
+    (
+        ("project_id", "String"),
+        ("entity", "LowCardinality(String)"),
+        ("entity_id", "String"),
+        *_KEY_TIME,
+        ("kind", "LowCardinality(String)"),
+        ("patch", "String"),
+    ),
+    ("project_id", "entity", "entity_id", "at_ms", "change_id"),
+    "cityHash64(project_id, entity_id)",
+)
+DATAPOINT_REVISIONS = Table(
+    "datapoint_revisions",
+    (
+        ("project_id", "String"),
+        ("datapoint_id", "String"),
+        *_KEY_TIME,
+        ("key_id", "Nullable(String)"),
+        ("inputs", "String"),
+        ("history", "String"),
+        ("ground_truth", "String"),
+        ("metadata", "String"),
+        ("linked_event", "Nullable(String)"),
+        ("extra", "String"),
+        ("deleted", "Bool"),
+    ),
+    ("project_id", "datapoint_id", "at_ms", "change_id"),
+    "cityHash64(project_id, datapoint_id)",
+)
+DATASET_CHANGES = Table(
+    "dataset_changes",
+    (
+        ("project_id", "String"),
+        ("dataset_id", "String"),
+        *_KEY_TIME,
+        ("key_id", "Nullable(String)"),
+        ("added", "Int64"),
+        ("removed", "Int64"),
+        ("edited", "Int64"),
+    ),
+    ("project_id", "dataset_id", "at_ms", "change_id"),
+    "cityHash64(project_id, dataset_id)",
+)
+DATASET_ITEMS = Table(
+    "dataset_items",
+    (
+        ("project_id", "String"),
+        ("dataset_id", "String"),
+        *_KEY_TIME,
+        ("ordinal", "Int64"),
+        ("datapoint_id", "String"),
+        ("kind", "LowCardinality(String)"),
+        ("revision", "Nullable(String)"),
+    ),
+    ("project_id", "dataset_id", "at_ms", "change_id", "ordinal"),
+    "cityHash64(project_id, dataset_id)",
+    indexes=("INDEX by_datapoint datapoint_id TYPE bloom_filter(0.01) GRANULARITY 1",),
+)
+DEFINITION_VERSIONS = Table(
+    "definition_versions",
+    (
+        ("project_id", "String"),
+        ("kind", "LowCardinality(String)"),
+        ("definition_id", "String"),
+        *_KEY_TIME,
+        ("key_id", "Nullable(String)"),
+        ("message", "Nullable(String)"),
+        ("content", "String"),
+    ),
+    ("project_id", "kind", "definition_id", "at_ms", "change_id"),
+    "cityHash64(project_id, definition_id)",
+)
+DEPLOYMENTS = Table(
+    "deployments",
+    (
+        ("project_id", "String"),
+        ("kind", "LowCardinality(String)"),
+        ("definition_id", "String"),
+        *_KEY_TIME,
+        ("env", "String"),
+        ("version_change_id", "String"),
+    ),
+    ("project_id", "kind", "definition_id", "at_ms", "change_id"),
+    "cityHash64(project_id, definition_id)",
+)
+RUN_IDS = Table(
+    "run_ids",
+    (
+        ("project_id", "String"),
+        ("run_id", "String"),
+        ("list", "LowCardinality(String)"),
+        *_KEY_TIME,
+        ("ordinal", "Int64"),
+        ("value", "String"),
+    ),
+    ("project_id", "run_id", "list", "at_ms", "change_id", "ordinal"),
+    "cityHash64(project_id, run_id)",
+    indexes=("INDEX by_value value TYPE bloom_filter(0.01) GRANULARITY 1",),
+)
+EVALUATION_TABLES = (
+    EVAL_PATCHES,
+    DATAPOINT_REVISIONS,
+    DATASET_CHANGES,
+    DATASET_ITEMS,
+    DEFINITION_VERSIONS,
+    DEPLOYMENTS,
+    RUN_IDS,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AddColumn:
     """A column of `table` (as its definition now has it) added to an existing table.
@@ -221,6 +339,7 @@ MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
             AddIndex(EVENTS, _BY_RUN),
         ),
     ),
+    ("0005_evaluation", EVALUATION_TABLES),
 )
 
 

@@ -91,9 +91,9 @@ class Batch:
             session_id = op.event_id
         else:
             session_id = op.session_id
-        self._delete_sessions(op.project_id, [session_id])
+        self.delete_sessions(op.project_id, [session_id])
 
-    def _delete_sessions(self, project_id: str, session_ids: Sequence[str]) -> None:
+    def delete_sessions(self, project_id: str, session_ids: Sequence[str]) -> None:
         """Delete each session: its events (pending ones included) and its own row."""
         if not session_ids:
             return
@@ -121,7 +121,7 @@ class Batch:
         # The stored candidates, then checked again on this batch's view of them.
         found = [row[0] for row in self._session.rows(EXPIRED_SESSIONS, params)]
         current = self.load((op.project_id, s) for s in found)
-        self._delete_sessions(
+        self.delete_sessions(
             op.project_id,
             [
                 key[1]

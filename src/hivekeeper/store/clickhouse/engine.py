@@ -26,8 +26,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
-from hivekeeper.domain.errors import NotImplementedYet, Unavailable, ValidationFailed
-from hivekeeper.domain.evaluation.ops import EvaluationOp
+from hivekeeper.domain.errors import Unavailable, ValidationFailed
+from hivekeeper.domain.evaluation.ops import EvaluationOp, stamp
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, in_write_order
 from hivekeeper.domain.redaction import RedactionRule
@@ -50,6 +50,8 @@ from hivekeeper.domain.types import (
     WriteOp,
 )
 from hivekeeper.store.clickhouse import _care, _reads, _tenancy
+from hivekeeper.store.clickhouse._evaluation_reads import ClickHouseEvaluationReads
+from hivekeeper.store.clickhouse._evaluation_writes import EvaluationBatch
 from hivekeeper.store.clickhouse._schema import (
     API_KEYS,
     EVENTS,
@@ -125,7 +127,7 @@ def _database(name: str) -> str:
     return name
 
 
-class ClickHouseStore(StoreLifecycle):
+class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
     """The ClickHouse implementation of `hivekeeper.store.Store`."""
 
     def __init__(self, database_url: str, *, synchronous_full: bool = False) -> None:
@@ -367,6 +369,8 @@ class ClickHouseStore(StoreLifecycle):
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     ) -> list[WriteNote]:
         batch = Batch(self._session())
+        evaluation = EvaluationBatch(self._session(), batch)
+        place = {id(op): i for i, op in enumerate(ops)}
         notes: list[WriteNote] = []
         skipped: list[Skipped] = []
         for step in in_write_order(ops):
@@ -377,12 +381,12 @@ class ClickHouseStore(StoreLifecycle):
             elif isinstance(step, ExpirePending):
                 notes.append(Expired(step, batch.expire_pending(step)))
             elif isinstance(step, EvaluationOp):
-                refused = NotImplementedYet("ClickHouse does not store evaluation records yet")
-                refused.culprit = step
-                raise refused
+                evaluation.apply(step, stamp(now_ms, place[id(step)]))
             else:
                 batch.delete(step)
-        batch.flush(self._next_version())
+        version = self._next_version()
+        batch.flush(version)
+        evaluation.flush(version)
         return [*skipped, *notes]
 
     # --- reads ---

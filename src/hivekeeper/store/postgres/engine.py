@@ -40,7 +40,7 @@ from hivekeeper.store.postgres._evaluation import PostgresEvaluationDb
 from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
-from hivekeeper.store.protocol import Bootstrap, EvaluationStore, StoreFactory
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
@@ -419,4 +419,3 @@ def _translate(exc: psycopg.Error) -> HivekeeperError:
 # the row stores' shared algorithm.
 _store: StoreFactory = PostgresStore
 _row_store: type[RowStore] = PostgresStore
-_evaluation_store: type[EvaluationStore] = PostgresStore

@@ -10,7 +10,7 @@ records and back; ClickHouse selects the same columns, so it decodes with it too
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 
@@ -18,6 +18,7 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation.changelog import ChangeItem, ChangeSummary
 from hivekeeper.domain.evaluation.datapoints import DatapointContent, DatapointRecord
 from hivekeeper.domain.evaluation.runs import Run, RunStatus
+from hivekeeper.domain.evaluation.traces import RunRow
 from hivekeeper.domain.evaluation.versions import Deployment, Version
 from hivekeeper.domain.filters import Condition
 from hivekeeper.domain.saved_charts import SavedChart
@@ -207,7 +208,7 @@ def decode_chart(values: Sequence[Any]) -> SavedChart:
     return SavedChart(chart_id, load(definition), created_at_ms, updated_at_ms)
 
 
-RUN_ROW_KEYS = (
+_RUN_ROW_KEYS = (
     "event_id",
     "session_id",
     "parent_id",
@@ -222,3 +223,13 @@ RUN_ROW_KEYS = (
     "metadata",
 )
 """The order of `EvaluationDb.run_columns`; the last five are JSON text."""
+_JSON_RUN_KEYS = frozenset(_RUN_ROW_KEYS[7:])
+
+
+def decode_run_row(values: Sequence[Any]) -> RunRow:
+    """A row of `EvaluationDb.run_columns` as a `traces.RunRow`."""
+    row = {
+        key: load(value) if key in _JSON_RUN_KEYS else value
+        for key, value in zip(_RUN_ROW_KEYS, values, strict=True)
+    }
+    return cast(RunRow, row)

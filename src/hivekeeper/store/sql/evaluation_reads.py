@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, cast
+from typing import Any
 
 from hivekeeper.domain.evaluation import changelog
 from hivekeeper.domain.evaluation.changelog import ChangeSummary, Member, VersionKey
@@ -31,7 +31,6 @@ from hivekeeper.store.sql.evaluation_db import (
     ITEM_COLUMNS,
     REVISION_COLUMNS,
     RUN_COLUMNS,
-    RUN_ROW_KEYS,
     VERSION_COLUMNS,
     EvaluationDb,
     decode_change,
@@ -40,6 +39,7 @@ from hivekeeper.store.sql.evaluation_db import (
     decode_deployment,
     decode_item,
     decode_run,
+    decode_run_row,
     decode_version,
     in_marks,
     load,
@@ -68,7 +68,6 @@ _RUN_SORTS = {
     "name": "name",
     "status": "status",
 }
-_JSON_RUN_KEYS = frozenset(RUN_ROW_KEYS[7:])
 
 
 class SqlEvaluationReads:
@@ -249,8 +248,8 @@ class SqlEvaluationReads:
                 "SELECT COUNT(*) FROM runs WHERE project_id = ?", (project_id,)
             ).fetchone()
             rows = db.execute(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE {where} "
-                f"ORDER BY {sort} {direction}, run_id {direction} LIMIT ? OFFSET ?",
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE {where} ORDER BY {sort} IS NOT NULL "
+                f"{direction}, {sort} {direction}, run_id {direction} LIMIT ? OFFSET ?",
                 [*params, query.limit, (query.page - 1) * query.limit],
             ).fetchall()
             sessions, datapoints = _run_ids(db, project_id, [row[0] for row in rows])
@@ -275,7 +274,7 @@ class SqlEvaluationReads:
                 )
                 args += [*params, *matching.params]
             rows = db.execute(query, args).fetchall()
-        return [_run_row(row) for row in rows]
+        return [decode_run_row(row) for row in rows]
 
     def schema_rows(
         self,
@@ -420,9 +419,3 @@ def _run_filters(project_id: str, query: RunListQuery) -> tuple[str, list[object
     return where, params
 
 
-def _run_row(values: Sequence[Any]) -> RunRow:
-    row = {
-        key: load(value) if key in _JSON_RUN_KEYS else value
-        for key, value in zip(RUN_ROW_KEYS, values, strict=True)
-    }
-    return cast(RunRow, row)

@@ -22,7 +22,7 @@ from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
-from hivekeeper.store.protocol import Bootstrap, EvaluationStore, StoreFactory
+from hivekeeper.store.protocol import Bootstrap, StoreFactory
 from hivekeeper.store.sql import tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
@@ -397,4 +397,3 @@ def _translate(exc: sqlite3.Error) -> HivekeeperError:
 # the row stores' shared algorithm.
 _store: StoreFactory = SqliteStore
 _row_store: type[RowStore] = SqliteStore
-_evaluation_store: type[EvaluationStore] = SqliteStore
