@@ -140,7 +140,8 @@ class Settings:
     max_queue_ops: int = field(
         default=50_000,
         metadata=_doc(
-            "Event writes the writer may hold before answering 429.",
+            "Writes the writer may hold before answering 429, each weighing the rows it "
+            "writes (an event 1, a 10,000-datapoint import 10,000).",
             click.IntRange(1),
             serve_only=True,
         ),
@@ -148,7 +149,10 @@ class Settings:
     max_batch_ops: int = field(
         default=5_000,
         metadata=_doc(
-            "Most event writes committed in one transaction.", click.IntRange(1), serve_only=True
+            "Most writes committed in one transaction, by the same weight (a heavier "
+            "request commits alone).",
+            click.IntRange(1),
+            serve_only=True,
         ),
     )
     shutdown_timeout_s: int = field(

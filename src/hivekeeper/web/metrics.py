@@ -116,12 +116,12 @@ class Metrics:
         )
         self._queued_ops = Gauge(
             "hivekeeper_writer_queued_ops",
-            "Event writes waiting for a transaction.",
+            "Writes waiting for a transaction, by weight (a row written counts one).",
             registry=registry,
         )
         self._queue_limit_ops = Gauge(
             "hivekeeper_writer_queue_limit_ops",
-            "Event writes the queue may hold before answering 429 (max_queue_ops).",
+            "Writes the queue may hold, by weight, before answering 429 (max_queue_ops).",
             registry=registry,
         )
         self._batch_ops = Histogram(

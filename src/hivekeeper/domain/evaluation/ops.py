@@ -111,6 +111,10 @@ class PutDatapoints:
     key_id: str | None = None
     change_id: str = field(default_factory=new_change_id)
 
+    def __post_init__(self) -> None:
+        if len({w.datapoint_id for w in self.datapoints}) != len(self.datapoints):
+            raise ValueError("a datapoint is written once per op")
+
 
 @dataclass(frozen=True, slots=True)
 class DeleteDatapoint:

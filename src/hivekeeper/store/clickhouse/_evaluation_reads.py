@@ -70,10 +70,17 @@ def run_sessions_sql(project_id: str, run_id: str) -> Sql:
     """Every session of a run: those whose events name it, and those its client reported."""
     p, r = param(project_id, _MARK), param(run_id, _MARK)
     return sql(
-        "SELECT session_id FROM events FINAL WHERE project_id = ", p, " AND run_id = ", r,
+        "SELECT session_id FROM events FINAL WHERE project_id = ",
+        p,
+        " AND run_id = ",
+        r,
         " AND session_id IS NOT NULL UNION DISTINCT SELECT value FROM run_ids FINAL "
-        "WHERE project_id = ", p, " AND run_id = ", r, " AND list = 'sessions'",
-    )  # fmt: skip
+        "WHERE project_id = ",
+        p,
+        " AND run_id = ",
+        r,
+        " AND list = 'sessions'",
+    )
 
 
 class ClickHouseEvaluationReads:
@@ -266,15 +273,22 @@ class ClickHouseEvaluationReads:
         sessions = run_sessions_sql(project_id, run_id)
         project = param(project_id, _MARK)
         query = sql(
-            f"SELECT {_RUN_COLUMNS} FROM events FINAL WHERE project_id = ", project,
-            " AND event_type IS NOT NULL AND session_id IN (", sessions, ")",
-        )  # fmt: skip
+            f"SELECT {_RUN_COLUMNS} FROM events FINAL WHERE project_id = ",
+            project,
+            " AND event_type IS NOT NULL AND session_id IN (",
+            sessions,
+            ")",
+        )
         if conditions:
             matching = where_clause(project_id, EventQuery(conditions=tuple(conditions)))
             query = sql(
-                query, " AND session_id IN (SELECT event_id FROM events FINAL WHERE event_id IN (",
-                sessions, ") AND event_type = 'session' AND ", matching, ")",
-            )  # fmt: skip
+                query,
+                " AND session_id IN (SELECT event_id FROM events FINAL WHERE event_id IN (",
+                sessions,
+                ") AND event_type = 'session' AND ",
+                matching,
+                ")",
+            )
         return [decode_run_row(row) for row in self._session().rows(*render(query))]
 
     def schema_rows(

@@ -201,11 +201,14 @@ class SqlEvaluationReads:
         versions: dict[str, list[Version]] = {}
         deployments: dict[str, list[Deployment]] = {}
         with self._evaluation_db() as db:
-            ids = [row[0] for row in db.execute(
-                f"SELECT definition_id FROM definitions WHERE {where} "
-                "ORDER BY created_at_ms, definition_id",
-                params,
-            ).fetchall()]  # fmt: skip
+            ids = [
+                row[0]
+                for row in db.execute(
+                    f"SELECT definition_id FROM definitions WHERE {where} "
+                    "ORDER BY created_at_ms, definition_id",
+                    params,
+                ).fetchall()
+            ]
             for row in db.execute(
                 f"SELECT {VERSION_COLUMNS} FROM definition_versions WHERE project_id = ? "
                 f"AND kind = ? AND {chosen} ORDER BY at_ms, change_id",
@@ -417,5 +420,3 @@ def _run_filters(project_id: str, query: RunListQuery) -> tuple[str, list[object
     if query.end_ms is not None:
         where, params = f"{where} AND created_at_ms <= ?", [*params, query.end_ms]
     return where, params
-
-

@@ -159,9 +159,13 @@ def _put_datapoints(db: EvaluationDb, op: PutDatapoints, at_ms: float) -> None:
     targets = sorted({*op.dataset_ids, *holding})
     _lock_datasets(db, project_id, targets)
     _insert_revisions(
-        db, project_id, op.change_id, at_ms, op.key_id,
+        db,
+        project_id,
+        op.change_id,
+        at_ms,
+        op.key_id,
         [(w.datapoint_id, w.content) for w in op.datapoints],
-    )  # fmt: skip
+    )
     db.executemany(
         "INSERT INTO datapoints (project_id, datapoint_id, revision, created_at_ms) "
         "VALUES (?, ?, ?, ?)",
@@ -225,11 +229,15 @@ def _lock_datasets(db: EvaluationDb, project_id: str, dataset_ids: Sequence[str]
     one that is not live."""
     found: set[str] = set()
     for chunk in chunks(dataset_ids, IN_CHUNK):
-        found.update(row[0] for row in db.execute(
-            f"SELECT dataset_id FROM datasets WHERE project_id = ? AND dataset_id IN "
-            f"{in_marks(len(chunk))} AND deleted_at_ms IS NULL ORDER BY dataset_id{db.for_update}",
-            (project_id, *chunk),
-        ).fetchall())  # fmt: skip
+        found.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT dataset_id FROM datasets WHERE project_id = ? AND dataset_id IN "
+                f"{in_marks(len(chunk))} AND deleted_at_ms IS NULL "
+                f"ORDER BY dataset_id{db.for_update}",
+                (project_id, *chunk),
+            ).fetchall()
+        )
     for dataset_id in dataset_ids:
         if dataset_id not in found:
             raise NotFound(f"no dataset {dataset_id}", field="dataset_id")
@@ -239,11 +247,13 @@ def _live_revisions(db: EvaluationDb, project_id: str, ids: Sequence[str]) -> di
     """The current revision of each of these datapoints that is live."""
     out: dict[str, str] = {}
     for chunk in chunks(list(dict.fromkeys(ids)), IN_CHUNK):
-        out.update(db.execute(
-            f"SELECT datapoint_id, revision FROM datapoints WHERE project_id = ? AND "
-            f"datapoint_id IN {in_marks(len(chunk))} AND deleted_at_ms IS NULL{db.for_update}",
-            (project_id, *chunk),
-        ).fetchall())  # fmt: skip
+        out.update(
+            db.execute(
+                f"SELECT datapoint_id, revision FROM datapoints WHERE project_id = ? AND "
+                f"datapoint_id IN {in_marks(len(chunk))} AND deleted_at_ms IS NULL{db.for_update}",
+                (project_id, *chunk),
+            ).fetchall()
+        )
     return out
 
 
@@ -269,9 +279,13 @@ def _members(
         return {row[0] for row in db.execute(query, (project_id, dataset_id)).fetchall()}
     out: set[str] = set()
     for chunk in chunks(list(dict.fromkeys(among)), IN_CHUNK):
-        out.update(row[0] for row in db.execute(
-            f"{query} AND datapoint_id IN {in_marks(len(chunk))}", (project_id, dataset_id, *chunk)
-        ).fetchall())  # fmt: skip
+        out.update(
+            row[0]
+            for row in db.execute(
+                f"{query} AND datapoint_id IN {in_marks(len(chunk))}",
+                (project_id, dataset_id, *chunk),
+            ).fetchall()
+        )
     return out
 
 
@@ -303,11 +317,18 @@ def _insert_revisions(
         f"INSERT INTO datapoint_revisions (project_id, datapoint_id, change_id, at_ms, key_id, "
         f"{REVISION_COLUMNS}, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (project_id, datapoint_id, change_id, at_ms, key_id,
-             *content_values(content or _EMPTY), content is None)
+            (
+                project_id,
+                datapoint_id,
+                change_id,
+                at_ms,
+                key_id,
+                *content_values(content or _EMPTY),
+                content is None,
+            )
             for datapoint_id, content in contents
         ],
-    )  # fmt: skip
+    )
 
 
 def _point_at(
@@ -345,21 +366,43 @@ def _append_change(
     db.execute(
         "INSERT INTO dataset_changes (project_id, dataset_id, change_id, at_ms, key_id, added, "
         "removed, edited) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (project_id, dataset_id, change_id, at_ms, key_id,
-         counts["added"], counts["removed"], counts["edited"]),
-    )  # fmt: skip
+        (
+            project_id,
+            dataset_id,
+            change_id,
+            at_ms,
+            key_id,
+            counts["added"],
+            counts["removed"],
+            counts["edited"],
+        ),
+    )
     db.executemany(
         "INSERT INTO dataset_items (project_id, dataset_id, change_id, ordinal, at_ms, "
         "datapoint_id, kind, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(project_id, dataset_id, change_id, i.ordinal, at_ms, i.datapoint_id, i.kind, i.revision)
-         for i in items],
-    )  # fmt: skip
+        [
+            (
+                project_id,
+                dataset_id,
+                change_id,
+                i.ordinal,
+                at_ms,
+                i.datapoint_id,
+                i.kind,
+                i.revision,
+            )
+            for i in items
+        ],
+    )
     db.executemany(
         "INSERT INTO dataset_members (project_id, dataset_id, datapoint_id, at_ms, change_id, "
         "ordinal, revision) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(project_id, dataset_id, i.datapoint_id, at_ms, change_id, i.ordinal, i.revision)
-         for i in items if i.kind == "added"],
-    )  # fmt: skip
+        [
+            (project_id, dataset_id, i.datapoint_id, at_ms, change_id, i.ordinal, i.revision)
+            for i in items
+            if i.kind == "added"
+        ],
+    )
     db.executemany(
         "UPDATE dataset_members SET revision = ? WHERE project_id = ? AND dataset_id = ? "
         "AND datapoint_id = ?",
@@ -399,9 +442,17 @@ def _save_version(db: EvaluationDb, op: SaveVersion, at_ms: float) -> None:
     db.execute(
         "INSERT INTO definition_versions (project_id, kind, definition_id, change_id, at_ms, "
         "key_id, message, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (op.project_id, op.kind, op.definition_id, op.change_id, at_ms, op.key_id, op.message,
-         dump(op.content)),
-    )  # fmt: skip
+        (
+            op.project_id,
+            op.kind,
+            op.definition_id,
+            op.change_id,
+            at_ms,
+            op.key_id,
+            op.message,
+            dump(op.content),
+        ),
+    )
     # One deployment per environment, keyed by the version's change id and the env.
     deployments = [(f"{op.change_id}:{env}", env, op.change_id) for env in dict.fromkeys(op.deploy)]
     _insert_deployments(db, op.project_id, op.kind, op.definition_id, at_ms, deployments)
@@ -442,9 +493,11 @@ def _insert_deployments(
     db.executemany(
         "INSERT INTO deployments (project_id, kind, definition_id, change_id, at_ms, env, "
         "version_change_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(project_id, kind, definition_id, change_id, at_ms, env, version)
-         for change_id, env, version in deployments],
-    )  # fmt: skip
+        [
+            (project_id, kind, definition_id, change_id, at_ms, env, version)
+            for change_id, env, version in deployments
+        ],
+    )
 
 
 def _delete_definition(db: EvaluationDb, op: DeleteDefinition) -> None:
@@ -487,9 +540,13 @@ def _put_run(db: EvaluationDb, op: PutRun, at_ms: float) -> None:
         )
     _append_ids(db, "run_sessions", "session_id", project_id, run_id, op.patch.get("event_ids", []))
     _append_ids(
-        db, "run_datapoints", "datapoint_id", project_id, run_id,
+        db,
+        "run_datapoints",
+        "datapoint_id",
+        project_id,
+        run_id,
         op.patch.get("datapoint_ids", []),
-    )  # fmt: skip
+    )
 
 
 def _append_ids(
