@@ -1,11 +1,13 @@
-"""Events read and sent a bounded number of bytes at a time, whatever the width of the rows.
+"""Events read and sent a bounded number of bytes at a time, however many and wide the rows.
 
 What every export streams (the REST export, search and event list, the UI's JSONL
 and CSV downloads): `read_events` reads the matching events in batches of about
 `export_read_bytes` of stored rows, and `chunked_response` hands what is written of
 them to the server in pieces of at most `CHUNK_BYTES`. Each batch is rendered,
-written and dropped before the next is read, so an export holds one batch and one
-chunk at a time: 7,500 rows of 1 MB cost what 7,500 rows of 1 KB do.
+written and dropped before the next is read, so an export holds about one batch
+(rows, events and their text) and one chunk at a time: a page of 7,500 rows of 200 KB
+costs the server ~10 MB, not the 3 GB it cost built whole. How far a batch can pass
+its bytes when rows widen suddenly: see `BatchReader`.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ class BatchReader:
     rows as fit in what is left of the batch at the width of the widest row of the
     query before, at most `_GROWTH` times the rows read so far and `PAGE_ROWS`: with
     the default 4 MiB, rows of 1 KB are asked for 1, 4, 20, 100, 500, then a thousand;
-    rows of 1 MB 1 and 3, then 4 at a time.
+    rows of 1 MB 1 and 3, then 4 at a time. Widths are known only once rows are read:
+    after a thousand rows of 1 KB, a query asks for a thousand more, and holds them
+    all if they turn out to be of 1 MB; the next query then asks for four.
     """
 
     def __init__(
@@ -162,7 +166,8 @@ def query_after(rows: list[StoredRow], query: EventQuery) -> EventQuery:
     after = replace(query, page=1, after=cursor)
     if query.sort != "start_time" or query.descending or cursor[0] is None:
         return after
-    return replace(after, start_ms=max(cursor[0], query.start_ms or cursor[0]))
+    start_ms = cursor[0] if query.start_ms is None else max(cursor[0], query.start_ms)
+    return replace(after, start_ms=start_ms)
 
 
 async def chunked_response(
