@@ -13,7 +13,7 @@ import pytest
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import empty_row
 from hivekeeper.domain.types import StoredRow
-from hivekeeper.store.sqlite import SqliteStore
+from hivekeeper.store.sqlite.engine import SqliteStore
 from hivekeeper.web.exports import BatchReader
 
 T0 = 1_795_694_400_000.0
