@@ -15,7 +15,7 @@ import pytest
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.poll import eventually
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 SECRET = "sk-live-" + "Q7x9Lm2Pz8Rt4Wv6Yb3N"
 PATTERN = r"sk-live-[A-Za-z0-9]{20}"
@@ -24,7 +24,7 @@ PATTERN = r"sk-live-[A-Za-z0-9]{20}"
 @pytest.fixture
 def care_server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
     """A server whose retention job runs every 0.2 s."""
-    with run_server(tmp_path, store_kind, retention_interval_s=0.2) as live:
+    with run_app(tmp_path, store_kind, retention_interval_s=0.2) as live:
         yield live
 
 
@@ -188,7 +188,7 @@ _EXPIRED_METRIC = "hivekeeper_pending_updates_expired_total"
 
 def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(
+        run_app(
             tmp_path, store_kind, retention_interval_s=0.2, pending_expiry_hours=1 / 3600
         ) as live,
         live.client() as api,
