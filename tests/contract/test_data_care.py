@@ -14,17 +14,25 @@ import pytest
 
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.ingest.span_mapping import span_event_id
+from tests.support.metrics import metric
 from tests.support.poll import eventually
 from tests.support.server import LiveServer, run_app
 
 SECRET = "sk-live-" + "Q7x9Lm2Pz8Rt4Wv6Yb3N"
 PATTERN = r"sk-live-[A-Za-z0-9]{20}"
+PENDING_EXPIRY_S = 0.2
 
 
 @pytest.fixture
 def care_server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
-    """A server whose retention job runs every 0.2 s."""
-    with run_app(tmp_path, store_kind, retention_interval_s=0.2) as live:
+    """A server whose retention job runs every 0.2 s, and expires pending updates 0.2 s
+    old: a run that expired one is seen in /metrics (`_job_ran_since`)."""
+    with run_app(
+        tmp_path,
+        store_kind,
+        retention_interval_s=0.2,
+        pending_expiry_hours=PENDING_EXPIRY_S / 3600,
+    ) as live:
         yield live
 
 
@@ -47,6 +55,16 @@ def _session_with_events(api: httpx.Client, *starts: float) -> str:
     return sid
 
 
+def _job_ran_since(api: httpx.Client) -> None:
+    """Wait for a whole run of the retention job that began after this call: it expires
+    pending updates only at the end of a run, so once the update left here is counted
+    expired, a run that started at least `PENDING_EXPIRY_S` later has ended."""
+    expired = _expired_pending(api)
+    orphan = {"event_id": str(uuid.uuid4()), "metadata": {"waits": "for no event"}}
+    assert api.put("/events", json=orphan).status_code == 200
+    eventually(lambda: _expired_pending(api) == expired + 1, timeout_s=15)
+
+
 def _exists(api: httpx.Client, sid: str) -> bool:
     status = api.get(f"/v1/sessions/{sid}").status_code
     assert status in (200, 404)
@@ -65,7 +83,7 @@ def test_retention_deletes_old_sessions_whole_and_keeps_the_rest(
         revived = _session_with_events(api, old, now - DAY_MS)  # a recent event
         recent = _session_with_events(api, now - 20 * DAY_MS)
         elsewhere = _session_with_events(other, old)
-        time.sleep(0.5)  # a few runs of the job: nothing is due yet
+        _job_ran_since(api)  # and found nothing due
         assert all(_exists(api, sid) for sid in expired)
 
         care_server.store.set_retention("default", 30)
@@ -177,13 +195,7 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
 
 
 def _expired_pending(api: httpx.Client) -> float:
-    metrics = api.get("/metrics").text
-    lines = [line for line in metrics.splitlines() if line.startswith(_EXPIRED_METRIC)]
-    assert lines, f"{_EXPIRED_METRIC} is not in /metrics"
-    return float(lines[0].split()[-1])
-
-
-_EXPIRED_METRIC = "hivekeeper_pending_updates_expired_total"
+    return metric(api, "hivekeeper_pending_updates_expired_total")
 
 
 def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str) -> None:
