@@ -14,25 +14,18 @@ import pytest
 
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.ingest.span_mapping import span_event_id
-from tests.support.metrics import metric
 from tests.support.poll import eventually
+from tests.support.retention import RETENTION_SEEN, a_whole_run_since, expired_pending
 from tests.support.server import LiveServer, run_app
 
 SECRET = "sk-live-" + "Q7x9Lm2Pz8Rt4Wv6Yb3N"
 PATTERN = r"sk-live-[A-Za-z0-9]{20}"
-PENDING_EXPIRY_S = 0.2
 
 
 @pytest.fixture
 def care_server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
-    """A server whose retention job runs every 0.2 s, and expires pending updates 0.2 s
-    old: a run that expired one is seen in /metrics (`_job_ran_since`)."""
-    with run_app(
-        tmp_path,
-        store_kind,
-        retention_interval_s=0.2,
-        pending_expiry_hours=PENDING_EXPIRY_S / 3600,
-    ) as live:
+    """A server whose retention job runs every 0.2 s, and whose runs can be seen."""
+    with run_app(tmp_path, store_kind, retention_interval_s=0.2, **RETENTION_SEEN) as live:
         yield live
 
 
@@ -55,16 +48,6 @@ def _session_with_events(api: httpx.Client, *starts: float) -> str:
     return sid
 
 
-def _job_ran_since(api: httpx.Client) -> None:
-    """Wait for a whole run of the retention job that began after this call: it expires
-    pending updates only at the end of a run, so once the update left here is counted
-    expired, a run that started at least `PENDING_EXPIRY_S` later has ended."""
-    expired = _expired_pending(api)
-    orphan = {"event_id": str(uuid.uuid4()), "metadata": {"waits": "for no event"}}
-    assert api.put("/events", json=orphan).status_code == 200
-    eventually(lambda: _expired_pending(api) == expired + 1, timeout_s=15)
-
-
 def _exists(api: httpx.Client, sid: str) -> bool:
     status = api.get(f"/v1/sessions/{sid}").status_code
     assert status in (200, 404)
@@ -83,7 +66,7 @@ def test_retention_deletes_old_sessions_whole_and_keeps_the_rest(
         revived = _session_with_events(api, old, now - DAY_MS)  # a recent event
         recent = _session_with_events(api, now - 20 * DAY_MS)
         elsewhere = _session_with_events(other, old)
-        _job_ran_since(api)  # and found nothing due
+        a_whole_run_since(api)  # and found nothing due
         assert all(_exists(api, sid) for sid in expired)
 
         care_server.store.set_retention("default", 30)
@@ -194,10 +177,6 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
         eventually(lambda: not probe_redacted(), timeout_s=15)
 
 
-def _expired_pending(api: httpx.Client) -> float:
-    return metric(api, "hivekeeper_pending_updates_expired_total")
-
-
 def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str) -> None:
     with (
         run_app(
@@ -205,18 +184,18 @@ def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str)
         ) as live,
         live.client() as api,
     ):
-        assert _expired_pending(api) == 0
+        assert expired_pending(api) == 0
         orphan, kept = str(uuid.uuid4()), str(uuid.uuid4())
         created = api.post("/events", json={"event": {"event_id": kept, "event_type": "tool"}})
         assert created.status_code == 200, created.text
         for event_id in (orphan, kept):
             answer = api.put("/events", json={"event_id": event_id, "metadata": {"late": 1}})
             assert answer.status_code == 200, answer.text
-        eventually(lambda: _expired_pending(api) == 1, timeout_s=15)
+        eventually(lambda: expired_pending(api) == 1, timeout_s=15)
         assert api.delete(f"/v1/events/{orphan}").status_code == 404  # gone
         event = {"event_id": orphan, "event_type": "tool"}
         assert api.post("/events", json={"event": event}).status_code == 200
         assert api.get(f"/v1/events/{orphan}").json()["event"]["metadata"] == {}
         # A visible event is never a pending update, however old.
         assert api.get(f"/v1/events/{kept}").json()["event"]["metadata"] == {"late": 1}
-        assert _expired_pending(api) == 1
+        assert expired_pending(api) == 1
