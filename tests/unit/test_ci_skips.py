@@ -50,6 +50,7 @@ def test_a_skip_fails_in_ci_and_only_there(tmp_path: Path, source: str) -> None:
 def _pytest(root: Path, module: Path, *, ci: bool) -> subprocess.CompletedProcess[str]:
     """pytest on `module` alone, with this suite's conftest as its only plugin."""
     env = {name: value for name, value in os.environ.items() if name != "CI"}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # hypothesis and others: slow, not needed
     if ci:
         env["CI"] = "true"
     plugins = ["-p", "tests.conftest", "-p", "no:cacheprovider"]
