@@ -137,6 +137,15 @@ class Settings:
             serve_only=True,
         ),
     )
+    export_read_bytes: int = field(
+        default=4 << 20,
+        metadata=_doc(
+            "Bytes of stored rows an export (REST export, search and GET /events, a UI "
+            "download) reads and holds at once, whatever the width of its rows.",
+            click.IntRange(1024),
+            serve_only=True,
+        ),
+    )
     max_queue_ops: int = field(
         default=50_000,
         metadata=_doc(

@@ -28,7 +28,7 @@ from hivekeeper.app import create_app
 from hivekeeper.config import Settings
 from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.process import run_cli
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 MARKER = "project-a-private-marker"
 START_MS = 1_790_000_000_000.0
@@ -450,7 +450,7 @@ def test_every_route_is_covered_or_public() -> None:
 def server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
     """The shared fixture's server with the failed-auth throttle off: these tests present
     refused keys on every route, far past the default budget of one client."""
-    with run_server(tmp_path, store_kind, auth_failures_per_minute=0) as live:
+    with run_app(tmp_path, store_kind, auth_failures_per_minute=0) as live:
         yield live
 
 

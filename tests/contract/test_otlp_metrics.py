@@ -48,7 +48,7 @@ def test_v1_metrics_without_resource_metrics_is_create_metric(server: LiveServer
         answer = api.post(ROUTES[0], json={"resourceMetrics": 5})
         assert answer.status_code == 400
         assert answer.json()["field"] == "resourceMetrics"
-    with httpx.Client(base_url=server.url) as anonymous:
+    with server.anonymous() as anonymous:
         refused = anonymous.post("/v1/metrics", content=b"", headers=PROTOBUF)
         assert refused.status_code == 401
         assert Status.FromString(refused.content).code == 16

@@ -22,12 +22,17 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content)
-        except orjson.JSONEncodeError:
-            # orjson stops at 254 levels; a session tree nests two per event level, so
-            # a very deep trace falls back to the stdlib encoder, which goes deeper.
-            return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        return json_bytes(content)
+
+
+def json_bytes(content: Any) -> bytes:
+    """`content` as compact UTF-8 JSON."""
+    try:
+        return orjson.dumps(content)
+    except orjson.JSONEncodeError:
+        # orjson stops at 254 levels; a session tree nests two per event level, so
+        # a very deep trace falls back to the stdlib encoder, which goes deeper.
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
