@@ -18,7 +18,14 @@ from hivekeeper.web.access_log import AccessLog, log_unmatched
 from hivekeeper.web.admission import BodyBudget, BodyBudgetMiddleware, BodyTicket, ReadSlots
 from hivekeeper.web.context import AppContext, context
 from hivekeeper.web.errors import install_error_handlers, note_error
-from hivekeeper.web.http import JsonResponse, json_limits, read_body, read_json
+from hivekeeper.web.http import (
+    JsonResponse,
+    decode_json,
+    json_limits,
+    query_lists,
+    read_body,
+    read_json,
+)
 from hivekeeper.web.lanes import Lanes
 from hivekeeper.web.metrics import Metrics
 from hivekeeper.web.observe import Observer, ObserveRequests
@@ -40,10 +47,12 @@ __all__ = [
     "address_group",
     "client_address",
     "context",
+    "decode_json",
     "install_error_handlers",
     "json_limits",
     "log_unmatched",
     "note_error",
+    "query_lists",
     "read_body",
     "read_json",
 ]
