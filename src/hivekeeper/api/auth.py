@@ -64,7 +64,10 @@ async def project_principal(request: Request, project_id: str) -> AsyncIterator[
     if not principal.can_use_project_routes:
         raise Forbidden(f"this is {principal.limits}")
     if principal.project.id != project_id:
-        raise NotFound(f"no project with id {project_id}", field="project_id")
+        # The id is not quoted back: it may be another tenant's.
+        raise NotFound(
+            "no such project for this key (a key reaches only its own project)", field="project_id"
+        )
     with context(request).read_slots.hold(principal.project.id):
         yield principal
 
