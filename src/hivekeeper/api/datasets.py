@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from hivekeeper.api.auth import reader_principal
 from hivekeeper.api.docs import body_schema, query_parameters
 from hivekeeper.domain.errors import NotFound, ValidationFailed
-from hivekeeper.domain.evaluation._params import MAX_PAGE, flag, query_fields
 from hivekeeper.domain.evaluation.changelog import VersionKey
 from hivekeeper.domain.evaluation.datapoints import DatapointContent, render_record
 from hivekeeper.domain.evaluation.datasets import (
@@ -21,6 +20,7 @@ from hivekeeper.domain.evaluation.datasets import (
     DatasetRequest,
     parse_dataset,
     parse_dataset_query,
+    parse_delete,
     parse_legacy_update,
     render_dataset,
 )
@@ -103,8 +103,7 @@ async def update_dataset(request: Request, dataset_id: str, principal: Reader) -
     summary="Delete the dataset named by ?dataset_id= (409 while runs use it, unless force=true)",
 )
 async def delete_dataset_legacy(request: Request, principal: Reader) -> JsonResponse:
-    dataset_id = query_fields(query_lists(request)).identifier("dataset_id", required=True)
-    return await _delete(request, principal, str(dataset_id))
+    return await _delete(request, principal, *parse_delete(query_lists(request)))
 
 
 @router.delete(
@@ -112,7 +111,7 @@ async def delete_dataset_legacy(request: Request, principal: Reader) -> JsonResp
     summary="Delete a dataset (409 while runs use it, unless force=true)",
 )
 async def delete_dataset(request: Request, dataset_id: str, principal: Reader) -> JsonResponse:
-    return await _delete(request, principal, dataset_id)
+    return await _delete(request, principal, *parse_delete(query_lists(request), dataset_id))
 
 
 @router.post(
@@ -189,8 +188,9 @@ async def _update(
     return dataset
 
 
-async def _delete(request: Request, principal: Principal, dataset_id: str) -> JsonResponse:
-    force = flag(query_lists(request), "force")
+async def _delete(
+    request: Request, principal: Principal, dataset_id: str, force: bool
+) -> JsonResponse:
     await context(request).writer.submit([DeleteDataset(principal.project.id, dataset_id, force)])
     return JsonResponse({"result": {"id": dataset_id}})
 
@@ -242,7 +242,7 @@ async def _datasets(
         contents = {d: [rendered[i] for i in of if i in rendered] for d, of in members.items()}
     else:
         listing = functools.partial(
-            ctx.store.list_datapoints, dataset_id=ids[0], at=at, limit=MAX_PAGE
+            ctx.store.list_datapoints, dataset_id=ids[0], at=at, limit=max(1, len(members[ids[0]]))
         )
         contents = {ids[0]: [render_record(p) for p in await ctx.read(listing, project_id)]}
     return [render_dataset(r, contents[r.id], histories[r.id]) for r in records]

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from hivekeeper.api.auth import reader_principal
 from hivekeeper.api.docs import body_schema, query_parameters
 from hivekeeper.domain.errors import Conflict, Forbidden, NotFound, NotImplementedYet
-from hivekeeper.domain.evaluation._params import query_fields
 from hivekeeper.domain.evaluation.evaluators import (
     parse_metric,
+    parse_metric_id,
     parse_metric_query,
     parse_metric_update,
     parse_version_request,
@@ -109,8 +109,7 @@ async def update_metric(request: Request, metric_id: str, principal: Reader) -> 
 
 @router.delete("/v1/metrics", summary="Delete the metric named by ?metric_id=")
 async def delete_metric_legacy(request: Request, principal: Reader) -> JsonResponse:
-    metric_id = query_fields(query_lists(request)).identifier("metric_id", required=True)
-    return await _delete(request, principal, str(metric_id))
+    return await _delete(request, principal, parse_metric_id(query_lists(request)))
 
 
 @router.delete("/v1/metrics/{metric_id}", summary="Delete a metric with all its versions")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.evaluation._params import QueryParams, flag, last
+from hivekeeper.domain.evaluation._params import QueryParams, flag, last, query_fields
 from hivekeeper.domain.evaluation.changelog import ChangeSummary, render_history
 from hivekeeper.domain.fields import Fields
 from hivekeeper.domain.types import JsonObject
@@ -115,3 +115,12 @@ def parse_dataset_query(params: QueryParams) -> DatasetQuery:
         include_datapoints=flag(params, "include_datapoints"),
         version=None if version is None else int(version),
     )
+
+
+def parse_delete(params: QueryParams, dataset_id: str | None = None) -> tuple[str, bool]:
+    """A dataset delete: `(dataset_id, force)`, the id from the path, else from the
+    query (`DELETE /v1/datasets?dataset_id=`, what the 1.7.0 client sends); `force=true`
+    deletes a dataset runs use."""
+    if dataset_id is None:
+        dataset_id = str(query_fields(params).identifier("dataset_id", required=True))
+    return dataset_id, flag(params, "force")
