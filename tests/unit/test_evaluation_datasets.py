@@ -416,3 +416,11 @@ def test_a_delete_names_its_dataset_in_the_path_or_the_query() -> None:
     assert parse_delete({"force": ["true"], "dataset_id": ["ignored"]}, "d-2") == ("d-2", True)
     fails("dataset_id", parse_delete, {})
     fails("force", parse_delete, {"force": ["maybe"]}, "d-3")
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "²", "-1"])
+def test_numbers_no_int_holds_are_refused_naming_the_parameter(text: str) -> None:
+    # Thousands of digits, or a digit int() refuses: a 400, never int()'s ValueError.
+    fails("version", parse_dataset_query, {"dataset_id": ["d"], "version": [text]})
+    fails("limit", parse_datapoint_query, {"limit": [text]})
+    fails("page", parse_datapoint_query, {"page": [text]})
