@@ -96,7 +96,10 @@ class Settings:
     max_batch_events: int = field(
         default=10_000,
         metadata=_doc(
-            "Most events in one REST batch (all-or-nothing).", click.IntRange(1), serve_only=True
+            "Most events in one REST batch, or datapoints in one add-datapoints or "
+            "datapoints-from-events request (all-or-nothing).",
+            click.IntRange(1),
+            serve_only=True,
         ),
     )
     max_children_ids: int = field(

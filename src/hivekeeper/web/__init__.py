@@ -21,7 +21,15 @@ from hivekeeper.web.admission import BodyBudget, BodyBudgetMiddleware, BodyTicke
 from hivekeeper.web.context import AppContext, context
 from hivekeeper.web.errors import install_error_handlers, note_error
 from hivekeeper.web.exports import EventBatches, chunked_response, query_after, read_events
-from hivekeeper.web.http import JsonResponse, json_bytes, json_limits, read_body, read_json
+from hivekeeper.web.http import (
+    JsonResponse,
+    decode_json,
+    json_bytes,
+    json_limits,
+    query_lists,
+    read_body,
+    read_json,
+)
 from hivekeeper.web.lanes import Lanes
 from hivekeeper.web.metrics import Metrics
 from hivekeeper.web.observe import Observer, ObserveRequests
@@ -45,12 +53,14 @@ __all__ = [
     "chunked_response",
     "client_address",
     "context",
+    "decode_json",
     "install_error_handlers",
     "json_bytes",
     "json_limits",
     "log_unmatched",
     "note_error",
     "query_after",
+    "query_lists",
     "read_body",
     "read_events",
     "read_json",

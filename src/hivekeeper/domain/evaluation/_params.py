@@ -18,7 +18,7 @@ import orjson
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import parse_id
 from hivekeeper.domain.fields import Fields
-from hivekeeper.domain.filters import Condition, parse_condition
+from hivekeeper.domain.filters import Condition, integer_or_none, parse_condition
 
 QueryParams = Mapping[str, list[str]]
 MAX_PAGE = 1_000_000_000
@@ -116,6 +116,13 @@ def page_number(params: QueryParams, key: str, default: int, maximum: int) -> in
     text = last(params, key)
     if text is None or not text.strip():
         return default
-    if not text.strip().isdigit() or not 1 <= int(text) <= maximum:
+    return whole_number(text, key, maximum)
+
+
+def whole_number(text: str, key: str, maximum: int) -> int:
+    """`text` as a whole number from 1 to `maximum`, however many digits it has.
+    Raises ValidationFailed naming `key` otherwise."""
+    value = integer_or_none(text, maximum)
+    if value is None or not 1 <= value <= maximum:
         raise ValidationFailed(f"{key} must be a whole number from 1 to {maximum}", field=key)
-    return int(text)
+    return value
