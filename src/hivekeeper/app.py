@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, otlp, queries, sessions
+from hivekeeper.api import runs as run_routes
 from hivekeeper.api.otlp_grpc import OtlpGrpcServer
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
@@ -131,7 +132,9 @@ def create_app(
     if settings.access_log:
         observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))
     app.add_middleware(ObserveRequests, observers=observers)
-    # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
+    # Fixed paths (`/v1/events/chart`, `/v1/events/schema`) must precede
+    # `/v1/events/{event_id}`.
+    app.include_router(run_routes.router)
     for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -4,10 +4,12 @@ The routes come from the app object itself: a route added later fails
 `test_every_route_is_covered_or_public` until it has a case here (or is listed as
 public), so isolation is checked for it too.
 
-Project A holds sessions, events and OTLP spans, all carrying a marker. Project B's
-full key then reads, deletes, updates and writes naming A's ids on every route: reads
-and deletes answer as if A's data did not exist, writes act inside B only, no answer
-to B mentions A, and A's data reads back byte for byte as it did before.
+Project A holds sessions, events, OTLP spans and an experiment run, all carrying a
+marker. Project B's full key then reads, deletes, updates and writes naming A's ids on
+every route: reads and deletes answer as if A's data did not exist, writes act inside B
+only, no answer to B mentions A, and A's data reads back byte for byte as it did before.
+Ingest keys write telemetry (`write`) but get 403 on reads, deletes and the writes only a
+full key may make (`manage`: experiment runs).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ START_MS = 1_790_000_000_000.0
 # Routes that need no key; any method. /metrics may or may not exist yet.
 PUBLIC = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
-Kind = Literal["read", "delete", "write"]
+Kind = Literal["read", "delete", "write", "manage"]
 Call = Callable[[httpx.Client, "Seeded"], list[httpx.Response]]
 
 
@@ -50,6 +52,7 @@ class Seeded:
     otlp_session_id: str
     trace_id: str
     span_ids: tuple[str, ...]
+    run_id: str
 
     @property
     def otlp_event_ids(self) -> list[str]:
@@ -321,6 +324,72 @@ def _otlp_metrics_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _otlp_metrics(c, "/v1/metrics")
 
 
+# --- experiment runs (api/runs.py) ---
+_RUN_READS = (
+    "/v1/runs/{run_id}",
+    "/v1/runs/{run_id}/result",
+    "/v1/runs/{run_id}/summary",
+    "/v1/runs/{run_id}/metrics",
+    "/v1/runs/{run_id}/schema",
+)
+_RUN_PAIRS = (
+    "/v1/runs/{new_run_id}/compare-with/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}/events",
+)
+
+
+def _run_read(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(run_id=a.run_id))]
+
+
+def _run_pair(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(new_run_id=a.run_id, old_run_id=a.run_id))]
+
+
+for _path in _RUN_READS:
+    case("GET", _path, "read")(_run_read(_path))
+for _path in _RUN_PAIRS:
+    case("GET", _path, "read")(_run_pair(_path))
+
+
+@case("GET", "/v1/runs", "read")
+def _list_runs(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs"), c.get("/v1/runs", params={"run_ids[]": a.run_id})]
+
+
+@case("GET", "/v1/runs/compare/events", "read")
+def _compare_events(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/compare/events", params={"run_id_1": a.run_id, "run_id_2": a.run_id})]
+
+
+@case("GET", "/v1/runs/schema", "read")
+def _runs_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/schema")]
+
+
+@case("GET", "/v1/events/schema", "read")
+def _events_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/events/schema"), c.get(f"/v1/events/schema?evaluation_id={a.run_id}")]
+
+
+@case("DELETE", "/v1/runs/{run_id}", "delete")
+def _delete_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/runs/{a.run_id}", params={"delete_sessions": "true"})]
+
+
+@case("POST", "/v1/runs", "manage")
+def _create_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"run_id": a.run_id, "name": "b", "event_ids": [a.session_id]}
+    return [c.post("/v1/runs", json=body)]
+
+
+@case("PUT", "/v1/runs/{run_id}", "manage")
+def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"status": "completed", "event_ids": [a.otlp_session_id], "metadata": {"tag": "b"}}
+    return [c.put(f"/v1/runs/{a.run_id}", json=body)]
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []
@@ -375,6 +444,10 @@ def seed_project_a(api: httpx.Client) -> Seeded:
             headers={"Content-Type": "application/json"},
         )
     )
+    run = {"name": MARKER, "metadata": private["metadata"], "datapoint_ids": [MARKER]}
+    run_id = _ok(api.post("/v1/runs", json={**run, "event_ids": [session_id, otlp_session_id]}))[
+        "run_id"
+    ]
     return Seeded(
         session_id=session_id,
         event_id=event_id,
@@ -383,6 +456,7 @@ def seed_project_a(api: httpx.Client) -> Seeded:
         otlp_session_id=otlp_session_id,
         trace_id=trace_id,
         span_ids=span_ids,
+        run_id=run_id,
     )
 
 
@@ -399,6 +473,9 @@ def snapshot(api: httpx.Client, a: Seeded) -> dict[str, bytes]:
     reads["export"] = api.post("/v1/events/export", json={"limit": 7500})
     reads["list"] = api.get("/events", params={"limit": "7500"})
     reads["chart"] = api.get("/v1/events/chart", params={"aggregation": "count"})
+    reads["run"] = api.get(f"/v1/runs/{a.run_id}")
+    reads["run result"] = api.get(f"/v1/runs/{a.run_id}/result")
+    reads["runs"] = api.get("/v1/runs")
     for name, answer in reads.items():
         assert answer.status_code == 200, (name, answer.text)
     assert MARKER in reads["export"].text
@@ -493,11 +570,17 @@ def _values_of(node: Any, key: str) -> Iterator[Any]:
 
 
 def _is_empty(answer: httpx.Response) -> bool:
-    """An answer that found nothing: 404, or a listing/chart without events."""
+    """An answer that found nothing: 404, or a listing/chart without events, a run list
+    without runs, a schema without fields."""
     if answer.status_code == 404:
         return answer.json()["errorCode"] == "NOT_FOUND"
     body = answer.json()
-    return answer.status_code == 200 and body.get("totalEvents") == 0
+    nothing = (
+        body.get("totalEvents") == 0
+        or body.get("pagination", {}).get("total") == 0
+        or body.get("fields") == []
+    )
+    return answer.status_code == 200 and nothing
 
 
 def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
@@ -509,7 +592,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
 
     # B before it wrote anything: A's ids are absent everywhere.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind == "write":
+        if check.kind in ("write", "manage"):
             continue
         for answer in check.call(b, seeded):
             assert _is_empty(answer), (method, path, answer.status_code, answer.text)
@@ -518,7 +601,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
 
     # B writes, updates and sends spans under A's ids: all of it lands in B.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind != "write":
+        if check.kind not in ("write", "manage"):
             continue
         for answer in check.call(b, seeded):
             assert answer.status_code == 200, (method, path, answer.text)
@@ -538,7 +621,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
     assert snapshot(a, seeded) == before
 
 
-def test_ingest_keys_get_403_on_every_read_and_delete_route(
+def test_ingest_keys_get_403_on_every_read_delete_and_manage_route(
     server: LiveServer, projects: Projects
 ) -> None:
     # A's own ingest key: it may write into A, but not read A back or delete from it.

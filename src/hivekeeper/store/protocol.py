@@ -79,6 +79,10 @@ class EventStore(Protocol):
         """A visible event, or with `include_pending` a pending row too (what
         `DeleteEvent` can remove)."""
 
+    def get_events(self, project_id: str, event_ids: Sequence[str]) -> list[StoredRow]:
+        """The visible events among these ids, in no order (unknown ids left out): a
+        fixed number of queries whatever the number of ids."""
+
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         """Every visible event of a session, the session row included, by start time."""
 

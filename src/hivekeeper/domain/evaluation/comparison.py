@@ -26,7 +26,7 @@ from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate
 from hivekeeper.domain.evaluation.results import Group, MetricSummary, RunResult, numeric
 from hivekeeper.domain.evaluation.traces import SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, lower_is_better
-from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT, Condition
+from hivekeeper.domain.filters import DEFAULT_LIMIT, DEFAULT_MAX_FILTERS, MAX_LIMIT, Condition
 from hivekeeper.domain.types import JsonObject
 
 
@@ -96,11 +96,16 @@ class EventPair:
 
 
 def parse_compare_events(
-    params: QueryParams, *, new_run_id: str | None = None, old_run_id: str | None = None
+    params: QueryParams,
+    *,
+    new_run_id: str | None = None,
+    old_run_id: str | None = None,
+    max_filters: int = DEFAULT_MAX_FILTERS,
 ) -> CompareEventsQuery:
     """The query of either compare-events route: run ids from the path when given, else
     the required `run_id_1` (new) and `run_id_2` (old); `event_name`, `event_type`,
-    `filter` (export language), `page`, `limit` (default 1000, at most 7500)."""
+    `filter` (export language, at most `max_filters`), `page`, `limit` (default 1000,
+    at most 7500)."""
     fields = query_fields(params)
     new_id = new_run_id or fields.identifier("run_id_1", required=True)
     old_id = old_run_id or fields.identifier("run_id_2", required=True)
@@ -109,7 +114,7 @@ def parse_compare_events(
         old_run_id=str(old_id),
         event_name=fields.string("event_name"),
         event_type=fields.string("event_type"),
-        conditions=conditions(params, "filter"),
+        conditions=conditions(params, "filter", max_filters),
         page=page_number(params, "page", 1, MAX_PAGE),
         limit=page_number(params, "limit", DEFAULT_LIMIT, MAX_LIMIT),
     )

@@ -24,7 +24,7 @@ from hivekeeper.domain.evaluation._params import QueryParams, conditions, last
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate, parse_aggregate
 from hivekeeper.domain.evaluation.traces import Score, ScoreValue, SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, verdict
-from hivekeeper.domain.filters import Condition
+from hivekeeper.domain.filters import DEFAULT_MAX_FILTERS, Condition
 from hivekeeper.domain.types import JsonObject
 
 Group = tuple[str, str, str]
@@ -91,11 +91,14 @@ class RunResult:
         return list(dict.fromkeys(d.trace.key for d in self.datapoints if not d.passed))
 
 
-def parse_result_query(params: QueryParams) -> ResultQuery:
-    """`aggregate_function` (default average) and `filters`. Raises ValidationFailed."""
+def parse_result_query(
+    params: QueryParams, *, max_filters: int = DEFAULT_MAX_FILTERS
+) -> ResultQuery:
+    """`aggregate_function` (default average) and `filters` (at most `max_filters`).
+    Raises ValidationFailed naming the parameter."""
     return ResultQuery(
         function=parse_aggregate(last(params, "aggregate_function")),
-        conditions=conditions(params, "filters"),
+        conditions=conditions(params, "filters", max_filters),
     )
 
 
