@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
 from hivekeeper.api import events, health, otlp, queries, sessions
-from hivekeeper.api import runs as run_routes
 from hivekeeper.api.otlp_grpc import OtlpGrpcServer
+from hivekeeper.api.runs import router as runs_router
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
@@ -132,9 +132,8 @@ def create_app(
     if settings.access_log:
         observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))
     app.add_middleware(ObserveRequests, observers=observers)
-    # Fixed paths (`/v1/events/chart`, `/v1/events/schema`) must precede
-    # `/v1/events/{event_id}`.
-    app.include_router(run_routes.router)
+    # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
+    app.include_router(runs_router)  # experiment runs, and `/v1/events/schema`
     for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -8,8 +8,7 @@ Project A holds sessions, events, OTLP spans and an experiment run, all carrying
 marker. Project B's full key then reads, deletes, updates and writes naming A's ids on
 every route: reads and deletes answer as if A's data did not exist, writes act inside B
 only, no answer to B mentions A, and A's data reads back byte for byte as it did before.
-Ingest keys write telemetry (`write`) but get 403 on reads, deletes and the writes only a
-full key may make (`manage`: experiment runs).
+An ingest key of A is refused everything but telemetry writes.
 """
 
 from __future__ import annotations
@@ -37,7 +36,10 @@ START_MS = 1_790_000_000_000.0
 # Routes that need no key; any method. /metrics may or may not exist yet.
 PUBLIC = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
-Kind = Literal["read", "delete", "write", "manage"]
+Kind = Literal["read", "update", "delete", "write", "own"]
+"""What B's full key gets on a route naming A's ids: `read`, `update`, `delete` find
+nothing (404, or an empty listing); `write` (telemetry) and `own` (a record of B's
+own, with B's own ids) succeed inside B. An ingest key gets 403 on all but `write`."""
 Call = Callable[[httpx.Client, "Seeded"], list[httpx.Response]]
 
 
@@ -378,13 +380,13 @@ def _delete_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return [c.delete(f"/v1/runs/{a.run_id}", params={"delete_sessions": "true"})]
 
 
-@case("POST", "/v1/runs", "manage")
+@case("POST", "/v1/runs", "own")
 def _create_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
-    body = {"run_id": a.run_id, "name": "b", "event_ids": [a.session_id]}
+    body = {"name": "b", "event_ids": [a.session_id], "datapoint_ids": [a.run_id]}
     return [c.post("/v1/runs", json=body)]
 
 
-@case("PUT", "/v1/runs/{run_id}", "manage")
+@case("PUT", "/v1/runs/{run_id}", "update")
 def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     body = {"status": "completed", "event_ids": [a.otlp_session_id], "metadata": {"tag": "b"}}
     return [c.put(f"/v1/runs/{a.run_id}", json=body)]
@@ -592,7 +594,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
 
     # B before it wrote anything: A's ids are absent everywhere.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind in ("write", "manage"):
+        if check.kind in ("write", "own"):
             continue
         for answer in check.call(b, seeded):
             assert _is_empty(answer), (method, path, answer.status_code, answer.text)
@@ -601,7 +603,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
 
     # B writes, updates and sends spans under A's ids: all of it lands in B.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind not in ("write", "manage"):
+        if check.kind not in ("write", "own"):
             continue
         for answer in check.call(b, seeded):
             assert answer.status_code == 200, (method, path, answer.text)
@@ -609,7 +611,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
     assert snapshot(a, seeded) == before
 
     # B now has rows under A's ids: it reads and deletes those, and only those.
-    for kind in ("read", "delete"):
+    for kind in ("read", "update", "delete"):
         for (method, path), check in sorted(CASES.items()):
             if check.kind != kind:
                 continue
@@ -621,7 +623,7 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
     assert snapshot(a, seeded) == before
 
 
-def test_ingest_keys_get_403_on_every_read_delete_and_manage_route(
+def test_ingest_keys_get_403_on_every_route_but_telemetry_writes(
     server: LiveServer, projects: Projects
 ) -> None:
     # A's own ingest key: it may write into A, but not read A back or delete from it.
