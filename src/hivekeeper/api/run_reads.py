@@ -106,11 +106,13 @@ def metric_events(
 
 def event_pairs(store: Store, project: Project, query: CompareEventsQuery) -> JsonObject:
     """`GET /v1/runs/compare/events`: one page of the events both runs' sessions of a
-    datapoint hold, each read whole (two queries for the page, whatever its size)."""
+    datapoint hold, in the new run's datapoint order, each read whole (two queries for
+    the page, whatever its size)."""
     new_run = require_run(store, project.id, query.new_run_id, "run_id_1")
     old_run = require_run(store, project.id, query.old_run_id, "run_id_2")
+    new_traces = _traces(store, project.id, new_run.run_id, query.conditions)
     pairs = comparison.pair_events(
-        _traces(store, project.id, new_run.run_id, query.conditions),
+        results.in_run_order(new_traces, new_run.datapoint_ids),
         _traces(store, project.id, old_run.run_id, query.conditions),
         event_name=query.event_name,
         event_type=query.event_type,

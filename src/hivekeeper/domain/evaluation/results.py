@@ -112,7 +112,7 @@ def compute_result(
 ) -> RunResult:
     """The result of a run in state `status` whose planned datapoints are
     `datapoint_ids`, from the traces of its sessions. Pure; never raises."""
-    ordered = _in_run_order(list(traces), datapoint_ids)
+    ordered = in_run_order(list(traces), datapoint_ids)
     outcomes = tuple(_outcome(trace, rules) for trace in ordered)
     answered = {t.datapoint_id for t in ordered}
     return RunResult(
@@ -161,7 +161,9 @@ def numeric(value: ScoreValue) -> float | None:
     return None if isinstance(value, str) else float(value)
 
 
-def _in_run_order(traces: list[SessionTrace], datapoint_ids: Sequence[str]) -> list[SessionTrace]:
+def in_run_order(
+    traces: Iterable[SessionTrace], datapoint_ids: Sequence[str]
+) -> list[SessionTrace]:
     """Sessions in the order of the run's datapoints, then the rest as they came (by
     start time); `sorted` is stable, so sessions of one datapoint keep theirs."""
     rank = {d: i for i, d in enumerate(dict.fromkeys(datapoint_ids))}
