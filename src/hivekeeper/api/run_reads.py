@@ -6,6 +6,7 @@ A result is computed from the events of the run's sessions when it is asked for
 (`EvaluationStore.run_rows`, one query), so a late event changes the next answer.
 The functions are synchronous: routes run them on a read thread (`AppContext.read`),
 store reads and the domain's computation together, off the event loop.
+
 """
 
 from __future__ import annotations
@@ -78,19 +79,19 @@ def result(store: Store, project: Project, run_id: str, query: ResultQuery) -> J
 def compare(
     store: Store, project: Project, new_run_id: str, old_run_id: str, query: ResultQuery
 ) -> JsonObject:
-    """`GET /v1/runs/{new}/compare-with/{old}`: the comparison body."""
+    """`GET /v1/runs/{new}/compare-with/{old}`: the comparison body. Each run's events
+    are read without inputs, outputs or feedback, and scored in one pass."""
     new_run = require_run(store, project.id, new_run_id, "new_run_id")
     old_run = require_run(store, project.id, old_run_id, "old_run_id")
-    new_traces = _traces(store, project.id, new_run.run_id, query.conditions)
-    old_traces = _traces(store, project.id, old_run.run_id, query.conditions)
+    new_traces = _traces(store, project.id, new_run.run_id, query.conditions, scores_only=True)
+    old_traces = _traces(store, project.id, old_run.run_id, query.conditions, scores_only=True)
+    # Which way is better: the new run's passing range, else the deployed threshold.
     thresholds = _thresholds(store, project.id, [new_traces, old_traces])
-    new_rules = rules_for(new_run.passing_ranges, thresholds)
-    old_rules = rules_for(old_run.passing_ranges, thresholds)
+    rules = rules_for(new_run.passing_ranges, thresholds)
     compared = comparison.compare(
-        _compute(new_run, new_traces, new_rules, query),
-        _compute(old_run, old_traces, old_rules, query),
-        new_rules,
-        query.function,
+        comparison.run_scores(new_traces, new_run.datapoint_ids, query.function),
+        comparison.run_scores(old_traces, old_run.datapoint_ids, query.function),
+        rules,
     )
     new_object, old_object = run_objects(store, project.id, [new_run, old_run])
     return comparison.render_comparison(compared, new_object, old_object)
@@ -101,7 +102,8 @@ def metric_events(
 ) -> JsonObject:
     """`GET /v1/runs/{id}/metrics`: every scored event of the run's sessions."""
     run = require_run(store, project.id, run_id)
-    return results.render_metric_events(_traces(store, project.id, run.run_id, conditions))
+    traces = _traces(store, project.id, run.run_id, conditions, scores_only=True)
+    return results.render_metric_events(traces)
 
 
 def event_pairs(store: Store, project: Project, query: CompareEventsQuery) -> JsonObject:
@@ -110,10 +112,10 @@ def event_pairs(store: Store, project: Project, query: CompareEventsQuery) -> Js
     the page, whatever its size)."""
     new_run = require_run(store, project.id, query.new_run_id, "run_id_1")
     old_run = require_run(store, project.id, query.old_run_id, "run_id_2")
-    new_traces = _traces(store, project.id, new_run.run_id, query.conditions)
+    new_traces = _traces(store, project.id, new_run.run_id, query.conditions, scores_only=True)
     pairs = comparison.pair_events(
         results.in_run_order(new_traces, new_run.datapoint_ids),
-        _traces(store, project.id, old_run.run_id, query.conditions),
+        _traces(store, project.id, old_run.run_id, query.conditions, scores_only=True),
         event_name=query.event_name,
         event_type=query.event_type,
     )
@@ -149,9 +151,14 @@ def event_schema(
 
 
 def _traces(
-    store: Store, project_id: str, run_id: str, conditions: Sequence[Condition]
+    store: Store,
+    project_id: str,
+    run_id: str,
+    conditions: Sequence[Condition],
+    *,
+    scores_only: bool = False,
 ) -> list[SessionTrace]:
-    return read_sessions(store.run_rows(project_id, run_id, conditions))
+    return read_sessions(store.run_rows(project_id, run_id, conditions, scores_only=scores_only))
 
 
 def _compute(

@@ -41,6 +41,11 @@ class EvaluationDb(Protocol):
         rows, `outputs` of session rows and their children, `feedback.ground_truth`,
         `metadata.datapoint_id`, whole `metrics`), each as JSON text."""
 
+    @property
+    def score_columns(self) -> str:
+        """`run_columns` with `inputs`, `outputs` and `feedback` as `{}`: what a
+        comparison of runs reads."""
+
     def execute(self, query: str, params: Sequence[object] = ()) -> Cursor: ...
 
     def executemany(self, query: str, params: Sequence[Sequence[object]]) -> None: ...
