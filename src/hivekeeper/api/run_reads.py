@@ -7,12 +7,15 @@ A result is computed from the events of the run's sessions when it is asked for
 The functions are synchronous: routes run them on a read thread (`AppContext.read`),
 store reads and the domain's computation together, off the event loop.
 
+The cyclic garbage collector is paused while a result, comparison or event list is
+computed (`collector.collector_paused`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from hivekeeper.api.collector import collector_paused
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.evaluation import changelog, comparison, results, runs, schema, versions
 from hivekeeper.domain.evaluation.comparison import CompareEventsQuery
@@ -67,6 +70,7 @@ def run_object(store: Store, project_id: str, run: Run) -> JsonObject:
     return run_objects(store, project_id, [run])[0]
 
 
+@collector_paused
 def result(store: Store, project: Project, run_id: str, query: ResultQuery) -> JsonObject:
     """`GET /v1/runs/{id}/result` (and `/summary`): the RunResult body."""
     run = require_run(store, project.id, run_id)
@@ -76,6 +80,7 @@ def result(store: Store, project: Project, run_id: str, query: ResultQuery) -> J
     return results.render_result(computed, run_object(store, project.id, run))
 
 
+@collector_paused
 def compare(
     store: Store, project: Project, new_run_id: str, old_run_id: str, query: ResultQuery
 ) -> JsonObject:
@@ -97,6 +102,7 @@ def compare(
     return comparison.render_comparison(compared, new_object, old_object)
 
 
+@collector_paused
 def metric_events(
     store: Store, project: Project, run_id: str, conditions: Sequence[Condition]
 ) -> JsonObject:
@@ -106,6 +112,7 @@ def metric_events(
     return results.render_metric_events(traces)
 
 
+@collector_paused
 def event_pairs(store: Store, project: Project, query: CompareEventsQuery) -> JsonObject:
     """`GET /v1/runs/compare/events`: one page of the events both runs' sessions of a
     datapoint hold, in the new run's datapoint order, each read whole (two queries for
