@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.contract.test_isolation import app_routes
-from tests.support.scenario import ScenarioRun, run_scenario
+from tests.support.scenario import ScenarioRun, run_scenario, run_script
 from tests.support.server import run_server
 
 LOCAL = ["EXT-hi", "EXT-yo", "EXT-str", "EXT-boom"]
@@ -207,6 +207,30 @@ def test_every_other_experiments_method_answers(experiments: Experiments) -> Non
         "delete_run_async": True,
     }
     assert experiments.api.get("/v1/runs/manual-1").status_code == 404
+
+
+def test_the_readme_example_runs_as_printed(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Experiments") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
+    script = tmp_path / "readme_example.py"
+    script.write_text(
+        "import json, os\n"
+        + example.replace('"hh_…"', 'os.environ["SCENARIO_API_KEY"]').replace(
+            '"http://127.0.0.1:8000"', 'os.environ["SCENARIO_SERVER_URL"]'
+        )
+        + "\nprint(json.dumps({'passed': result.passed, "
+        "'exact_match': result.metrics.get_metric('exact_match').aggregate}))\n"
+    )
+    (tmp_path / "data").mkdir()
+    with run_server(tmp_path / "data", "sqlite") as live, live.client() as api:
+        run = run_script(script, server_url=live.url, api_key=live.key, timeout_s=300)
+        passed = run.result["passed"]
+        assert len(passed) == 2 and all(d.startswith("EXT-") for d in passed)
+        # What the README says it prints: both rows passed (no rule judged them) and 0.5.
+        assert run.stdout.strip().splitlines()[-2] == f"{passed} 0.5"
+        assert run.result["exact_match"] == 0.5
+        assert api.get("/v1/runs/ci-1234").json()["evaluation"]["name"] == "shout"
 
 
 @pytest.mark.xfail(
