@@ -211,8 +211,8 @@ def test_every_other_experiments_method_answers(experiments: Experiments) -> Non
 
 def test_the_readme_example_runs_as_printed(tmp_path: Path) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## Experiments") :]
-    example = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
+    blocks = readme.split("```python\n")[1:]
+    (example,) = [b.split("\n```")[0] for b in blocks if "= evaluate(" in b]
     script = tmp_path / "readme_example.py"
     script.write_text(
         "import json, os\n"
