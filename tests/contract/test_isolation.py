@@ -5,7 +5,7 @@ The routes come from the app object itself: a route added later fails
 public), so isolation is checked for it too.
 
 Project A holds sessions, events and OTLP spans, datasets, datapoints, prompts,
-metrics and saved charts, all carrying a marker. Project B's full key then reads,
+metrics, saved charts and an experiment run, all carrying a marker. Project B's full key then reads,
 deletes, updates and writes naming A's ids (and A's project id) on every route: reads,
 updates and deletes answer as if A's data did not exist, writes act inside B only, no
 answer to B mentions A, and A's data reads back byte for byte as it did before. An
@@ -73,6 +73,7 @@ class Seeded:
     trace_id: str
     span_ids: tuple[str, ...]
     evaluation: SeededEvaluation
+    run_id: str
 
     @property
     def otlp_event_ids(self) -> list[str]:
@@ -610,6 +611,72 @@ def _delete_queue(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _queues(c, "DELETE", "/v1/queues/q")
 
 
+# --- experiment runs (api/runs.py) ---
+_RUN_READS = (
+    "/v1/runs/{run_id}",
+    "/v1/runs/{run_id}/result",
+    "/v1/runs/{run_id}/summary",
+    "/v1/runs/{run_id}/metrics",
+    "/v1/runs/{run_id}/schema",
+)
+_RUN_PAIRS = (
+    "/v1/runs/{new_run_id}/compare-with/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}/events",
+)
+
+
+def _run_read(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(run_id=a.run_id))]
+
+
+def _run_pair(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(new_run_id=a.run_id, old_run_id=a.run_id))]
+
+
+for _path in _RUN_READS:
+    case("GET", _path, "read")(_run_read(_path))
+for _path in _RUN_PAIRS:
+    case("GET", _path, "read")(_run_pair(_path))
+
+
+@case("GET", "/v1/runs", "read")
+def _list_runs(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs"), c.get("/v1/runs", params={"run_ids[]": a.run_id})]
+
+
+@case("GET", "/v1/runs/compare/events", "read")
+def _compare_events(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/compare/events", params={"run_id_1": a.run_id, "run_id_2": a.run_id})]
+
+
+@case("GET", "/v1/runs/schema", "read")
+def _runs_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/schema")]
+
+
+@case("GET", "/v1/events/schema", "read")
+def _events_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/events/schema"), c.get(f"/v1/events/schema?evaluation_id={a.run_id}")]
+
+
+@case("DELETE", "/v1/runs/{run_id}", "delete")
+def _delete_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/runs/{a.run_id}", params={"delete_sessions": "true"})]
+
+
+@case("POST", "/v1/runs", "own")
+def _create_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"name": "b", "event_ids": [a.session_id], "datapoint_ids": [a.run_id]}
+    return [c.post("/v1/runs", json=body)]
+
+
+@case("PUT", "/v1/runs/{run_id}", "update")
+def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"status": "completed", "event_ids": [a.otlp_session_id], "metadata": {"tag": "b"}}
+    return [c.put(f"/v1/runs/{a.run_id}", json=body)]
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []
@@ -664,6 +731,10 @@ def seed_project_a(api: httpx.Client) -> Seeded:
             headers={"Content-Type": "application/json"},
         )
     )
+    run = {"name": MARKER, "metadata": private["metadata"], "datapoint_ids": [MARKER]}
+    run_id = _ok(api.post("/v1/runs", json={**run, "event_ids": [session_id, otlp_session_id]}))[
+        "run_id"
+    ]
     return Seeded(
         session_id=session_id,
         event_id=event_id,
@@ -673,6 +744,7 @@ def seed_project_a(api: httpx.Client) -> Seeded:
         trace_id=trace_id,
         span_ids=span_ids,
         evaluation=seed_evaluation_of_a(api, project_id=_ok(api.get("/v1/projects"))[0]["id"]),
+        run_id=run_id,
     )
 
 
@@ -732,6 +804,9 @@ def snapshot(api: httpx.Client, a: Seeded) -> dict[str, bytes]:
     reads["metrics"] = api.get("/v1/metrics")
     reads["metric versions"] = api.get(f"/v1/metrics/{e.metric_id}/versions")
     reads["charts"] = api.get(f"/v1/projects/{e.project_id}/charts")
+    reads["run"] = api.get(f"/v1/runs/{a.run_id}")
+    reads["run result"] = api.get(f"/v1/runs/{a.run_id}/result")
+    reads["runs"] = api.get("/v1/runs")
     for name, answer in reads.items():
         assert answer.status_code == 200, (name, answer.text)
     assert MARKER in reads["export"].text and MARKER in reads["datasets"].text

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from hivekeeper.domain.charts import AGGREGATIONS, BUCKETS
+from hivekeeper.domain.evaluation.aggregates import AGGREGATE_FUNCTIONS
 from hivekeeper.domain.evaluation.configurations import CONFIG_TYPES, ENVS
 from hivekeeper.domain.evaluation.evaluators import METRIC_TYPES, RETURN_TYPES
+from hivekeeper.domain.evaluation.runs import MAX_RUN_LIMIT, RUN_SORTS, RUN_STATUSES
 from hivekeeper.domain.filters import FILTER_TYPES, MAX_LIMIT, MAX_PAGE, OPERATORS
 from hivekeeper.domain.types import EVENT_TYPES
 
@@ -64,6 +66,26 @@ _FILTER = {
 }
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 1000}
 _PAGE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}
+_IDS = {"type": "array", "items": {"type": "string"}}
+_RUN_FIELDS: dict[str, Any] = {
+    "name": {"type": "string"},
+    "description": {"type": "string"},
+    "status": {"type": "string", "enum": list(RUN_STATUSES)},
+    "metadata": _OBJECT,
+    "results": _OBJECT,
+    "configuration": _OBJECT,
+    "passing_ranges": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+        },
+    },
+    "evaluators": {"type": "array", "items": {}},
+    "event_ids": {**_IDS, "description": "The run's sessions (merged on update)"},
+    "session_ids": {**_IDS, "description": "Same as event_ids"},
+    "datapoint_ids": _IDS,
+}
 _BATCH_FLAGS = {
     "is_single_session": {"type": "boolean"},
     "session_properties": _SESSION,
@@ -99,6 +121,15 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"event_id": {"type": "string"}, **_EVENT_FIELDS},
     },
     "EventFields": {"type": "object", "properties": _EVENT_FIELDS},
+    "RunCreate": {
+        "type": "object",
+        "properties": {
+            "run_id": {"type": "string", "description": "Any id without / ? #; a UUID when absent"},
+            "dataset_id": {"type": "string", "description": "EXT-… ids go to metadata"},
+            **_RUN_FIELDS,
+        },
+    },
+    "RunUpdate": {"type": "object", "properties": _RUN_FIELDS},
     "ExportRequest": {
         "type": "object",
         "properties": {
@@ -236,6 +267,11 @@ _QUERY_FILTERS = {
     "filters": "a JSON array of filters, or filters[0][field]=…&filters[0][operator]=…",
     "dateRange": 'JSON such as {"$gte": …, "$lte": …} or {"relative": "7d"}, or a time',
 }
+_DATE_RANGE = {"type": "string", "description": _QUERY_FILTERS["dateRange"]}
+_RUN_FILTERS = {
+    "type": "string",
+    "description": "filters on the run's session rows: " + _QUERY_FILTERS["filters"],
+}
 QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "EventList": {
         **{name: {"type": "string", "description": text} for name, text in _QUERY_FILTERS.items()},
@@ -250,6 +286,38 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "aggregation": {"type": "string", "enum": list(AGGREGATIONS), "default": "avg"},
         "bucket": {"type": "string", "enum": list(BUCKETS), "default": "hour"},
         "groupBy": {"type": "string", "example": "config.model"},
+    },
+    "RunList": {
+        "dataset_id": {"type": "string", "description": "an EXT-… id matches offline runs"},
+        "run_ids[]": {"type": "string"},
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": list(RUN_STATUSES)},
+        "dateRange": _DATE_RANGE,
+        "sort_by": {"type": "string", "enum": list(RUN_SORTS), "default": "created_at"},
+        "sort_order": {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
+        "page": _PAGE,
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RUN_LIMIT, "default": 100},
+    },
+    "RunDelete": {"delete_sessions": {"type": "boolean", "default": False}},
+    "RunResult": {
+        "aggregate_function": {
+            "type": "string",
+            "enum": list(AGGREGATE_FUNCTIONS),
+            "default": "average",
+        },
+        "filters": _RUN_FILTERS,
+    },
+    "RunMetrics": {"filters": _RUN_FILTERS, "dateRange": _DATE_RANGE},
+    "RunSchema": {"dateRange": _DATE_RANGE},
+    "Schema": {"dateRange": _DATE_RANGE, "evaluation_id": {"type": "string"}},
+    "CompareEvents": {
+        "run_id_1": {"type": "string", "description": "the new run (path routes: in the path)"},
+        "run_id_2": {"type": "string", "description": "the old run"},
+        "event_name": {"type": "string"},
+        "event_type": {"type": "string"},
+        "filter": _RUN_FILTERS,
+        "limit": _LIMIT,
+        "page": _PAGE,
     },
 }
 
