@@ -150,6 +150,32 @@ def test_a_run_names_its_stored_dataset_and_the_version_it_used(
     assert evaluation["metadata"] == {}
 
 
+def test_a_run_over_a_dataset_edited_since_still_shows_its_datapoints_as_they_were(
+    api: httpx.Client,
+) -> None:
+    dataset_id = ok(api.post("/v1/datasets", json={"name": "qa"}))["result"]["insertedId"]
+    rows = {"data": [{"q": "2+2?", "a": "4"}], "mapping": {"inputs": ["q"], "ground_truth": ["a"]}}
+    (datapoint_id,) = ok(api.post(f"/v1/datasets/{dataset_id}/datapoints", json=rows))[
+        "datapoint_ids"
+    ]
+    run = ok(api.post("/v1/runs", json={"run_id": "before-edit", "dataset_id": dataset_id}))
+    used = run["evaluation"]["dataset_version"]
+    assert (run["evaluation"]["dataset_name"], used) == ("qa", 1)  # its first row
+
+    # The dataset moves on: its datapoint is edited and another one added.
+    ok(api.put(f"/v1/datapoints/{datapoint_id}", json={"inputs": {"q": "3+3?"}}))
+    more = {"data": [{"q": "1+1?", "a": "2"}], "mapping": {"inputs": ["q"], "ground_truth": ["a"]}}
+    ok(api.post(f"/v1/datasets/{dataset_id}/datapoints", json=more))
+
+    later = ok(api.get("/v1/runs/before-edit"))["evaluation"]
+    assert later["dataset_version"] == used
+    query = {"dataset_id": dataset_id, "version": str(used), "include_datapoints": "true"}
+    (then,) = ok(api.get("/v1/datasets", params=query))["datasets"]
+    assert [(d["id"], d["inputs"]) for d in then["datapoints"]] == [(datapoint_id, {"q": "2+2?"})]
+    (now,) = ok(api.get("/v1/datasets", params={**query, "version": str(used + 2)}))["datasets"]
+    assert sorted(d["inputs"]["q"] for d in now["datapoints"]) == ["1+1?", "3+3?"]
+
+
 def test_runs_are_listed_by_dataset_status_name_ids_and_date(sdk: HoneyHive) -> None:
     specs = [
         ("r1", "alpha", "EXT-a", "completed", ["m1"]),
