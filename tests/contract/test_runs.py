@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +34,7 @@ from honeyhive.models import PostExperimentRunRequest, PutExperimentRunRequest
 from hivekeeper.domain.evaluation import versions
 from hivekeeper.domain.evaluation.ops import SaveVersion
 from tests.support.experiment_runs import add_session, ok, seed_run, start_run
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, run_server
 
 OLD = {
     "d1": {"accuracy": 0.5, "ok": True, "label": "good"},
@@ -58,6 +60,13 @@ OLD_ACCURACY = {
     "p99": 0.994,
     "count": 4,
 }
+
+
+@pytest.fixture
+def server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
+    """A server on a socket: the real client below speaks HTTP over TCP."""
+    with run_server(tmp_path, store_kind) as live:
+        yield live
 
 
 @pytest.fixture
