@@ -160,6 +160,15 @@ def _write_evaluation(api: httpx.Client) -> list[str]:
     chart_id = _made(api.post("/v1/charts", json=chart))["data"]["id"]
     _made(api.put(f"/v1/charts/{chart_id}", json={"func": "max"}))
     _made(api.post("/v1/charts", json={**chart, "name": "errors"}))
+    # Deleted records leave nothing behind on any engine.
+    gone = _made(api.post("/v1/charts", json={**chart, "name": "gone"}))["data"]["id"]
+    _made(api.delete(f"/v1/charts/{gone}"))
+    gone = _made(api.post("/v1/metrics", json={**metric, "name": "gone"}))["metric_id"]
+    _made(api.delete(f"/v1/metrics/{gone}"))
+    gone = _made(api.post("/v1/configurations", json={**prompt, "name": "gone"}))["insertedId"]
+    _made(api.delete(f"/v1/configurations/{gone}"))
+    _made(api.post("/v1/runs", json={"run_id": "gone", "datapoint_ids": ["EXT-9"]}))
+    _made(api.delete("/v1/runs/gone"))
 
     versions = len(
         _made(api.get("/v1/datasets", params={"dataset_id": qa_id}))["datasets"][0]["versions"]
