@@ -5,7 +5,9 @@ Every engine exports its evaluation records in this shape and imports it back as
 own rows (ClickHouse folds its patch rows into it, and writes it as patch rows), so a
 copy keeps ids, version keys `(at_ms, change_id)`, the key that made each version and
 every deployment, whatever the two engines are. JSON columns travel parsed, flags as
-`bool`, so no engine's spelling of either leaks into another.
+`bool`, so no engine's spelling of either leaks into another. A run's id lists keep
+their order, not always their numbers: a row store skips a number where an id was
+reported again, ClickHouse numbers them afresh.
 """
 
 from __future__ import annotations
