@@ -16,10 +16,11 @@ The project's rows are read whole (an evaluation plane is small beside its event
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation import changelog
+from hivekeeper.domain.evaluation.ops import DefinitionKind
 from hivekeeper.store.clickhouse._evaluation import (
     PATCH_COLUMNS,
     chart_of,
@@ -64,7 +65,7 @@ _RUN_LISTS = {
     "run_sessions": ("sessions", "session_id"),
     "run_datapoints": ("datapoints", "datapoint_id"),
 }
-_DEFINITION_KINDS = ("configuration", "metric")
+_DEFINITION_KINDS: tuple[DefinitionKind, ...] = get_args(DefinitionKind)
 _RUN_FIELDS = (*RUN_COLUMNS.split(", "), "offline_dataset_id")
 """`evaluation_db.run_values`' order."""
 # A copied record's patch rows: (change id, kind); the ids sort in this order, so
