@@ -359,12 +359,17 @@ def copy(source_url: str, target_url: str, batch_size: int, from_start: bool) ->
     if report.resumed_after is not None:
         click.echo(f"resumed after {report.resumed_after[1]} of project {report.resumed_after[0]}")
     total = sum(report.target_counts.values())
-    if not report.verified:
+    if report.source_counts != report.target_counts:
         raise click.ClickException(
             f"counts differ after copying {report.copied} rows: source "
-            f"{report.source_counts}, target {report.target_counts}; evaluation records: "
-            f"source {report.source_records}, target {report.target_records}; "
-            "re-run with --from-start"
+            f"{report.source_counts}, target {report.target_counts}; re-run with --from-start"
+        )
+    if not report.verified:
+        # A record deleted from the source since an earlier copy stays on the target.
+        raise click.ClickException(
+            f"evaluation records differ: source {report.source_records}, target "
+            f"{report.target_records}; the source changed since an earlier copy into this "
+            "target: copy into an empty database"
         )
     click.echo(
         f"copied {report.copied} rows; verified {total} rows in "

@@ -349,3 +349,21 @@ def test_a_copy_interrupted_in_the_evaluation_plane_resumes_to_the_same(
         live.client() as api,
     ):
         assert _evaluation_answers(api, reads) == before
+
+
+def test_a_record_deleted_from_the_source_since_an_earlier_copy_fails_the_check(
+    tmp_path: Path,
+) -> None:
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    chart = {"name": "cost", "metric": "metadata.cost", "func": "p95", "bucketing": "day"}
+    with run_app(tmp_path, "sqlite") as live, live.client() as api:
+        chart_id = _made(api.post("/v1/charts", json=chart))["data"]["id"]
+        copy = ("copy", "--from", live.settings.database_url, "--to", target_url)
+        first = run_cli(*copy)
+        assert first.returncode == 0, first.stderr
+        assert "and 1 evaluation records" in first.stdout
+        _made(api.delete(f"/v1/charts/{chart_id}"))
+        again = run_cli(*copy)
+    assert again.returncode == 1
+    assert "evaluation records differ" in again.stderr
+    assert "copy into an empty database" in again.stderr
