@@ -342,10 +342,11 @@ def keys_revoke(key: str, **options: Any) -> None:
     help="Re-copy every row instead of resuming after the target's last one.",
 )  # fmt: skip
 def copy(source_url: str, target_url: str, batch_size: int, from_start: bool) -> None:
-    """Copy every project, key, session and event between two databases of any engine.
+    """Copy every project, key, session and event, and every dataset, datapoint, prompt,
+    metric, run and saved chart, between two databases of any engine.
 
-    Interrupted, it resumes where it stopped; at the end it compares the row counts of
-    every project. Stop servers on the source first, or new events may be missed
+    Interrupted, it resumes where it stopped; at the end it compares the row and record
+    counts of every project. Stop servers on the source first, or new events may be missed
     (a re-run with --from-start then catches up).
     """
     with _open(source_url) as source, _open(target_url) as target:
@@ -358,14 +359,21 @@ def copy(source_url: str, target_url: str, batch_size: int, from_start: bool) ->
     if report.resumed_after is not None:
         click.echo(f"resumed after {report.resumed_after[1]} of project {report.resumed_after[0]}")
     total = sum(report.target_counts.values())
-    if not report.verified:
+    if report.source_counts != report.target_counts:
         raise click.ClickException(
             f"counts differ after copying {report.copied} rows: source "
             f"{report.source_counts}, target {report.target_counts}; re-run with --from-start"
         )
+    if not report.verified:
+        # A record deleted from the source since an earlier copy stays on the target.
+        raise click.ClickException(
+            f"evaluation records differ: source {report.source_records}, target "
+            f"{report.target_records}; the source changed since an earlier copy into this "
+            "target: copy into an empty database"
+        )
     click.echo(
         f"copied {report.copied} rows; verified {total} rows in "
-        f"{len(report.target_counts)} projects"
+        f"{len(report.target_counts)} projects and {report.records} evaluation records"
     )
 
 

@@ -11,7 +11,7 @@ against each engine by mypy (`StoreFactory`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +30,7 @@ from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.saved_charts import SavedChart
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.evaluation_tables import EvaluationRow
 from hivekeeper.store.lifecycle import StoreState
 
 
@@ -301,6 +302,21 @@ class TransferStore(Protocol):
 
     def count_rows(self) -> dict[str, int]:
         """Stored rows per project id, pending ones included."""
+
+    def export_evaluation(
+        self, project_id: str, batch_size: int
+    ) -> Iterator[tuple[str, list[EvaluationRow]]]:
+        """The project's evaluation plane in the row stores' shape
+        (`evaluation_tables`): table by table in `EVALUATION_TABLES` order, each in
+        primary key order, at most `batch_size` rows a batch, as `(table, rows)`. Live
+        records, deleted datasets (their history stays), and what each read needs:
+        every version, revision, change and item with its `(at_ms, change_id)` key."""
+
+    def import_evaluation(self, table: str, rows: Sequence[EvaluationRow]) -> None:
+        """Store rows of `export_evaluation` (from any engine) so that every evaluation
+        read answers as on the source, replacing what has the same key, in one
+        transaction. Idempotent. A table's rows come after those of the tables before
+        it in `EVALUATION_TABLES` (a run's ids after the run)."""
 
 
 class BackupStore(Protocol):

@@ -4,7 +4,13 @@ Rows move in `(project_id, event_id)` order, a batch per target transaction, so 
 an interruption the target holds an exact prefix of the source and the next run
 resumes after the target's last key. Rows go across as stored (pending rows and
 session roll-ups included), never re-merged, so the copy is the same data, not a
-replay of it. The counts per project are compared at the end.
+replay of it. The evaluation plane (datasets, datapoints, prompts, metrics, runs,
+charts) follows, project by project, in the row stores' tables
+(`evaluation_tables`): each engine exports its own records in that shape and imports
+it as its own rows, keeping ids, version keys and history. It is small beside the
+events, so every run copies it whole; a row replaces the one of the same key, so a
+re-run writes nothing twice. The counts per project are compared at the end: rows,
+and the records of every evaluation table, each store read through its export.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.types import Key
 from hivekeeper.store.protocol import TransferStore
 
+RecordCounts = dict[str, dict[str, int]]
+"""Project id → evaluation table → records (tables without any left out)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CopyReport:
@@ -23,10 +32,20 @@ class CopyReport:
     resumed_after: Key | None
     source_counts: dict[str, int]
     target_counts: dict[str, int]
+    source_records: RecordCounts
+    target_records: RecordCounts
 
     @property
     def verified(self) -> bool:
-        return self.source_counts == self.target_counts
+        return (
+            self.source_counts == self.target_counts
+            and self.source_records == self.target_records
+        )
+
+    @property
+    def records(self) -> int:
+        """Evaluation records on the target."""
+        return sum(sum(tables.values()) for tables in self.target_records.values())
 
 
 def copy_store(
@@ -37,7 +56,8 @@ def copy_store(
     from_start: bool = False,
     progress: Callable[[int], None] = lambda copied: None,
 ) -> CopyReport:
-    """Copy tenancy and rows from `source` into `target` (both open) and count both.
+    """Copy tenancy, rows and the evaluation plane from `source` into `target` (both
+    open) and count both.
 
     The target must be empty or hold an earlier copy of the same source: a project
     the source does not have means it is somebody else's database, so nothing is
@@ -63,9 +83,26 @@ def copy_store(
         copied += len(rows)
         after = (rows[-1]["project_id"], rows[-1]["event_id"])
         progress(copied)
+    projects = sorted(str(project_id) for project_id in ours)
+    source_records: RecordCounts = {}
+    for project_id in projects:
+        for table, batch in source.export_evaluation(project_id, batch_size):
+            target.import_evaluation(table, batch)
+            _count(source_records, project_id, table, len(batch))
+    target_records: RecordCounts = {}
+    for project_id in projects:
+        for table, batch in target.export_evaluation(project_id, batch_size):
+            _count(target_records, project_id, table, len(batch))
     return CopyReport(
         copied=copied,
         resumed_after=resumed_after,
         source_counts=source.count_rows(),
         target_counts=target.count_rows(),
+        source_records=source_records,
+        target_records=target_records,
     )
+
+
+def _count(counts: RecordCounts, project_id: str, table: str, records: int) -> None:
+    tables = counts.setdefault(project_id, {})
+    tables[table] = tables.get(table, 0) + records

@@ -110,6 +110,14 @@ def materialize(items: Iterable[ChangeItem], at: VersionKey | None = None) -> li
     items up to it replayed in order. A datapoint keeps its place when edited (or added
     again while a member: a retried or concurrent addition changes nothing), and moves to
     the end when removed and added again. Items may come in any order."""
+    return [Member(datapoint_id, revision) for datapoint_id, (_, revision) in places(items, at)]
+
+
+def places(
+    items: Iterable[ChangeItem], at: VersionKey | None = None
+) -> list[tuple[str, tuple[tuple[VersionKey, int], str]]]:
+    """`materialize`'s members, each with its place: the key and ordinal of the item
+    that added it (what the row stores keep in `dataset_members`), and its revision."""
     members: dict[str, tuple[tuple[VersionKey, int], str]] = {}
     for item in sorted(items, key=lambda i: (i.key, i.ordinal)):
         if at is not None and item.key > at:
@@ -121,8 +129,7 @@ def materialize(items: Iterable[ChangeItem], at: VersionKey | None = None) -> li
             members[dp] = (members[dp][0], cast(str, item.revision))
         elif item.kind == "added":
             members[dp] = ((item.key, item.ordinal), cast(str, item.revision))
-    ordered = sorted(members.items(), key=lambda entry: entry[1][0])
-    return [Member(datapoint_id, revision) for datapoint_id, (_, revision) in ordered]
+    return sorted(members.items(), key=lambda entry: entry[1][0])
 
 
 def version_numbers(keys: Iterable[VersionKey]) -> dict[VersionKey, int]:

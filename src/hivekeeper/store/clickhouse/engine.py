@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -49,7 +49,7 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store.clickhouse import _care, _reads, _tenancy
+from hivekeeper.store.clickhouse import _care, _evaluation_transfer, _reads, _tenancy
 from hivekeeper.store.clickhouse._evaluation_reads import ClickHouseEvaluationReads
 from hivekeeper.store.clickhouse._evaluation_writes import EvaluationBatch
 from hivekeeper.store.clickhouse._schema import (
@@ -65,6 +65,7 @@ from hivekeeper.store.clickhouse._schema import (
 )
 from hivekeeper.store.clickhouse._session import IN_CHUNK, SETTINGS, Session, translate
 from hivekeeper.store.clickhouse._writes import Batch
+from hivekeeper.store.evaluation_tables import EvaluationRow
 from hivekeeper.store.flock import FileLock
 from hivekeeper.store.lifecycle import StoreLifecycle
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
@@ -481,6 +482,14 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
             "SELECT project_id, count() FROM events FINAL GROUP BY project_id"
         )
         return {project_id: int(count) for project_id, count in rows}
+
+    def export_evaluation(
+        self, project_id: str, batch_size: int
+    ) -> Iterator[tuple[str, list[EvaluationRow]]]:
+        return _evaluation_transfer.export_evaluation(self._session(), project_id, batch_size)
+
+    def import_evaluation(self, table: str, rows: Sequence[EvaluationRow]) -> None:
+        _evaluation_transfer.import_evaluation(self._session(), self._next_version(), table, rows)
 
 
 # Checked by mypy: the engine has every capability of a `Store`.

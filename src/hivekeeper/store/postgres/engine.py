@@ -34,6 +34,7 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.evaluation_tables import EvaluationRow
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.postgres import _care, _reads
 from hivekeeper.store.postgres._evaluation import PostgresEvaluationDb
@@ -41,7 +42,7 @@ from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql import evaluation_transfer, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -386,6 +387,19 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
     def count_rows(self) -> dict[str, int]:
         with self._connection() as conn:
             return transfer.count_rows(_Qmark(conn))
+
+    def export_evaluation(
+        self, project_id: str, batch_size: int
+    ) -> Iterator[tuple[str, list[EvaluationRow]]]:
+        return evaluation_transfer.export_evaluation(self._fetch, project_id, batch_size)
+
+    def import_evaluation(self, table: str, rows: Sequence[EvaluationRow]) -> None:
+        with self._transaction() as conn:
+            evaluation_transfer.import_evaluation(PostgresEvaluationDb(conn), table, rows)
+
+    def _fetch(self, query: str, params: Sequence[object]) -> list[TupleRow]:
+        with self._connection() as conn:
+            return _Qmark(conn).execute(query, params).fetchall()
 
 
 def conninfo(database_url: str) -> str:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
@@ -21,9 +22,10 @@ from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
+from hivekeeper.store.evaluation_tables import EvaluationRow
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql import evaluation_transfer, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -383,6 +385,19 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
     def count_rows(self) -> dict[str, int]:
         with self._read() as conn:
             return transfer.count_rows(conn)
+
+    def export_evaluation(
+        self, project_id: str, batch_size: int
+    ) -> Iterator[tuple[str, list[EvaluationRow]]]:
+        return evaluation_transfer.export_evaluation(self._fetch, project_id, batch_size)
+
+    def import_evaluation(self, table: str, rows: Sequence[EvaluationRow]) -> None:
+        with self._admin() as conn, _transaction(conn):
+            evaluation_transfer.import_evaluation(SqliteEvaluationDb(conn), table, rows)
+
+    def _fetch(self, query: str, params: Sequence[object]) -> list[Any]:
+        with self._read() as conn:
+            return conn.execute(query, params).fetchall()
 
 
 @contextlib.contextmanager
