@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -17,7 +18,9 @@ import uvicorn
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
 from hivekeeper.connections import uvicorn_options
+from hivekeeper.domain.types import WriteOp
 from hivekeeper.store import Store, open_store
+from hivekeeper.web import AppContext
 from tests.support.databases import fresh_database_url
 
 
@@ -27,6 +30,7 @@ class LiveServer:
     key: str
     settings: Settings
     store: Store
+    context: AppContext
 
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.key}"}
@@ -35,6 +39,11 @@ class LiveServer:
     def new_key(self, project: str = "default", kind: str = "full") -> str:
         _, secret = self.store.create_key(project, kind)  # type: ignore[arg-type]
         return secret
+
+    def submit(self, ops: list[WriteOp]) -> None:
+        """Write `ops` through the server's own writer (for writes no route takes yet),
+        returning once they are committed."""
+        asyncio.run(self.context.writer.submit(ops))
 
 
 def free_port() -> int:
@@ -85,7 +94,11 @@ def run_server(
         time.sleep(0.01)
     try:
         yield LiveServer(
-            url=f"http://127.0.0.1:{settings.port}", key=secret, settings=settings, store=store
+            url=f"http://127.0.0.1:{settings.port}",
+            key=secret,
+            settings=settings,
+            store=store,
+            context=app.state.hivekeeper,
         )
     finally:
         server.should_exit = True
