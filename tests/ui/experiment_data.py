@@ -1,8 +1,7 @@
 """Two experiment runs in the UI suite's project A, stored as the HoneyHive SDK's
 `evaluate()` leaves them: each datapoint's session, its function span with the row and
-the scores, and the session's outputs and ground truth, all sent through the REST
-API; the runs themselves through the server's writer (no route of this branch takes
-them). Seeded once per server, on first use.
+the scores, and the session's outputs and ground truth, the runs and all
+of it sent through the REST API. Seeded once per server, on first use.
 
 Datapoints of the baseline `old` and the candidate `new`:
 
@@ -25,8 +24,6 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
-from hivekeeper.domain.evaluation import runs
-from hivekeeper.domain.evaluation.ops import PutRun
 from tests.ui.conftest import HOSTILE, NOW_MS, Seeded
 
 DATASET = "EXT-0123456789abcdef"
@@ -74,28 +71,23 @@ def _seed(seeded: Seeded) -> Experiments:
             ("new", found.new, NEW_NAME, NOW_MS - 3_600_000),
         ):
             datapoints = list(_SCORES[which])
-            create = runs.parse_run_create(
-                {
-                    "run_id": run_id,
-                    "name": name,
-                    "status": "running",
-                    "metadata": {"offline_dataset_id": DATASET,
-                                 "git": {"branch": f"exp/{which}", "commit_hash": "ab12" * 10}},
-                    "passing_ranges": _PASSING,
-                    "datapoint_ids": datapoints,
-                }
-            )  # fmt: skip
-            seeded.server.submit([PutRun(seeded.project_id, run_id, create, create=True)])
+            _send(api, "POST", "/v1/runs", {
+                "run_id": run_id,
+                "name": name,
+                "status": "running",
+                "metadata": {"offline_dataset_id": DATASET,
+                             "git": {"branch": f"exp/{which}", "commit_hash": "ab12" * 10}},
+                "passing_ranges": _PASSING,
+                "datapoint_ids": datapoints,
+            })  # fmt: skip
             answer = OLD_ANSWER if which == "old" else NEW_ANSWER
             sessions = {
                 dp: _session(api, run_id, name, dp, _SCORES[which][dp], answer, start + i * 1000)
                 for i, dp in enumerate(datapoints)
             }
             found.sessions[which] = sessions
-            done = runs.parse_run_update(
-                {"status": "completed", "event_ids": list(sessions.values())}
-            )
-            seeded.server.submit([PutRun(seeded.project_id, run_id, done)])
+            done = {"status": "completed", "event_ids": list(sessions.values())}
+            _send(api, "PUT", f"/v1/runs/{run_id}", done)
     return found
 
 
