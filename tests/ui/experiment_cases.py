@@ -26,26 +26,25 @@ def _nothing_of_a(answers: list[httpx.Response], a: Seeded) -> list[httpx.Respon
     return answers
 
 
-def _foreign(path: str) -> Case:
-    """B's browser on a page under A's project id, naming A's runs: not found."""
+def _naming_a(path: str, *, own: bool) -> Case:
+    """B's browser on a page naming A's runs or dataset, under A's project id (not
+    found) or under B's own (`own`): nothing of A either way."""
 
     def call(client: httpx.Client, a: Seeded) -> list[httpx.Response]:
         runs = experiments_of(a)
-        url = path.format(pid=a.project_id, old=runs.old, new=runs.new, dataset=DATASET)
+        pid = a.second_project_id if own else a.project_id
+        url = path.format(pid=pid, old=runs.old, new=runs.new, dataset=DATASET)
         return _nothing_of_a([client.get(url)], a)
 
     return call
+
+
+def _foreign(path: str) -> Case:
+    return _naming_a(path, own=False)
 
 
 def _own(path: str) -> Case:
-    """B's browser on B's own project, naming A's runs or dataset: nothing of A."""
-
-    def call(client: httpx.Client, a: Seeded) -> list[httpx.Response]:
-        runs = experiments_of(a)
-        url = path.format(pid=a.second_project_id, old=runs.old, new=runs.new, dataset=DATASET)
-        return _nothing_of_a([client.get(url)], a)
-
-    return call
+    return _naming_a(path, own=True)
 
 
 EXPERIMENT_CASES: dict[tuple[str, str], list[Case]] = {

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -34,7 +33,7 @@ from hivekeeper.domain.filters import parse_page
 from hivekeeper.store import Store
 from hivekeeper.ui import auth, formats, scores
 from hivekeeper.ui.browser import Redirect, with_query
-from hivekeeper.ui.eval_params import aggregate_param, choice_param, limit_param
+from hivekeeper.ui.eval_params import aggregate_param, choice_param, limit_param, query_string
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.run_results import (
     ComparisonRead,
@@ -79,19 +78,17 @@ class CompareQuery:
     def link(self, **changes: object) -> str:
         """`?…` of this state with `changes`, defaults left out."""
         state = replace(self, **changes)  # type: ignore[arg-type]  # keyword names are fields
-        pairs = [("old", state.old), ("new", state.new)] + [
-            (name, str(value))
-            for name, value, default in (
+        return query_string(
+            [("old", state.old), ("new", state.new)],
+            [
                 ("agg", state.function, "average"),
                 ("only", state.only, ""),
                 ("metric", state.metric, ""),
                 ("diff", state.diff, "runs"),
                 ("limit", state.limit, DEFAULT_PAIR_LIMIT),
                 ("page", state.page, 1),
-            )
-            if value != default
-        ]
-        return f"?{urlencode(pairs)}"
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +304,7 @@ def _compare(store: Store, project_id: str, query: CompareQuery) -> CompareView:
 # --- what the page shows ---------------------------------------------------------
 
 
-def metric_deltas(
-    read: ComparisonRead, labels: dict[str, dict[Change, int]]
-) -> list[MetricDelta]:
+def metric_deltas(read: ComparisonRead, labels: dict[str, dict[Change, int]]) -> list[MetricDelta]:
     """A line per (metric, event) of the comparison, explanations left out. A label
     metric has no aggregate: its most frequent label stands in, and its counts are
     those of `labels` (per metric name, from the rows)."""

@@ -7,7 +7,8 @@ ValidationFailed naming the parameter, answered as a 400 page, never a silent de
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlencode
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation.aggregates import (
@@ -55,3 +56,12 @@ def number_param(raw: str | None, name: str) -> float | None:
     if not math.isfinite(value):
         raise ValidationFailed(f"{name} must be a finite number", field=name)
     return value
+
+
+def query_string(
+    fixed: Iterable[tuple[str, str]], named: Iterable[tuple[str, object, object]]
+) -> str:
+    """`?…` of the `fixed` pairs, then of each (name, value, default) whose value is
+    not its default; empty when there is nothing to say."""
+    pairs = [*fixed, *((name, str(value)) for name, value, default in named if value != default)]
+    return f"?{urlencode(pairs)}" if pairs else ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -26,7 +25,13 @@ from hivekeeper.domain.evaluation.traces import ScoreValue
 from hivekeeper.domain.filters import parse_page
 from hivekeeper.store import Store
 from hivekeeper.ui import auth, formats, scores
-from hivekeeper.ui.eval_params import aggregate_param, choice_param, limit_param, number_param
+from hivekeeper.ui.eval_params import (
+    aggregate_param,
+    choice_param,
+    limit_param,
+    number_param,
+    query_string,
+)
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.run_results import RunInfo, RunRead, read_run, require_run, run_infos
 from hivekeeper.ui.scores import Cell
@@ -65,9 +70,9 @@ class GridQuery:
     def link(self, **changes: object) -> str:
         """`?…` of this state with `changes`, defaults left out."""
         state = replace(self, **changes)  # type: ignore[arg-type]  # keyword names are fields
-        pairs = [
-            (name, str(value))
-            for name, value, default in (
+        return query_string(
+            [],
+            [
                 ("agg", state.function, "average"),
                 ("outcome", state.outcome, ""),
                 ("metric", state.metric, ""),
@@ -79,10 +84,8 @@ class GridQuery:
                 ("order", state.order, "asc"),
                 ("limit", state.limit, DEFAULT_GRID_LIMIT),
                 ("page", state.page, 1),
-            )
-            if value != default
-        ]
-        return f"?{urlencode(pairs)}" if pairs else ""
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +250,7 @@ def _metric_matches(
         return True
     number = _number(cell.first)
     return (
-        number is not None
-        and (low is None or number >= low)
-        and (high is None or number <= high)
+        number is not None and (low is None or number >= low) and (high is None or number <= high)
     )
 
 
