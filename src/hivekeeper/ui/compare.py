@@ -15,6 +15,7 @@ for the page only. Datapoints only one run answered are listed apart.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -39,6 +40,7 @@ from hivekeeper.ui.run_results import (
     ComparisonRead,
     RunInfo,
     read_comparison,
+    read_whole,
     require_run,
     run_infos,
 )
@@ -115,13 +117,22 @@ class MetricDelta:
 
 @dataclass(frozen=True, slots=True)
 class ScoreChange:
-    """One metric of one datapoint in both runs."""
+    """How one metric of one datapoint changed between the runs."""
 
     name: str
-    old: Cell | None
-    new: Cell | None
     change: Change | None
     delta: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShownScore:
+    """One metric of a shown datapoint in both runs: the change and both cells."""
+
+    name: str
+    change: Change | None
+    delta: float | None
+    old: Cell | None
+    new: Cell | None
 
     @property
     def delta_text(self) -> str:
@@ -172,13 +183,23 @@ class PairRow:
             return "improved"
         return "mixed" if worse else "unchanged"
 
-    def rank(self, metric: str) -> tuple[int, int, int]:
+    def rank(self, metric: str, status: Status) -> tuple[int, int, int]:
         """The page's order: regressed first (those that now fail, then those with
-        more metrics worse), then mixed, improved, unchanged."""
-        status = self.status(metric)
+        more metrics worse), then mixed, improved, unchanged (`status`: this row's, as
+        `status(metric)` says)."""
         worse = sum(c.change == "regressed" for c in self.changes)
         fails = 0 if status == "regressed" and self.verdict == "now fails" else 1
         return (_ORDER[status], fails, -worse)
+
+    @property
+    def scores(self) -> list[ShownScore]:
+        """Each changed or scored metric with both runs' cells (made for shown rows only)."""
+        names = [c.name for c in self.changes]
+        old, new = scores.cells(self.old, names), scores.cells(self.new, names)
+        return [
+            ShownScore(c.name, c.change, c.delta, old.get(c.name), new.get(c.name))
+            for c in self.changes
+        ]
 
     @property
     def inputs(self) -> str:
@@ -283,22 +304,40 @@ def _compare(store: Store, project_id: str, query: CompareQuery) -> CompareView:
         raise ValidationFailed(f"no metric {query.metric!r} in these runs", field="metric")
     rows = pair_rows(old_result, new_result, read.comparison.common, read, names)
     labels = _label_counts(rows)
-    counts = {s: sum(r.status(query.metric) == s for r in rows) for s in ONLY[1:]}
-    kept = [r for r in rows if not query.only or r.status(query.metric) == query.only]
-    kept.sort(key=lambda r: (*r.rank(query.metric), r.number))
+    statuses = [r.status(query.metric) for r in rows]
+    counts: Counter[str] = Counter(statuses)
+    kept = [
+        (r.rank(query.metric, status), r)
+        for r, status in zip(rows, statuses, strict=True)
+        if not query.only or status == query.only
+    ]
+    kept.sort(key=lambda ranked: (*ranked[0], ranked[1].number))
     start = (query.page - 1) * query.limit
-    page_rows = [replace(r, sides=_sides(r, query.diff)) for r in kept[start : start + query.limit]]
+    shown = [r for _, r in kept[start : start + query.limit]]
+    page_rows = _with_outputs(store, project_id, shown, query.diff)
     old_first, new_first = _first_sessions(old_result), _first_sessions(new_result)
     return CompareView(
         read=read,
         metrics=metric_deltas(read, labels),
         names=names,
         rows=page_rows,
-        counts=counts,
+        counts={status: counts[status] for status in ONLY[1:]},
         matching=len(kept),
         old_only=[old_first[d] for d in read.comparison.old_only[:ONLY_IN_SHOWN]],
         new_only=[new_first[d] for d in read.comparison.new_only[:ONLY_IN_SHOWN]],
     )
+
+
+def _with_outputs(
+    store: Store, project_id: str, rows: Sequence[PairRow], diff: str
+) -> list[PairRow]:
+    """The page's rows with both sessions read whole, and their outputs diffed."""
+    whole = read_whole(store, project_id, [o for r in rows for o in (r.old, r.new)])
+    out = []
+    for i, row in enumerate(rows):
+        row = replace(row, old=whole[2 * i], new=whole[2 * i + 1])
+        out.append(replace(row, sides=_sides(row, diff)))
+    return out
 
 
 # --- what the page shows ---------------------------------------------------------
@@ -402,12 +441,13 @@ def pair_rows(
             metric.found, metric.old_values, metric.new_values, strict=True
         ):
             deltas.setdefault((name, d), new_value - old_value)
+    labels = {m.group[0] for m in read.comparison.metrics if m.metric_type == "string"}
     old_first, new_first = _first_sessions(old), _first_sessions(new)
     rows = []
     for number, datapoint_id in enumerate(common, start=1):
         old_outcome, new_outcome = old_first[datapoint_id], new_first[datapoint_id]
-        old_cells = scores.cells(old_outcome, names)
-        new_cells = scores.cells(new_outcome, names)
+        scored = {m.score.name for o in (old_outcome, new_outcome) for m in o.metrics}
+        old_labels, new_labels = _labels(old_outcome, labels), _labels(new_outcome, labels)
         rows.append(
             PairRow(
                 datapoint_id=datapoint_id,
@@ -417,18 +457,22 @@ def pair_rows(
                 changes=tuple(
                     ScoreChange(
                         name=n,
-                        old=old_cells.get(n),
-                        new=new_cells.get(n),
                         change=changes.get((n, datapoint_id))
-                        or _label_change(old_cells.get(n), new_cells.get(n)),
+                        or _label_change(old_labels.get(n), new_labels.get(n)),
                         delta=deltas.get((n, datapoint_id)),
                     )
                     for n in names
-                    if n in old_cells or n in new_cells
+                    if n in scored
                 ),
             )
         )
     return rows
+
+
+def _labels(outcome: DatapointOutcome, names: set[str]) -> dict[str, Cell]:
+    """The datapoint's cells of the label metrics among `names` (none when `names` is
+    empty: most runs have no label metric)."""
+    return scores.cells(outcome, list(names)) if names else {}
 
 
 def _label_change(old: Cell | None, new: Cell | None) -> Change | None:

@@ -10,11 +10,11 @@ event loop, in a fixed number of queries whatever the run's size.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction
 from hivekeeper.domain.evaluation.comparison import Comparison
-from hivekeeper.domain.evaluation.results import RunResult
+from hivekeeper.domain.evaluation.results import DatapointOutcome, RunResult
 from hivekeeper.domain.evaluation.runs import Run
 from hivekeeper.domain.evaluation.verdicts import Rules
 from hivekeeper.domain.types import JsonObject
@@ -82,11 +82,21 @@ def read_run(store: Store, project_id: str, info: RunInfo, function: AggregateFu
     return RunRead(info, judged.result, judged.rules)
 
 
+def read_whole(
+    store: Store, project_id: str, outcomes: Sequence[DatapointOutcome]
+) -> list[DatapointOutcome]:
+    """`outcomes` of a comparison (read scores only) with their sessions read whole:
+    inputs, outputs and ground truth. One query, whatever the runs' size."""
+    whole = run_reads.whole_sessions(store, project_id, [o.trace for o in outcomes])
+    return [replace(o, trace=whole.get(o.trace.session_id, o.trace)) for o in outcomes]
+
+
 def read_comparison(
     store: Store, project_id: str, old: RunInfo, new: RunInfo, function: AggregateFunction
 ) -> ComparisonRead:
-    """Both runs' results and `new` compared against `old`, as the API's
-    `compare-with` compares them."""
+    """Both runs' results, scores only (`read_whole` reads the rest of the sessions
+    shown), and `new` compared against `old`, as the API's `compare-with` compares
+    them."""
     pair = run_reads.judge_pair(store, project_id, new.run, old.run, function)
     return ComparisonRead(
         RunRead(old, pair.old.result, pair.old.rules),

@@ -10,7 +10,7 @@ shows every value; it sorts by the first.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from hivekeeper.domain.evaluation.results import DatapointOutcome, MetricSummary
@@ -48,13 +48,13 @@ def metric_names(names: Iterable[str]) -> list[str]:
     return [n for n in present if explained(n, present) is None]
 
 
-def explained(name: str, names: Iterable[str]) -> str | None:
+def explained(name: str, names: Collection[str]) -> str | None:
     """The metric `name` explains (`relevance_explanation` → `relevance`) when that
     metric is among `names`; None otherwise."""
     if not name.endswith(EXPLANATION_SUFFIX):
         return None
     base = name.removesuffix(EXPLANATION_SUFFIX)
-    return base if base in set(names) else None
+    return base if base in names else None
 
 
 def cells(outcome: DatapointOutcome, names: Sequence[str]) -> dict[str, Cell]:
@@ -65,13 +65,12 @@ def cells(outcome: DatapointOutcome, names: Sequence[str]) -> dict[str, Cell]:
     wanted = set(names)
     for metric in outcome.metrics:
         name, value = metric.score.name, metric.score.value
-        base = explained(name, wanted)
-        if base is not None:
-            notes.setdefault(base, str(value))
-        elif name in wanted:
+        if name in wanted:
             values.setdefault(name, []).append(value)
             if metric.passed is not None:
                 verdicts.setdefault(name, []).append(metric.passed)
+        elif (base := explained(name, wanted)) is not None:
+            notes.setdefault(base, str(value))
     out = {}
     for name, found in values.items():
         judged = verdicts.get(name, [])

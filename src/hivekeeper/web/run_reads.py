@@ -137,19 +137,15 @@ def judge(
 def judge_pair(
     store: Store, project_id: str, new: Run, old: Run, function: AggregateFunction
 ) -> JudgedPair:
-    """Both runs' whole results (inputs and outputs too) and `new` compared against
-    `old` as `compare` compares them: which way a metric is better follows the new
-    run's passing range for it, else its deployed threshold."""
-    new_traces = _traces(store, project_id, new.run_id, ())
-    old_traces = _traces(store, project_id, old.run_id, ())
-    thresholds = _thresholds(store, project_id, [new_traces, old_traces])
+    """Both runs' results, read as `compare` reads them (scores only: no inputs,
+    outputs or ground truth; `whole_sessions` reads those of the sessions shown), and
+    `new` compared against `old`: which way a metric is better follows the new run's
+    passing range for it, else its deployed threshold."""
+    new_traces, old_traces, thresholds, compared = _scored_pair(
+        store, project_id, new, old, (), function
+    )
     new_rules = rules_for(new.passing_ranges, thresholds)
     old_rules = rules_for(old.passing_ranges, thresholds)
-    compared = comparison.compare(
-        comparison.run_scores(new_traces, new.datapoint_ids, function),
-        comparison.run_scores(old_traces, old.datapoint_ids, function),
-        new_rules,
-    )
     return JudgedPair(
         JudgedRun(_compute(new, new_traces, new_rules, function), new_rules),
         JudgedRun(_compute(old, old_traces, old_rules, function), old_rules),
@@ -165,18 +161,20 @@ def compare(
     are read without inputs, outputs or feedback, and scored in one pass."""
     new_run = require_run(store, project.id, new_run_id, "new_run_id")
     old_run = require_run(store, project.id, old_run_id, "old_run_id")
-    new_traces = _traces(store, project.id, new_run.run_id, query.conditions, scores_only=True)
-    old_traces = _traces(store, project.id, old_run.run_id, query.conditions, scores_only=True)
-    # Which way is better: the new run's passing range, else the deployed threshold.
-    thresholds = _thresholds(store, project.id, [new_traces, old_traces])
-    rules = rules_for(new_run.passing_ranges, thresholds)
-    compared = comparison.compare(
-        comparison.run_scores(new_traces, new_run.datapoint_ids, query.function),
-        comparison.run_scores(old_traces, old_run.datapoint_ids, query.function),
-        rules,
+    *_, compared = _scored_pair(
+        store, project.id, new_run, old_run, query.conditions, query.function
     )
     new_object, old_object = run_objects(store, project.id, [new_run, old_run])
     return comparison.render_comparison(compared, new_object, old_object)
+
+
+def whole_sessions(
+    store: Store, project_id: str, traces: Iterable[SessionTrace]
+) -> dict[str, SessionTrace]:
+    """The sessions of `traces` (read scores only) read again whole, inputs, outputs and
+    ground truth too, by session id: one query for their events."""
+    ids = [event.event_id for trace in traces for event in trace.events]
+    return {t.session_id: t for t in read_sessions(store.get_events(project_id, ids))}
 
 
 @collector_paused
@@ -243,6 +241,28 @@ def _traces(
     scores_only: bool = False,
 ) -> list[SessionTrace]:
     return read_sessions(store.run_rows(project_id, run_id, conditions, scores_only=scores_only))
+
+
+def _scored_pair(
+    store: Store,
+    project_id: str,
+    new: Run,
+    old: Run,
+    conditions: Sequence[Condition],
+    function: AggregateFunction,
+) -> tuple[list[SessionTrace], list[SessionTrace], dict[str, Threshold], Comparison]:
+    """Both runs' sessions read scores only (no inputs, outputs or feedback), the
+    thresholds of their metrics, and `new` compared against `old`: which way is better
+    by the new run's passing range, else the deployed threshold."""
+    new_traces = _traces(store, project_id, new.run_id, conditions, scores_only=True)
+    old_traces = _traces(store, project_id, old.run_id, conditions, scores_only=True)
+    thresholds = _thresholds(store, project_id, [new_traces, old_traces])
+    compared = comparison.compare(
+        comparison.run_scores(new_traces, new.datapoint_ids, function),
+        comparison.run_scores(old_traces, old.datapoint_ids, function),
+        rules_for(new.passing_ranges, thresholds),
+    )
+    return new_traces, old_traces, thresholds, compared
 
 
 def _compute(
