@@ -188,7 +188,7 @@ def _runs_of(
 ) -> RunsView:
     listed = store.list_runs(project_id, listing)
     infos = run_infos(store, project_id, listed.runs)
-    reads = [read_run(store, project_id, info, function) for info in infos]
+    reads = [read_run(store, project_id, info, function, scores_only=True) for info in infos]
     summaries = [scores.by_name(r.result.metrics) for r in reads]
     metrics = scores.metric_names(name for by in summaries for name in by)
     lines = [

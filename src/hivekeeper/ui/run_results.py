@@ -76,9 +76,17 @@ def run_infos(store: Store, project_id: str, runs: Sequence[Run]) -> list[RunInf
     ]
 
 
-def read_run(store: Store, project_id: str, info: RunInfo, function: AggregateFunction) -> RunRead:
-    """The run's result, as the API's `/result` computes it."""
-    judged = run_reads.judge(store, project_id, info.run, function)
+def read_run(
+    store: Store,
+    project_id: str,
+    info: RunInfo,
+    function: AggregateFunction,
+    *,
+    scores_only: bool = False,
+) -> RunRead:
+    """The run's result, as the API's `/result` computes it (`scores_only`: without
+    the sessions' inputs, outputs and ground truth)."""
+    judged = run_reads.judge(store, project_id, info.run, function, scores_only=scores_only)
     return RunRead(info, judged.result, judged.rules)
 
 

@@ -125,10 +125,13 @@ def judge(
     run: Run,
     function: AggregateFunction,
     conditions: Sequence[Condition] = (),
+    *,
+    scores_only: bool = False,
 ) -> JudgedRun:
     """The run's result, each value judged by the run's passing range for its metric,
-    else by the metric's deployed threshold."""
-    traces = _traces(store, project_id, run.run_id, conditions)
+    else by the metric's deployed threshold; `scores_only`: its sessions read without
+    inputs, outputs or ground truth (for its figures alone)."""
+    traces = _traces(store, project_id, run.run_id, conditions, scores_only=scores_only)
     rules = rules_for(run.passing_ranges, _thresholds(store, project_id, [traces]))
     return JudgedRun(_compute(run, traces, rules, function), rules)
 
