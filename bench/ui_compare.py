@@ -143,13 +143,13 @@ def main() -> None:
             f"{t['full95']:.0f} ({ratio:.1f} x) | {t['bytes']:,.0f} |"
         )
     print(f"\nHeadless Chromium ({args.browser_repeats} repeats; ms from navigation start)\n")
-    print("| page | load (median / p95) | rows shown (median / p95) |")
+    print("| page | load, median (x of the baseline's) / p95 | rows shown, median / p95 |")
     print("|---|---|---|")
+    loaded = browser["sessions list, first page (baseline)"]["load"]
     for name, t in browser.items():
-        print(
-            f"| {name} | {t['load']:.0f} / {t['load95']:.0f} | "
-            f"{t['ready']:.0f} / {t['ready95']:.0f} |"
-        )
+        load = f"{t['load']:.0f} ({t['load'] / loaded:.1f} x) / {t['load95']:.0f}"
+        shown = f"{t['ready']:.0f} / {t['ready95']:.0f}"
+        print(f"| {name} | {load} | {shown} |")
 
 
 if __name__ == "__main__":
