@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.ui.client import csrf_of, signed_in
+from tests.ui.client import browser, csrf_of, sign_in, signed_in
 from tests.ui.conftest import HOSTILE, Seeded
 from tests.ui.experiment_cases import PAGES
 from tests.ui.experiment_data import DATASET, NEW_NAME, OLD_NAME, Experiments, experiments_of
@@ -226,6 +226,18 @@ def test_hostile_outputs_labels_and_explanations_are_escaped(
         html = _page(client, path)  # no raw script tag
         assert escaped in html, path
         assert HOSTILE not in html
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_experiment_page_needs_a_full_key(
+    seeded: Seeded, runs: Experiments, path: str
+) -> None:
+    url = path.format(pid=seeded.project_id, old=runs.old, new=runs.new)
+    with browser(seeded.url) as anonymous:
+        answer = anonymous.get(url)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
+        assert sign_in(anonymous, seeded.ingest_key).status_code == 403
+        assert anonymous.get(url).status_code == 303
 
 
 @pytest.mark.parametrize("path", PAGES)
