@@ -52,14 +52,6 @@ class Diff:
     old_tail: str = ""
     new_tail: str = ""
 
-    @property
-    def cut(self) -> bool:
-        return bool(self.old_tail or self.new_tail)
-
-    @property
-    def changed(self) -> bool:
-        return any(s.kind != "same" for s in self.segments)
-
 
 def as_text(value: object) -> str:
     """The text a value is compared as: a string itself, an object holding one string
