@@ -2,11 +2,11 @@
 
 Starts `hivekeeper serve --demo` on a temporary data directory, signs in through the
 sign-in form in headless Chromium (Playwright) with the printed keys, and saves each
-page, in the light and the dark theme, at a laptop width (plus the sessions list at a
-phone width) to docs/screenshots/*.png. The demo is seeded, so reruns differ only
-where the pages show the current time.
+page, in the light and the dark theme, at a laptop width (plus the sessions list and
+the experiment pages at a phone width) to docs/screenshots/*.png. The demo is seeded,
+so reruns differ only where the pages show the current time.
 
-    python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py [--out docs/screenshots] [--only experiments run compare]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from hivekeeper.demo import big_session_id, demo_writes  # noqa: E402
+from hivekeeper.demo import big_session_id, demo_writes, experiments  # noqa: E402
 from tests.support.process import serve_process  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +43,18 @@ def showcase_event() -> tuple[str, str]:
             if len(model) >= 3:
                 return events[0]["session_id"], model[-1]["event_id"]
     raise SystemExit("the demo has no support session with a tool call")
+
+
+def experiment_pages(project: str) -> dict[str, tuple[str, str | None]]:
+    """The demo's golden-set runs, its latest run, and its latest run against the one
+    before."""
+    runs = f"/p/{project}/experiments/runs?dataset={experiments.dataset_id()}"
+    latest, before = experiments.run_id(3), experiments.run_id(2)
+    return {
+        "experiments": (runs, "#runs"),
+        "run": (f"/p/{project}/runs/{latest}", "#run-grid"),
+        "compare": (f"/p/{project}/compare?old={before}&new={latest}", "#compare-metrics"),
+    }
 
 
 def sign_in(page: Any, base: str, key: str) -> None:
@@ -71,6 +83,7 @@ def shoot(page: Any, base: str, path: str, out: Path, wait_for: str | None = Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--only", nargs="*", help="the pages to shoot (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     session_id, model_event = showcase_event()
@@ -85,7 +98,8 @@ def main() -> None:
                 context = browser.new_context(viewport=LAPTOP, color_scheme=theme)
                 context.add_cookies([{"name": "hk_theme", "value": theme, "url": base}])
                 page = context.new_page()
-                shoot(page, base, "/signin", args.out / f"signin-{theme}.png")
+                if not args.only or "signin" in args.only:
+                    shoot(page, base, "/signin", args.out / f"signin-{theme}.png")
                 sign_in(page, base, keys["agent-lab"])
                 agent_lab = project_id(page)
                 sign_in(page, base, keys["support-bot"])
@@ -96,12 +110,18 @@ def main() -> None:
                     "session-10k": (f"/p/{agent_lab}/sessions/{big_session_id()}", None),
                     "events": (f"/p/{support}/events?range=7d", None),
                     "dashboard": (f"/p/{support}/dashboard?range=7d", None),
+                    **experiment_pages(support),
                 }
                 for name, (path, wait_for) in pages.items():
-                    shoot(page, base, path, args.out / f"{name}-{theme}.png", wait_for)
+                    if not args.only or name in args.only:
+                        shoot(page, base, path, args.out / f"{name}-{theme}.png", wait_for)
                 if theme == "light":
                     page.set_viewport_size(PHONE)
-                    shoot(page, base, f"/p/{support}/sessions", args.out / "sessions-phone.png")
+                    phone = {"sessions": pages["sessions"][0]}
+                    phone |= {name: path for name, (path, _) in experiment_pages(support).items()}
+                    for name, path in phone.items():
+                        if not args.only or name in args.only:
+                            shoot(page, base, path, args.out / f"{name}-phone.png")
                 context.close()
             browser.close()
 

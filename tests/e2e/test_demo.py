@@ -15,10 +15,14 @@ from hivekeeper.demo import (
     PROJECTS,
     big_session_id,
     demo_writes,
+    experiments,
     load_demo,
 )
+from hivekeeper.domain.evaluation.results import ResultQuery
+from hivekeeper.domain.evaluation.runs import RunListQuery
 from hivekeeper.domain.filters import parse_export_body
 from hivekeeper.store import Store, open_store
+from hivekeeper.web import run_reads
 from tests.support.databases import fresh_database_url
 from tests.support.process import serve_process
 
@@ -45,6 +49,10 @@ def _is(field: str, value: str) -> dict[str, Any]:
     return {"field": field, "operator": "is", "value": value, "type": "string"}
 
 
+TRAFFIC = {"field": "source", "operator": "is not", "value": "evaluation", "type": "string"}
+"""The demo's traffic, not the sessions of its experiment runs."""
+
+
 def _exists(field: str) -> dict[str, Any]:
     return {"field": field, "operator": "exists", "value": "", "type": "string"}
 
@@ -59,7 +67,7 @@ def test_demo_data_set_is_stored_with_every_shape(store: Store) -> None:
     }
     stored_events = 0
     for name, project_id in loaded.project_ids.items():
-        sessions, total = _rows(store, project_id, _is("event_type", "session"))
+        sessions, total = _rows(store, project_id, _is("event_type", "session"), TRAFFIC)
         assert total == sessions_per_project[name] >= 50
         assert {s["source"] for s in sessions} == {"production", "staging", "dev"}
         assert all(now - 7 * DAY_MS <= s["start_time"] <= s["end_time"] <= now for s in sessions)
@@ -93,7 +101,9 @@ def test_a_projects_redaction_rules_apply_to_the_demo_data(store: Store) -> None
     store.create_project("support-bot")
     store.add_redaction("support-bot", r"customer\d+@example\.com", "[email]")
     loaded = load_demo(store)
-    support, _ = _rows(store, loaded.project_ids["support-bot"], _is("event_type", "session"))
+    support, _ = _rows(
+        store, loaded.project_ids["support-bot"], _is("event_type", "session"), TRAFFIC
+    )
     assert support and all(s["user_properties"]["email"] == "[email]" for s in support)
     # The rule is the project's own: another project's data is stored as sent.
     rag, _ = _rows(store, loaded.project_ids["rag-search"], _is("event_type", "session"))
@@ -180,8 +190,36 @@ def test_serve_demo_prints_keys_that_read_the_demo(tmp_path: Path) -> None:
         with served.client() as client:
             page = client.post(
                 "/v1/events/export",
-                json={"filters": [_is("event_type", "session")], "limit": 5},
+                json={"filters": [_is("event_type", "session"), TRAFFIC], "limit": 5},
             ).json()
             assert page["totalEvents"] > 0
             assert {e["event_name"] for e in page["events"]} == {"support-chat"}
             assert client.get(f"/v1/sessions/{big_session_id()}").status_code == 404
+
+
+def test_the_demo_experiments_improve_some_metrics_and_regress_others(store: Store) -> None:
+    """Three runs over the stored golden set, each compared with the one before it
+    (as the compare page and `compare-with` compare them): some metrics got better on
+    more datapoints than they got worse, others the other way round."""
+    loaded = load_demo(store)
+    project = next(p for p in store.list_projects() if p.name == experiments.PROJECT)
+    (dataset,) = store.list_datasets(project.id, dataset_id=experiments.dataset_id())
+    assert dataset.name == experiments.DATASET_NAME
+    assert len(store.dataset_histories(project.id, [dataset.id])[dataset.id]) >= 3
+    listed = store.list_runs(project.id, RunListQuery(dataset_id=dataset.id))
+    assert [r.run_id for r in listed.runs] == [experiments.run_id(n) for n in (3, 2, 1)]
+    for new, old in ((2, 1), (3, 2)):
+        body = run_reads.compare(
+            store,
+            project,
+            experiments.run_id(new),
+            experiments.run_id(old),
+            ResultQuery("average", ()),
+        )
+        counts = {
+            m["metric_name"]: (m["improved_count"], m["degraded_count"]) for m in body["metrics"]
+        }
+        assert any(up > down for up, down in counts.values()), (new, counts)
+        assert any(down > up for up, down in counts.values()), (new, counts)
+    assert loaded.experiment_steps and not load_demo(store).experiment_steps
+    assert store.list_runs(project.id, RunListQuery()).total == 3

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hivekeeper.api.collector import collector_paused
+from hivekeeper.web.collector import collector_paused
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from hivekeeper.api import run_reads
 from hivekeeper.api.auth import reader_principal
 from hivekeeper.api.docs import body_schema, query_parameters
 from hivekeeper.domain.evaluation import comparison, results, runs
@@ -32,7 +31,7 @@ from hivekeeper.domain.evaluation._params import (
 from hivekeeper.domain.evaluation.ops import DeleteRun, PutRun
 from hivekeeper.domain.filters import parse_date_range
 from hivekeeper.domain.tenancy import Principal
-from hivekeeper.web import JsonResponse, context, read_json
+from hivekeeper.web import JsonResponse, context, read_json, run_reads
 
 router = APIRouter(tags=["experiments"])
 Full = Annotated[Principal, Depends(reader_principal)]

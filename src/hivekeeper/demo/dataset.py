@@ -69,6 +69,12 @@ def event_id(project: str, session_no: int, event_no: int) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{project}/{session_no}/{event_no}"))
 
 
+def token_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    """What a call to `model` costs in USD, at its list prices."""
+    price_in, price_out = _PRICES[model]
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
 def big_session_id() -> str:
     """The id of the 10,000-event agent run (in project agent-lab)."""
     return event_id("agent-lab", _SESSIONS["agent-lab"], 0)
@@ -140,8 +146,7 @@ class _Session:
     ) -> JsonObject:
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 12
         completion_tokens = 0 if error else len(answer) // 4 + 8 + 20 * len(tool_calls or ())
-        price_in, price_out = _PRICES[model]
-        cost = (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+        cost = token_cost(model, prompt_tokens, completion_tokens)
         # Latency grows with output length, as it does for a real model.
         duration = 250 + completion_tokens * self.rng.uniform(8, 25) + self.rng.uniform(0, 400)
         outputs: JsonObject | None = None

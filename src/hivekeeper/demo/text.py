@@ -199,3 +199,86 @@ ERRORS = {
     "sql": 'psycopg.errors.UndefinedColumn: column "signup_country" does not exist',
     "max_steps": "AgentError: gave up after 12 steps without reaching a final answer",
 }
+
+# The experiments' golden set: (question, reference answer, topic). The first 20 are
+# the dataset's first version; the last 4 come with its second.
+GOLDEN_SET = (
+    ("How long do refunds take to reach my card?",
+     "Refunds take 3-5 business days to appear on your card after we issue them.", "refunds"),
+    ("Do you ship to Canada?",
+     "Yes. Standard shipping to Canada costs $12 and takes 5-8 business days; orders over "
+     "$150 ship free.", "shipping"),
+    ("What is the return window for sale items?",
+     "Sale items can be returned within 14 days for store credit, with the tags still on.",
+     "returns"),
+    ("Can I change my shipping address after ordering?",
+     "Yes, as long as the order has not shipped. Changing the address is free.", "orders"),
+    ("How do I exchange a jacket for another size?",
+     "Exchanges are free within 30 days. We email a return label and ship the new size once "
+     "the package is scanned.", "returns"),
+    ("Is the SPRING20 code still valid?",
+     "No, SPRING20 expired on March 31. WELCOME15 gives 15% off a first order.", "promotions"),
+    ("Can I cancel an order that has not shipped?",
+     "Yes. Orders that have not shipped can be cancelled from your account page at no charge.",
+     "orders"),
+    ("How do I reach a human agent?",
+     "Ask the assistant for a human at any time; an agent joins the chat within 10 minutes "
+     "during business hours.", "support"),
+    ("Do you offer gift wrapping?",
+     "Yes, gift wrapping costs $5 per item and can be added at checkout.", "orders"),
+    ("What payment methods do you accept?",
+     "We accept Visa, Mastercard, American Express, PayPal and Apple Pay.", "payments"),
+    ("I was charged twice. What should I do?",
+     "A duplicate charge is refunded automatically within 24 hours; if it is still there "
+     "after that, we refund it by hand.", "payments"),
+    ("How much is express shipping in the US?",
+     "Express shipping in the US costs $18 and arrives in 1-2 business days.", "shipping"),
+    ("Can I return an item without the receipt?",
+     "Yes. We find the order by your email address, so no receipt is needed.", "returns"),
+    ("Do jackets come with a warranty?",
+     "All jackets have a 2-year warranty against manufacturing defects.", "products"),
+    ("Where is my package if tracking has not updated for 5 days?",
+     "If tracking has not moved for 5 business days, we open a claim with the carrier and "
+     "ship a replacement.", "shipping"),
+    ("Can I use two discount codes on one order?",
+     "No, one discount code applies per order.", "promotions"),
+    ("Is there a student discount?",
+     "Students get 10% off with a verified student email.", "promotions"),
+    ("How do I delete my account?",
+     "Write to privacy@northwind.example and we delete your account and data within 30 days.",
+     "account"),
+    ("Do you price match?",
+     "We match the price of an identical item sold by a major retailer within 14 days of "
+     "purchase.", "payments"),
+    ("What sizes do the hiking boots come in?",
+     "Hiking boots come in EU sizes 36 to 48, including half sizes.", "products"),
+    ("Can I pick up my order in store?",
+     "Yes, choose store pickup at checkout; orders are ready within 2 hours at our Reno and "
+     "Boise stores.", "orders"),
+    ("Do you ship to P.O. boxes?",
+     "Yes, standard shipping delivers to P.O. boxes; express shipping does not.", "shipping"),
+    ("How do I wash a down jacket?",
+     "Machine wash cold on a gentle cycle with down detergent, then tumble dry low with dryer "
+     "balls.", "products"),
+    ("Can I change the email on my account?",
+     "Yes, under Account > Settings; we send a confirmation link to the new address.",
+     "account"),
+)  # fmt: skip
+# The third version's corrections: (index in GOLDEN_SET, the new reference answer).
+GOLDEN_EDITS = (
+    (5, "No, SPRING20 expired on March 31. SUMMER10 gives 10% off any order until August."),
+    (11, "Express shipping in the US costs $20 and arrives in 1-2 business days."),
+)
+GOLDEN_REMOVED = 8  # gift wrapping was discontinued
+SUPPORT_PROMPTS = (
+    "You are Ava, the support assistant of Northwind Outfitters. Answer in one sentence.",
+    "You are Ava, the support assistant of Northwind Outfitters. Be warm: thank the customer, "
+    "answer fully, and offer more help.",
+    "You are Ava, the support assistant of Northwind Outfitters. Answer from the policy "
+    "excerpts only, in at most two sentences; say so when the policy does not cover it.",
+)
+HALLUCINATIONS = (
+    " You'll also get a free tote bag with your next order.",
+    " Members of our loyalty club get this twice as fast.",
+    " This also applies to orders placed in our partner stores.",
+)

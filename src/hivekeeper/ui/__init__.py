@@ -6,6 +6,8 @@
 - `detail`: an event's detail fragment and feedback on it;
 - `events` and `export`: the events explorer and its streamed JSONL/CSV download;
 - `dashboard` (with `svg`): charts over time from the chart query;
+- `experiments`, `runs`, `compare` (with `run_results`, `scores`, `word_diff`,
+  `eval_params`): evaluation runs by dataset, one run's grid, two runs compared;
 - `apidocs`: the API's docs (Swagger UI, ReDoc) and its OpenAPI document;
 - `route`, `params`, `paging`, `columns`, `formats`, `templating`, `assets`, `browser`:
   what the pages share (error pages, view state in the URL, paging, the explorer's
@@ -20,9 +22,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hivekeeper.ui import apidocs, assets, dashboard, detail, events, export, sessions, signin
+from hivekeeper.ui import compare as _compare
+from hivekeeper.ui import experiments as _experiments
+from hivekeeper.ui import runs as _runs
 
 router = APIRouter(include_in_schema=False)
 for _module in (apidocs, assets, signin, sessions, detail, export, events, dashboard):
+    router.include_router(_module.router)
+for _module in (_experiments, _runs, _compare):  # the experiments pages
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -95,6 +95,31 @@ def cell(value: Any) -> str:
     return text if len(text) <= _MAX_CELL_CHARS else text[: _MAX_CELL_CHARS - 1] + "…"
 
 
+def score(value: object) -> str:
+    """A metric value: `true`/`false`, a number to at most three decimals (`0.833`, `12`,
+    `-0.05`, `1,234.5`), text as it is; empty for none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    number = _number(value)
+    if number is None:
+        return ""
+    if abs(number) >= 1000:
+        return f"{number:,.1f}".removesuffix(".0")
+    text = f"{number:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def signed(value: object) -> str:
+    """A difference: `+0.12`, `-3`, `0`; empty for none."""
+    number = _number(value)
+    if number is None:
+        return ""
+    text = score(number)
+    return text if text.startswith("-") or text == "0" else f"+{text}"
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None

@@ -62,6 +62,8 @@ class ViewState:
     cols: tuple[str, ...] = ()
     bucket: str = ""
     split: str = ""
+    run: str = ""
+    dataset: str = ""
 
     def params(self, **changes: object) -> list[tuple[str, str]]:
         """The query parameters of this state with `changes`, defaults left out."""
@@ -77,6 +79,8 @@ class ViewState:
             ("order", state.order, "desc"),
             ("bucket", state.bucket, ""),
             ("split", state.split, ""),
+            ("run", state.run, ""),
+            ("dataset", state.dataset, ""),
         ):
             if value != default:
                 out.append((name, value))
@@ -135,12 +139,15 @@ def read_state(
         ],
         bucket=_last(params, "bucket") or "",
         split=_last(params, "split") or "",
+        run=(_last(params, "run") or "").strip(),
+        dataset=(_last(params, "dataset") or "").strip(),
     )
 
 
 def conditions(state: ViewState, max_filters: int) -> list[Condition]:
-    """The filter rows and the event type as conditions; ValidationFailed names the row
-    (`filter 2 value`) at fault, or `filters` for more than `max_filters` rows."""
+    """The filter rows, the run and dataset, and the event type as conditions;
+    ValidationFailed names the row (`filter 2 value`) at fault, or `filters` for more
+    than `max_filters` rows."""
     check_filter_count(len(state.filters), max_filters, "filters")
     out = []
     for i, row in enumerate(state.filters, start=1):
@@ -153,6 +160,10 @@ def conditions(state: ViewState, max_filters: int) -> list[Condition]:
             raise ValidationFailed(
                 exc.message.replace(f"filter {i}.", f"filter {i} "), field=exc.field
             ) from None
+    # An experiment run's sessions, and a dataset's, as evaluate() tags them.
+    for field, value in (("metadata.run_id", state.run), ("metadata.dataset_id", state.dataset)):
+        if value:
+            out.append(Condition(parse_field(field, field), "is", "string", value))
     if state.type:
         if state.type not in EVENT_TYPES:
             raise ValidationFailed(

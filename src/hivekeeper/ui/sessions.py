@@ -23,6 +23,7 @@ from hivekeeper.ui import auth, params
 from hivekeeper.ui.detail import load_detail
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
+from hivekeeper.ui.run_links import list_filter, session_run
 from hivekeeper.ui.templating import page as render_page
 from hivekeeper.web import JsonResponse, context
 
@@ -58,11 +59,15 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
         rows = [session_row(r) for r in found]
     except ValidationFailed as exc:
         error = exc.message
+    of_run = None
+    if state.run or state.dataset:
+        of_run = await ctx.read(list_filter, ctx.store, page.project.id, state.run, state.dataset)
     return render_page(
         request,
         "sessions.html",
         **auth.chrome(page, "sessions"),
         state=state,
+        of_run=of_run,
         rows=rows,
         more=more,
         error=error,
@@ -88,6 +93,7 @@ async def session_page(request: Request, session_id: str, page: auth.Page) -> Re
     start = _int(request.query_params.get("start"), (index // STATIC_ROWS) * STATIC_ROWS)
     start = min(max(start, 0), max(len(outline.rows) - 1, 0))
     detail = await load_detail(ctx, page.project, selected)
+    run_link = await ctx.read(session_run, ctx.store, page.project.id, session_id)
     base = f"/p/{page.project.id}/sessions/{session_id}"
     return render_page(
         request,
@@ -99,6 +105,7 @@ async def session_page(request: Request, session_id: str, page: auth.Page) -> Re
         step=STATIC_ROWS,
         selected=selected,
         d=detail,
+        run_link=run_link,
         base=base,
         back=f"{base}?{urlencode({'event': selected})}",
         session_id=session_id,

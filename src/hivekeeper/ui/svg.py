@@ -162,3 +162,56 @@ def _label_indices(n: int, most: int) -> list[int]:
 
 def _time(ms: float, fmt: str) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime(fmt)
+
+
+# --- small trends: one value per run, in the experiments list ---------------------
+
+SPARK_WIDTH = 120
+SPARK_HEIGHT = 30
+_SPARK_PAD = 4
+
+
+def sparkline(
+    values: Sequence[float | None],
+    *,
+    labels: Sequence[str],
+    label: str,
+    fmt: Callable[[float], str],
+) -> Markup:
+    """A small trend of `values`, oldest left, scaled to their own range so a change
+    shows; no axes. Each point's `<title>` is its `labels[i]` and value, the last point
+    is marked, and a None leaves a gap. `label` names the trend for screen readers."""
+    parts = [
+        f'<svg class="spark" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" role="img" '
+        f'aria-label="{escape(label)}">'
+    ]
+    present = [v for v in values if v is not None and math.isfinite(v)]
+    if not present:
+        parts.append("</svg>")
+        return Markup("".join(parts))
+    low, high = min(present), max(present)
+    inner_w, inner_h = SPARK_WIDTH - 2 * _SPARK_PAD, SPARK_HEIGHT - 2 * _SPARK_PAD
+
+    step = inner_w / (len(values) - 1) if len(values) > 1 else 0.0
+
+    def x_at(i: float) -> float:
+        return _SPARK_PAD + (i * step if step else inner_w / 2)
+
+    def y_at(v: float) -> float:
+        share = (v - low) / (high - low) if high > low else 0.5
+        return _SPARK_PAD + inner_h - share * inner_h
+
+    xs = [float(i) for i in range(len(values))]
+    parts.extend(_line(Series(label, values), xs, x_at, y_at, "s0"))
+    last = max(i for i, v in enumerate(values) if v is not None and math.isfinite(v))
+    parts.append(
+        f'<circle class="dot last s0" cx="{x_at(last):.1f}" cy="{y_at(present[-1]):.1f}" r="3"/>'
+    )
+    for i, v in enumerate(values):  # invisible, wider targets carrying each point's title
+        if v is not None and math.isfinite(v):
+            parts.append(
+                f'<circle class="hit" cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="6">'
+                f"<title>{escape(labels[i])}: {escape(fmt(v))}</title></circle>"
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))

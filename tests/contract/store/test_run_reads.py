@@ -1,4 +1,4 @@
-"""What the run routes read (`api.run_reads`), on every store: a result, a comparison, a
+"""What the run routes read (`web.run_reads`), on every store: a result, a comparison, a
 run's scored events, its event pairs and a run list each cost the same few queries for
 a run of 3 datapoints as for one of 150, and none per session."""
 
@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from hivekeeper.api import run_reads
 from hivekeeper.domain.evaluation.comparison import CompareEventsQuery
 from hivekeeper.domain.evaluation.ops import PutRun
 from hivekeeper.domain.evaluation.results import ResultQuery
@@ -16,6 +15,7 @@ from hivekeeper.domain.evaluation.runs import RunPatch
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import EventPatch, Upsert, WriteOp
 from hivekeeper.store import Store
+from hivekeeper.web import run_reads
 from tests.support.statements import count_statements
 
 NOW = 1_800_000_000_000.0

@@ -73,7 +73,7 @@
           row.querySelectorAll("input, select").forEach(function (i) { i.disabled = true; });
         }
       });
-      query.querySelectorAll("input[name=q], input[name=from], input[name=to], input[name=col]")
+      query.querySelectorAll("input[name=q], input[name=from], input[name=to], input[name=col], input[name=run], input[name=dataset]")
         .forEach(function (i) { if (!i.value.trim()) i.disabled = true; });
       setTimeout(function () {
         query.querySelectorAll(":disabled").forEach(function (i) { i.disabled = false; });

@@ -1,6 +1,6 @@
-"""What the run routes read: run objects, a run's result, two runs compared, a run's
-scored events and event pairs, event schemas, each in a fixed number of store queries
-whatever the run's size (docs/evaluation-plan.md §7).
+"""What the run routes and the experiment pages read: run objects, a run's result, two
+runs compared, a run's scored events and event pairs, event schemas, each in a fixed
+number of store queries whatever the run's size (docs/evaluation-plan.md §7).
 
 A result is computed from the events of the run's sessions when it is asked for
 (`EvaluationStore.run_rows`, one query), so a late event changes the next answer.
@@ -14,11 +14,12 @@ computed (`collector.collector_paused`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from hivekeeper.api.collector import collector_paused
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.evaluation import changelog, comparison, results, runs, schema, versions
-from hivekeeper.domain.evaluation.comparison import CompareEventsQuery
+from hivekeeper.domain.evaluation.aggregates import AggregateFunction
+from hivekeeper.domain.evaluation.comparison import CompareEventsQuery, Comparison
 from hivekeeper.domain.evaluation.evaluators import Threshold, threshold_of
 from hivekeeper.domain.evaluation.results import ResultQuery, RunResult
 from hivekeeper.domain.evaluation.runs import Run
@@ -29,6 +30,7 @@ from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import JsonObject
 from hivekeeper.store import Store
+from hivekeeper.web.collector import collector_paused
 
 
 def require_run(store: Store, project_id: str, run_id: str, field: str = "run_id") -> Run:
@@ -39,9 +41,35 @@ def require_run(store: Store, project_id: str, run_id: str, field: str = "run_id
     return run
 
 
-def run_objects(store: Store, project_id: str, listed: Sequence[Run]) -> list[JsonObject]:
-    """The RunObjects of `listed`, each with its dataset's name and the dataset version
-    it used (the one in force when it was created): two queries for any number of runs."""
+@dataclass(frozen=True, slots=True)
+class RunDataset:
+    """A run with its stored dataset's name and the version of that dataset it used (the
+    one in force when it was created); both None for a run of no stored dataset."""
+
+    run: Run
+    dataset_name: str | None = None
+    dataset_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedRun:
+    """A run's result and the rules its values were judged by."""
+
+    result: RunResult
+    rules: Rules
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedPair:
+    """Two runs' results and `new` compared against `old`."""
+
+    new: JudgedRun
+    old: JudgedRun
+    comparison: Comparison
+
+
+def run_datasets(store: Store, project_id: str, listed: Sequence[Run]) -> list[RunDataset]:
+    """`listed` with their datasets' names and versions: two queries for any number."""
     dataset_ids = sorted({r.dataset_id for r in listed if r.dataset_id is not None})
     names: dict[str, str] = {}
     histories: dict[str, list[changelog.ChangeSummary]] = {}
@@ -51,18 +79,30 @@ def run_objects(store: Store, project_id: str, listed: Sequence[Run]) -> list[Js
         histories = store.dataset_histories(project_id, dataset_ids)
     out = []
     for run in listed:
-        history = histories.get(run.dataset_id or "", [])
-        keys = [change.key for change in history]
+        keys = [change.key for change in histories.get(run.dataset_id or "", [])]
         used = changelog.version_at(keys, run.created_at_ms)
         out.append(
-            runs.render_run(
+            RunDataset(
                 run,
-                project_id=project_id,
                 dataset_name=names.get(run.dataset_id or ""),
                 dataset_version=None if used is None else keys.index(used) + 1,
             )
         )
     return out
+
+
+def run_objects(store: Store, project_id: str, listed: Sequence[Run]) -> list[JsonObject]:
+    """The RunObjects of `listed`, each with its dataset's name and the dataset version
+    it used: two queries for any number of runs."""
+    return [
+        runs.render_run(
+            found.run,
+            project_id=project_id,
+            dataset_name=found.dataset_name,
+            dataset_version=found.dataset_version,
+        )
+        for found in run_datasets(store, project_id, listed)
+    ]
 
 
 def run_object(store: Store, project_id: str, run: Run) -> JsonObject:
@@ -74,10 +114,46 @@ def run_object(store: Store, project_id: str, run: Run) -> JsonObject:
 def result(store: Store, project: Project, run_id: str, query: ResultQuery) -> JsonObject:
     """`GET /v1/runs/{id}/result` (and `/summary`): the RunResult body."""
     run = require_run(store, project.id, run_id)
-    traces = _traces(store, project.id, run.run_id, query.conditions)
-    rules = rules_for(run.passing_ranges, _thresholds(store, project.id, [traces]))
-    computed = _compute(run, traces, rules, query)
-    return results.render_result(computed, run_object(store, project.id, run))
+    judged = judge(store, project.id, run, query.function, query.conditions)
+    return results.render_result(judged.result, run_object(store, project.id, run))
+
+
+@collector_paused
+def judge(
+    store: Store,
+    project_id: str,
+    run: Run,
+    function: AggregateFunction,
+    conditions: Sequence[Condition] = (),
+    *,
+    scores_only: bool = False,
+) -> JudgedRun:
+    """The run's result, each value judged by the run's passing range for its metric,
+    else by the metric's deployed threshold; `scores_only`: its sessions read without
+    inputs, outputs or ground truth (for its figures alone)."""
+    traces = _traces(store, project_id, run.run_id, conditions, scores_only=scores_only)
+    rules = rules_for(run.passing_ranges, _thresholds(store, project_id, [traces]))
+    return JudgedRun(_compute(run, traces, rules, function), rules)
+
+
+@collector_paused
+def judge_pair(
+    store: Store, project_id: str, new: Run, old: Run, function: AggregateFunction
+) -> JudgedPair:
+    """Both runs' results, read as `compare` reads them (scores only: no inputs,
+    outputs or ground truth; `whole_sessions` reads those of the sessions shown), and
+    `new` compared against `old`: which way a metric is better follows the new run's
+    passing range for it, else its deployed threshold."""
+    new_traces, old_traces, thresholds, compared = _scored_pair(
+        store, project_id, new, old, (), function
+    )
+    new_rules = rules_for(new.passing_ranges, thresholds)
+    old_rules = rules_for(old.passing_ranges, thresholds)
+    return JudgedPair(
+        JudgedRun(_compute(new, new_traces, new_rules, function), new_rules),
+        JudgedRun(_compute(old, old_traces, old_rules, function), old_rules),
+        compared,
+    )
 
 
 @collector_paused
@@ -88,18 +164,20 @@ def compare(
     are read without inputs, outputs or feedback, and scored in one pass."""
     new_run = require_run(store, project.id, new_run_id, "new_run_id")
     old_run = require_run(store, project.id, old_run_id, "old_run_id")
-    new_traces = _traces(store, project.id, new_run.run_id, query.conditions, scores_only=True)
-    old_traces = _traces(store, project.id, old_run.run_id, query.conditions, scores_only=True)
-    # Which way is better: the new run's passing range, else the deployed threshold.
-    thresholds = _thresholds(store, project.id, [new_traces, old_traces])
-    rules = rules_for(new_run.passing_ranges, thresholds)
-    compared = comparison.compare(
-        comparison.run_scores(new_traces, new_run.datapoint_ids, query.function),
-        comparison.run_scores(old_traces, old_run.datapoint_ids, query.function),
-        rules,
+    *_, compared = _scored_pair(
+        store, project.id, new_run, old_run, query.conditions, query.function
     )
     new_object, old_object = run_objects(store, project.id, [new_run, old_run])
     return comparison.render_comparison(compared, new_object, old_object)
+
+
+def whole_sessions(
+    store: Store, project_id: str, traces: Iterable[SessionTrace]
+) -> dict[str, SessionTrace]:
+    """The sessions of `traces` (read scores only) read again whole, inputs, outputs and
+    ground truth too, by session id: one query for their events."""
+    ids = [event.event_id for trace in traces for event in trace.events]
+    return {t.session_id: t for t in read_sessions(store.get_events(project_id, ids))}
 
 
 @collector_paused
@@ -168,15 +246,37 @@ def _traces(
     return read_sessions(store.run_rows(project_id, run_id, conditions, scores_only=scores_only))
 
 
+def _scored_pair(
+    store: Store,
+    project_id: str,
+    new: Run,
+    old: Run,
+    conditions: Sequence[Condition],
+    function: AggregateFunction,
+) -> tuple[list[SessionTrace], list[SessionTrace], dict[str, Threshold], Comparison]:
+    """Both runs' sessions read scores only (no inputs, outputs or feedback), the
+    thresholds of their metrics, and `new` compared against `old`: which way is better
+    by the new run's passing range, else the deployed threshold."""
+    new_traces = _traces(store, project_id, new.run_id, conditions, scores_only=True)
+    old_traces = _traces(store, project_id, old.run_id, conditions, scores_only=True)
+    thresholds = _thresholds(store, project_id, [new_traces, old_traces])
+    compared = comparison.compare(
+        comparison.run_scores(new_traces, new.datapoint_ids, function),
+        comparison.run_scores(old_traces, old.datapoint_ids, function),
+        rules_for(new.passing_ranges, thresholds),
+    )
+    return new_traces, old_traces, thresholds, compared
+
+
 def _compute(
-    run: Run, traces: Sequence[SessionTrace], rules: Rules, query: ResultQuery
+    run: Run, traces: Sequence[SessionTrace], rules: Rules, function: AggregateFunction
 ) -> RunResult:
     return results.compute_result(
         status=run.status,
         datapoint_ids=run.datapoint_ids,
         traces=traces,
         rules=rules,
-        function=query.function,
+        function=function,
     )
 
 
