@@ -6,6 +6,11 @@
 - `detail`: an event's detail fragment and feedback on it;
 - `events` and `export`: the events explorer and its streamed JSONL/CSV download;
 - `dashboard` (with `svg`): charts over time from the chart query;
+- `datasets`, `datapoints`, `imports` (with `staging`), `dataset_export`,
+  `dataset_adds`: datasets, their versions and datapoints, CSV/JSONL imports staged
+  on disk, downloads of a version, and sessions and events added to datasets;
+- `prompts` and `evaluators` (with `forms`, `diffs`): versioned prompts deployed per
+  environment, and evaluator definitions;
 - `apidocs`: the API's docs (Swagger UI, ReDoc) and its OpenAPI document;
 - `route`, `params`, `paging`, `columns`, `formats`, `templating`, `assets`, `browser`:
   what the pages share (error pages, view state in the URL, paging, the explorer's
@@ -19,10 +24,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hivekeeper.ui import apidocs, assets, dashboard, detail, events, export, sessions, signin
+from hivekeeper.ui import (  # evaluation: datasets, prompts, evaluators
+    apidocs,
+    assets,
+    dashboard,
+    datapoints,
+    dataset_adds,
+    dataset_export,
+    datasets,
+    detail,
+    evaluators,
+    events,
+    export,
+    imports,
+    prompts,
+    sessions,
+    signin,
+)
 
 router = APIRouter(include_in_schema=False)
 for _module in (apidocs, assets, signin, sessions, detail, export, events, dashboard):
+    router.include_router(_module.router)
+for _module in (datasets, datapoints, imports, dataset_export, dataset_adds, prompts, evaluators):
     router.include_router(_module.router)
 
 __all__ = ["router"]
