@@ -20,6 +20,7 @@ from hivekeeper.domain.evaluation.ops import DefinitionKind
 from hivekeeper.domain.evaluation.versions import Definition
 from tests.ui.client import csrf_of, signed_in
 from tests.ui.conftest import HOSTILE, Seeded
+from tests.ui.evaluation_cases import EVALUATION_CASES, concrete, intact, post_routes
 
 RAW_SCRIPT = "<script>window.__pwned"
 
@@ -385,3 +386,29 @@ def test_hostile_markup_in_datapoints_is_shown_as_text(
         page = client.get(path)
         assert page.status_code == 200, path
         assert RAW_SCRIPT not in page.text and "&lt;script&gt;" in page.text, path
+
+
+def test_project_b_changes_nothing_of_a_evaluation(seeded: Seeded) -> None:
+    with signed_in(seeded.url, seeded.second_key) as client:
+        for (method, _), cases in EVALUATION_CASES.items():
+            for case in cases if method == "POST" else ():
+                for answer in case(client, seeded):
+                    assert answer.status_code in (303, 404), (answer.url, answer.text)
+    intact(seeded)
+
+
+@pytest.mark.parametrize("route", post_routes())
+def test_forged_posts_to_every_evaluation_page_are_refused(
+    seeded: Seeded, client: httpx.Client, route: str
+) -> None:
+    path = concrete(route, seeded)
+    token = csrf_of(client.get(f"/p/{seeded.project_id}/datasets").text)
+    for data, headers in (
+        ({"csrf": "0" * 64, "name": "from B"}, {}),
+        ({"name": "from B"}, {}),
+        ({"csrf": token, "name": "from B"}, {"origin": "https://evil.example"}),
+        ({"csrf": token, "name": "from B"}, {"origin": "null"}),
+    ):
+        answer = client.post(path, data=data, headers=headers)
+        assert answer.status_code == 403, (path, data, headers, answer.text)
+    intact(seeded)

@@ -16,6 +16,7 @@ from hivekeeper import ui
 from tests.contract.test_isolation import _route_keys
 from tests.ui.client import csrf_of, signed_in
 from tests.ui.conftest import Seeded
+from tests.ui.evaluation_cases import EVALUATION_CASES
 
 MARKERS = ("checkout-flow", "Where is my parcel", "batch-job", "SMTPError")
 Case = Callable[[httpx.Client, Seeded], list[httpx.Response]]
@@ -120,6 +121,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ],
     ("POST", "/p/{pid}/events/{event_id}/feedback"): [_feedback],
 }
+CASES.update(EVALUATION_CASES)  # datasets, prompts, evaluators: tests/ui/evaluation_cases.py
 
 
 def test_every_ui_route_has_a_case() -> None:
