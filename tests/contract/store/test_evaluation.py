@@ -222,6 +222,25 @@ def test_datapoints_read_by_ids_and_page_by_page(store: Store, project: str, clo
         store.write_batch([DeleteDatapoint(project, "p2")], clock.now + 1000)
 
 
+def test_a_datasets_pages_follow_its_order_after_edits_and_removals(
+    store: Store, project: str, clock: Clock
+) -> None:
+    _dataset(store, clock, project, "d", "a", "b", "c", "e")
+    clock.write(store, PutDatapoints(project, _new("f"), dataset_ids=("d",)))
+    clock.write(store, ChangeMembership(project, "d", remove=("b",)))
+    clock.write(store, ChangeMembership(project, "d", add=("b",)))  # back, at the end
+    edited = DatapointWrite("c", _content("c edited"), new=False)
+    clock.write(store, PutDatapoints(project, (edited,)))  # keeps its place
+    pages = [
+        [p.id for p in store.list_datapoints(project, dataset_id="d", limit=2, offset=offset)]
+        for offset in (0, 2, 4, 6)
+    ]
+    assert pages == [["a", "c"], ["e", "f"], ["b"], []]
+    (c,) = store.list_datapoints(project, dataset_id="d", limit=1, offset=1)
+    assert c.content.inputs == {"q": "c edited"}
+    assert store.list_datapoints(project, dataset_id="nope", limit=10) == []
+
+
 def test_ten_thousand_datapoints_in_one_op_are_stored_all_or_nothing(
     store: Store, project: str, clock: Clock
 ) -> None:

@@ -168,12 +168,16 @@ class SqlEvaluationReads:
                     (project_id, limit, offset),
                 ).fetchall()
             elif at is None:
+                # The page is cut from the members alone (the covering index
+                # `dataset_members_in_order`), then joined: an offset skips index
+                # entries, never joined rows.
                 rows = db.execute(
-                    f"{_DATAPOINT_SELECT} JOIN dataset_members m ON m.project_id = d.project_id "
-                    "AND m.datapoint_id = d.datapoint_id AND m.revision = r.change_id "
-                    "WHERE d.project_id = ? AND m.dataset_id = ? "
-                    "ORDER BY m.at_ms, m.change_id, m.ordinal LIMIT ? OFFSET ?",
-                    (project_id, dataset_id, limit, offset),
+                    f"{_DATAPOINT_SELECT} JOIN (SELECT datapoint_id, revision, at_ms, change_id, "
+                    "ordinal FROM dataset_members WHERE project_id = ? AND dataset_id = ? "
+                    "ORDER BY at_ms, change_id, ordinal LIMIT ? OFFSET ?) m "
+                    "ON m.datapoint_id = d.datapoint_id AND m.revision = r.change_id "
+                    "WHERE d.project_id = ? ORDER BY m.at_ms, m.change_id, m.ordinal",
+                    (project_id, dataset_id, limit, offset, project_id),
                 ).fetchall()
             else:
                 members = _version_members(db, project_id, dataset_id, at)[offset : offset + limit]
