@@ -26,13 +26,22 @@ from typing import Any, Literal
 import httpx
 import pytest
 from honeyhive._generated.models import (
+    DeleteExperimentRunResponse,
     ExportEventsResponse,
     GetEventResponse,
+    GetEventsSchemaResponse,
+    GetExperimentRunCompareResponse,
+    GetExperimentRunResponse,
+    GetExperimentRunResultResponse,
+    GetExperimentRunsResponse,
     PostEventBatchResponse,
     PostEventResponse,
+    PostExperimentRunResponse,
     PostSessionStartResponse,
+    PutExperimentRunResponse,
     SessionTracesResponse,
 )
+from honeyhive.experiments.models import AggregatedMetrics, DatapointResult
 from honeyhive.models import EventExportResponse
 
 from hivekeeper.domain.events import OBJECT_FIELDS
@@ -44,7 +53,23 @@ CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key", "s15_generated_v1"
 API_CLIENT_CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key")
 TENANT_FIELDS = ("event_id", "session_id", "org_id", "workspace_id", "project_id")
 
-Check = Literal["session", "event", "batch", "session_batch", "update", "get_event", "export"]
+Check = Literal[
+    "session",
+    "event",
+    "batch",
+    "session_batch",
+    "update",
+    "get_event",
+    "export",
+    "run_created",
+    "run",
+    "run_updated",
+    "run_list",
+    "run_result",
+    "run_compare",
+    "run_deleted",
+    "schema",
+]
 _ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Headers that describe one connection rather than the SDK's request; httpx sets them.
 _CONNECTION_HEADERS = frozenset({"host", "content-length", "connection", "authorization"})
@@ -75,7 +100,17 @@ ROUTES = (
     Route("POST", "/session/{id}/traces", "session_batch"),
     Route("POST", "/v1/events/export", "export"),
     Route("POST", "/v1/events/search", "export"),
+    Route("POST", "/v1/runs", "run_created"),
+    Route("GET", "/v1/runs", "run_list"),
+    Route("GET", "/v1/runs/{id}", "run"),
+    Route("PUT", "/v1/runs/{id}", "run_updated"),
+    Route("GET", "/v1/runs/{id}/result", "run_result"),
+    Route("GET", "/v1/runs/{id}/compare-with/old-run", "run_compare"),
+    Route("DELETE", "/v1/runs/{id}", "run_deleted"),
+    Route("GET", "/v1/events/schema", "schema"),
 )
+OLD_RUN = "old-run"
+"""The run the captures compare theirs with: one their recording server held."""
 OUT_OF_SCOPE = tuple(
     re.compile(p)
     for p in (
@@ -83,9 +118,7 @@ OUT_OF_SCOPE = tuple(
         r"/v1/datapoints(/.*)?",
         r"/v1/configurations(/.*)?",
         r"/v1/metrics(/.*)?",
-        r"/v1/runs(/.*)?",
         r"/v1/charts(/.*)?",
-        r"/v1/events/schema",
         # OTLP exports are replayed, bytes as sent, by test_otlp_replay.py.
         r"/opentelemetry/v1/traces",
         r"/v1/traces",
@@ -144,6 +177,10 @@ def replay(server: LiveServer, name: str) -> list[Replayed]:
     keys = {"other": server.key, "hh_ingst_*": server.new_key(kind="ingest")}
     replayed: list[Replayed] = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
+        if any(r["path"].endswith(f"/{OLD_RUN}") for r in _requests(name)):
+            full = {"Authorization": f"Bearer {server.key}"}
+            created = client.post("/v1/runs", json={"run_id": OLD_RUN}, headers=full)
+            assert created.status_code == 200, created.text
         for request in _requests(name):
             route = _route(request)
             if route is None:
@@ -229,6 +266,54 @@ def _check_export(request: dict[str, Any], body: Any) -> None:
         _assert_object_fields(event)
 
 
+def _check_run_created(request: dict[str, Any], body: Any) -> None:
+    parsed = PostExperimentRunResponse(**body)
+    sent = request["body"]
+    assert parsed.run_id == parsed.evaluation.run_id == sent["run_id"]
+    assert (parsed.evaluation.name, parsed.evaluation.dataset_id) == (
+        sent["name"],
+        sent["dataset_id"],
+    )
+
+
+def _check_run(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunResponse(**body)
+    assert parsed.evaluation.run_id == request["path"].rsplit("/", 1)[1]
+
+
+def _check_run_updated(request: dict[str, Any], body: Any) -> None:
+    parsed = PutExperimentRunResponse(**body)
+    assert parsed.evaluation.status == request["body"]["status"]
+
+
+def _check_run_list(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunsResponse(**body)
+    limit = dict(request["query"]).get("limit")
+    assert limit is None or parsed.pagination.limit == int(limit)
+
+
+def _check_run_result(request: dict[str, Any], body: Any) -> None:
+    # What `evaluate()` then does with it (experiments/results.py).
+    dumped = GetExperimentRunResultResponse(**body).model_dump()
+    AggregatedMetrics(**dumped["metrics"])
+    for datapoint in dumped["datapoints"]:
+        DatapointResult(**datapoint)
+
+
+def _check_run_compare(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunCompareResponse(**body)
+    assert parsed.old_run.run_id == OLD_RUN
+
+
+def _check_run_deleted(request: dict[str, Any], body: Any) -> None:
+    parsed = DeleteExperimentRunResponse(**body)
+    assert parsed.deleted and parsed.id == request["path"].rsplit("/", 1)[1]
+
+
+def _check_schema(request: dict[str, Any], body: Any) -> None:
+    GetEventsSchemaResponse(**body)
+
+
 def _assert_object_fields(event: dict[str, Any]) -> None:
     for field in OBJECT_FIELDS:
         if field in event:
@@ -243,6 +328,14 @@ _CHECKS = {
     "update": _check_update,
     "get_event": _check_get_event,
     "export": _check_export,
+    "run_created": _check_run_created,
+    "run": _check_run,
+    "run_updated": _check_run_updated,
+    "run_list": _check_run_list,
+    "run_result": _check_run_result,
+    "run_compare": _check_run_compare,
+    "run_deleted": _check_run_deleted,
+    "schema": _check_schema,
 }
 
 
@@ -328,6 +421,19 @@ def test_api_client_capture_is_stored(server: LiveServer, api: httpx.Client, nam
     assert {e["event_id"] for e in by_session.body["events"]} == set(in_session)
     assert by_session.body["totalEvents"] == 4
     assert everything.body["totalEvents"] == 5  # plus the flat session
+
+    # The capture's run reported the session: its result reads the session's scores.
+    (result,) = _answers(replayed, "GET", "/v1/runs/{id}/result")
+    assert [d["session_id"] for d in result.body["datapoints"]] == [sid]
+    assert {m["name"]: m["value"] for m in result.body["datapoints"][0]["metrics"]} == {
+        "m": 1,
+        "acc": 1.0,
+    }
+    assert (result.body["status"], result.body["success"]) == ("completed", True)
+    (schema,) = _answers(replayed, "GET", "/v1/events/schema")
+    assert {"name": "metrics.acc", "event_type": "model"} in schema.body["fields"]
+    run_id = result.body["run_object"]["run_id"]
+    assert api.get(f"/v1/runs/{run_id}").status_code == 404  # the capture deleted it
 
 
 def test_generated_v1_capture_is_stored(server: LiveServer, api: httpx.Client) -> None:
