@@ -31,14 +31,11 @@ from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import WriteOp
 from hivekeeper.ui import auth, forms, params
 from hivekeeper.ui.datapoints import ContentForm, parse_content_form
-from hivekeeper.ui.paging import after_last
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
-from hivekeeper.web import AppContext, context
+from hivekeeper.web import AppContext, context, read_events
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
-# Events read per query while collecting a bulk add.
-_READ_ROWS = 1000
 # Names of matches the bulk page lists before asking.
 _SAMPLE = 10
 _SOURCES = {"sessions": "Sessions", "events": "Events"}
@@ -190,27 +187,24 @@ def _bulk_query(ctx: AppContext, query_text: str) -> tuple[EventQuery, str]:
         max_filters=ctx.settings.max_filters,
         sessions_only=source == "sessions",
     )
-    return replace(query, limit=_READ_ROWS, page=1, count_total=False), source
+    return replace(query, page=1, count_total=False), source
 
 
 async def _matches(
     ctx: AppContext, project: Project, query: EventQuery, most: int
 ) -> list[dict[str, Any]]:
-    """Every event `query` matches, rendered, in its order, a keyset page at a time;
-    ValidationFailed when more than `most` match."""
+    """Every event `query` matches, rendered, in its order; ValidationFailed when more
+    than `most` match (one more is read to tell)."""
     found: list[dict[str, Any]] = []
-    while True:
-        rows, _ = await ctx.read(ctx.store.query_events, project.id, query)
-        found.extend(render_event(r, project) for r in rows)
-        if len(found) > most:
-            raise ValidationFailed(
-                f"more than {most:,} events match this view; at most {most:,} are added at "
-                "once (max_batch_events): narrow the filters or the date range",
-                field="query",
-            )
-        if len(rows) < query.limit:
-            return found
-        query = replace(query, after=after_last(rows, query))
+    async for batch in await read_events(ctx, project, query, rows=most + 1):
+        found.extend(batch)
+    if len(found) > most:
+        raise ValidationFailed(
+            f"more than {most:,} events match this view; at most {most:,} are added at "
+            "once (max_batch_events): narrow the filters or the date range",
+            field="query",
+        )
+    return found
 
 
 async def _bulk_page(
