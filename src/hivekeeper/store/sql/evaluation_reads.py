@@ -46,6 +46,7 @@ from hivekeeper.store.sql.evaluation_db import (
 )
 from hivekeeper.store.sql.evaluation_writes import IN_CHUNK
 from hivekeeper.store.sql.rows import chunks
+from hivekeeper.store.sql.version_pages import version_page
 
 SCHEMA_SAMPLE = 10_000
 """Events a schema reads when no run is named: the project's latest in the range."""
@@ -180,7 +181,10 @@ class SqlEvaluationReads:
                     (project_id, dataset_id, limit, offset, project_id),
                 ).fetchall()
             else:
-                members = _version_members(db, project_id, dataset_id, at)[offset : offset + limit]
+                members = version_page(db, project_id, dataset_id, at, limit, offset)
+                if members is None:
+                    replayed = _version_members(db, project_id, dataset_id, at)
+                    members = replayed[offset : offset + limit]
                 rows = _revisions(db, project_id, members)
             linked = _linked_datasets(db, project_id, [row[0] for row in rows])
         return [decode_datapoint(row, linked) for row in rows]
