@@ -370,10 +370,17 @@ def _revisions(db: EvaluationDb, project_id: str, members: Sequence[Member]) -> 
     found: dict[tuple[str, str], Sequence[Any]] = {}
     for chunk in chunks(members, IN_CHUNK):
         pairs = ", ".join("(?, ?)" for _ in chunk)
+        # The datapoints named alone as well: SQLite seeks them in the key, where the
+        # pairs alone would have it scan every revision of the project.
+        ids = ", ".join("?" for _ in chunk)
         for row in db.execute(
-            f"{_DATAPOINT_SELECT} WHERE d.project_id = ? "
+            f"{_DATAPOINT_SELECT} WHERE d.project_id = ? AND r.datapoint_id IN ({ids}) "
             f"AND (r.datapoint_id, r.change_id) IN (VALUES {pairs})",
-            (project_id, *(v for m in chunk for v in (m.datapoint_id, m.revision))),
+            (
+                project_id,
+                *(m.datapoint_id for m in chunk),
+                *(v for m in chunk for v in (m.datapoint_id, m.revision)),
+            ),
         ).fetchall():
             found[(row[0], row[2])] = row
     return [found[key] for m in members if (key := (m.datapoint_id, m.revision)) in found]

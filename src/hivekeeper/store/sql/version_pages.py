@@ -24,7 +24,8 @@ from hivekeeper.store.sql.rows import chunks
 MAX_DEAD = 2_000
 """Removed adds a page's query names at most (one parameter each)."""
 
-_UP_TO = "(at_ms < ? OR (at_ms = ? AND change_id <= ?))"
+# One range of `at_ms` (an OR would make SQLite read both arms, then sort them).
+_UP_TO = "at_ms <= ? AND NOT (at_ms = ? AND change_id > ?)"
 ItemKey = tuple[float, str, int]
 """An item's place in its dataset's change log: (at_ms, change_id, ordinal)."""
 
