@@ -15,12 +15,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hivekeeper.domain.errors import NotFound, ValidationFailed
+from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation import evaluators
-from hivekeeper.domain.evaluation.ops import DeleteDefinition, Deploy, SaveVersion
+from hivekeeper.domain.evaluation.ops import SaveVersion
 from hivekeeper.domain.evaluation.versions import DEPLOYED, Definition, Version, deployed, ordered
 from hivekeeper.domain.types import JsonObject
-from hivekeeper.ui import auth, formats, forms
+from hivekeeper.ui import auth, definitions, formats, forms
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
 from hivekeeper.web import AppContext, context
@@ -84,12 +84,7 @@ def live_version(definition: Definition) -> tuple[Version, int]:
 
 
 async def load_evaluator(ctx: AppContext, project_id: str, metric_id: str) -> Definition:
-    found = await ctx.read(
-        lambda: ctx.store.list_definitions(project_id, "metric", definition_id=metric_id)
-    )
-    if not found:
-        raise NotFound(f"no evaluator with id {metric_id} in this project")
-    return found[0]
+    return await definitions.load(ctx, project_id, "metric", metric_id)
 
 
 @router.get("/p/{pid}/evaluators")
@@ -151,26 +146,12 @@ async def save_evaluator(request: Request, metric_id: str, page: auth.Page) -> R
 @router.post("/p/{pid}/evaluators/{metric_id}/deploy")
 async def deploy_version(request: Request, metric_id: str, page: auth.Page) -> Response:
     """Make an older (or newer) version the one evaluations use."""
-    ctx = context(request)
-    form = await forms.read_checked(request, page, ctx.settings)
-    definition = await load_evaluator(ctx, page.project.id, metric_id)
-    history = ordered(definition.versions)
-    raw = form.get("version", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= len(history):
-        raise ValidationFailed(f"version must be from 1 to {len(history)}", field="version")
-    version = history[int(raw) - 1]
-    op = Deploy(page.project.id, "metric", metric_id, DEPLOYED, version.change_id)
-    await ctx.writer.submit([op])
-    return RedirectResponse(f"/p/{page.project.id}/evaluators/{metric_id}", status_code=303)
+    return await definitions.deploy(request, page, "metric", metric_id, (DEPLOYED,))
 
 
 @router.post("/p/{pid}/evaluators/{metric_id}/delete")
 async def delete_evaluator(request: Request, metric_id: str, page: auth.Page) -> Response:
-    ctx = context(request)
-    await forms.read_checked(request, page, ctx.settings)
-    await load_evaluator(ctx, page.project.id, metric_id)
-    await ctx.writer.submit([DeleteDefinition(page.project.id, "metric", metric_id)])
-    return RedirectResponse(f"/p/{page.project.id}/evaluators", status_code=303)
+    return await definitions.delete(request, page, "metric", metric_id)
 
 
 def _save(
@@ -181,15 +162,8 @@ def _save(
     *,
     create: bool,
 ) -> SaveVersion:
-    return SaveVersion(
-        page.project.id,
-        "metric",
-        metric_id,
-        content,
-        create=create,
-        message=forms.text(form, "message"),
-        deploy=(DEPLOYED,),
-        key_id=page.principal.key_id,
+    return definitions.save(
+        page, "metric", metric_id, content, form, create=create, deploy=(DEPLOYED,)
     )
 
 

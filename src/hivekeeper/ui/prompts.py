@@ -17,12 +17,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hivekeeper.domain.errors import NotFound, ValidationFailed
+from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.evaluation import configurations
-from hivekeeper.domain.evaluation.ops import DeleteDefinition, Deploy, SaveVersion
-from hivekeeper.domain.evaluation.versions import Definition, Version, deployed, find, ordered
+from hivekeeper.domain.evaluation.ops import SaveVersion
+from hivekeeper.domain.evaluation.versions import Definition, deployed, ordered
 from hivekeeper.domain.types import JsonObject
-from hivekeeper.ui import auth, formats, forms
+from hivekeeper.ui import auth, definitions, formats, forms
+from hivekeeper.ui.definitions import version_named as _version
 from hivekeeper.ui.diffs import line_diff
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.templating import page as render_page
@@ -69,15 +70,6 @@ def prompt_line(definition: Definition) -> PromptLine:
         deployed=deployed_numbers(definition),
         changed_ms=max([latest.key[0], *(d.key[0] for d in definition.deployments)]),
     )
-
-
-async def load_prompt(ctx: AppContext, project_id: str, prompt_id: str) -> Definition:
-    found = await ctx.read(
-        lambda: ctx.store.list_definitions(project_id, "configuration", definition_id=prompt_id)
-    )
-    if not found:
-        raise NotFound(f"no prompt with id {prompt_id} in this project")
-    return found[0]
 
 
 @router.get("/p/{pid}/prompts")
@@ -179,35 +171,16 @@ async def save_prompt(request: Request, prompt_id: str, page: auth.Page) -> Resp
 @router.post("/p/{pid}/prompts/{prompt_id}/deploy")
 async def deploy(request: Request, prompt_id: str, page: auth.Page) -> Response:
     """Point `env` at `version` (a number); the other environments keep theirs."""
-    ctx = context(request)
-    form = await forms.read_checked(request, page, ctx.settings)
-    definition = await load_prompt(ctx, page.project.id, prompt_id)
-    env = form.get("env", "")
-    if env not in ENVS:
-        raise ValidationFailed(f"env must be one of {', '.join(ENVS)}", field="env")
-    version = _version(ordered(definition.versions), form.get("version", ""), "version")
-    op = Deploy(page.project.id, "configuration", prompt_id, env, version.change_id)
-    await ctx.writer.submit([op])
-    return RedirectResponse(f"/p/{page.project.id}/prompts/{prompt_id}", status_code=303)
+    return await definitions.deploy(request, page, "configuration", prompt_id, ENVS)
 
 
 @router.post("/p/{pid}/prompts/{prompt_id}/delete")
 async def delete_prompt(request: Request, prompt_id: str, page: auth.Page) -> Response:
-    ctx = context(request)
-    await forms.read_checked(request, page, ctx.settings)
-    await load_prompt(ctx, page.project.id, prompt_id)
-    await ctx.writer.submit([DeleteDefinition(page.project.id, "configuration", prompt_id)])
-    return RedirectResponse(f"/p/{page.project.id}/prompts", status_code=303)
+    return await definitions.delete(request, page, "configuration", prompt_id)
 
 
-def _version(history: list[Version], ref: str | None, name: str) -> Version:
-    """The version a parameter names by number (`3` or `v3`); ValidationFailed else."""
-    try:
-        return find(history, (ref or "").strip())
-    except NotFound:
-        raise ValidationFailed(
-            f"{name} must be a version number from 1 to {len(history)}", field=name
-        ) from None
+async def load_prompt(ctx: AppContext, project_id: str, prompt_id: str) -> Definition:
+    return await definitions.load(ctx, project_id, "configuration", prompt_id)
 
 
 def _save(
@@ -219,15 +192,8 @@ def _save(
     *,
     create: bool,
 ) -> SaveVersion:
-    return SaveVersion(
-        page.project.id,
-        "configuration",
-        prompt_id,
-        content,
-        create=create,
-        message=forms.text(form, "message"),
-        deploy=envs,
-        key_id=page.principal.key_id,
+    return definitions.save(
+        page, "configuration", prompt_id, content, form, create=create, deploy=envs
     )
 
 
