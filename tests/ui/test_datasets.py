@@ -152,6 +152,22 @@ def test_a_bad_row_is_named_by_line_and_column_and_nothing_is_imported(
     assert api_datapoints(seeded, dataset_id) == []
 
 
+def test_one_bad_row_in_ten_thousand_imports_none_of_them(
+    seeded: Seeded, client: httpx.Client
+) -> None:
+    pid = seeded.project_id
+    dataset_id = new_dataset(client, pid, "almost")
+    lines = qa_csv(10_000).splitlines(keepends=True)
+    lines[9_000] = lines[9_000].rstrip(b"\r\n") + b",surplus\r\n"  # line 9,001 of the file
+    page = client.get(upload(client, pid, dataset_id, "almost.csv", b"".join(lines)))
+    assert 'data-state="failed"' in page.text
+    assert 'id="rows-read">9,999<' in page.text and 'id="error-count">1<' in page.text
+    named = r"<td>9001</td><td>column 4</td><td>4 cells, but the header names 3"
+    assert re.search(named, page.text)
+    assert 'id="commit-form"' not in page.text
+    assert api_datapoints(seeded, dataset_id) == []
+
+
 def test_jsonl_lines_that_are_not_objects_are_reported(
     seeded: Seeded, client: httpx.Client
 ) -> None:
