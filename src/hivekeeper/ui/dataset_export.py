@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hivekeeper.domain.evaluation.changelog import VersionKey
-from hivekeeper.domain.evaluation.datapoints import DatapointRecord, render_datapoint
+from hivekeeper.domain.evaluation.datapoints import DatapointRecord, render_record
 from hivekeeper.ui import auth
 from hivekeeper.ui.csv_cells import csv_cell, csv_lines
 from hivekeeper.ui.datasets import DatasetSummary, load_dataset, size_at, version_asked
@@ -40,7 +40,7 @@ async def export_jsonl(request: Request, dataset_id: str, page: auth.Page) -> Re
         async for records in _pages(
             ctx, page.project.id, dataset_id, at, size_at(dataset.history, version)
         ):
-            yield b"".join(orjson.dumps(_rendered(r), default=repr) + b"\n" for r in records)
+            yield b"".join(orjson.dumps(render_record(r), default=repr) + b"\n" for r in records)
 
     return _download(lines(), dataset, version, "jsonl", "application/x-ndjson")
 
@@ -98,16 +98,6 @@ def _csv_row(record: DatapointRecord, keys: dict[str, dict[str, None]]) -> list[
         csv_cell(more or None),
     ]
     return cells
-
-
-def _rendered(record: DatapointRecord) -> dict[str, object]:
-    return render_datapoint(
-        record.id,
-        record.content,
-        created_at_ms=record.created_at_ms,
-        updated_at_ms=record.updated_at_ms,
-        linked_datasets=list(record.linked_datasets),
-    )
 
 
 async def _version(
