@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +34,7 @@ from honeyhive.models import PostExperimentRunRequest, PutExperimentRunRequest
 from hivekeeper.domain.evaluation import versions
 from hivekeeper.domain.evaluation.ops import SaveVersion
 from tests.support.experiment_runs import add_session, ok, seed_run, start_run
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, run_server
 
 OLD = {
     "d1": {"accuracy": 0.5, "ok": True, "label": "good"},
@@ -58,6 +60,13 @@ OLD_ACCURACY = {
     "p99": 0.994,
     "count": 4,
 }
+
+
+@pytest.fixture
+def server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
+    """A server on a socket: the real client below speaks HTTP over TCP."""
+    with run_server(tmp_path, store_kind) as live:
+        yield live
 
 
 @pytest.fixture
@@ -148,6 +157,32 @@ def test_a_run_names_its_stored_dataset_and_the_version_it_used(
     assert (evaluation["dataset_id"], evaluation["dataset_name"]) == ("ds-unknown", None)
     assert evaluation["dataset_version"] is None
     assert evaluation["metadata"] == {}
+
+
+def test_a_run_over_a_dataset_edited_since_still_shows_its_datapoints_as_they_were(
+    api: httpx.Client,
+) -> None:
+    dataset_id = ok(api.post("/v1/datasets", json={"name": "qa"}))["result"]["insertedId"]
+    rows = {"data": [{"q": "2+2?", "a": "4"}], "mapping": {"inputs": ["q"], "ground_truth": ["a"]}}
+    (datapoint_id,) = ok(api.post(f"/v1/datasets/{dataset_id}/datapoints", json=rows))[
+        "datapoint_ids"
+    ]
+    run = ok(api.post("/v1/runs", json={"run_id": "before-edit", "dataset_id": dataset_id}))
+    used = run["evaluation"]["dataset_version"]
+    assert (run["evaluation"]["dataset_name"], used) == ("qa", 1)  # its first row
+
+    # The dataset moves on: its datapoint is edited and another one added.
+    ok(api.put(f"/v1/datapoints/{datapoint_id}", json={"inputs": {"q": "3+3?"}}))
+    more = {"data": [{"q": "1+1?", "a": "2"}], "mapping": {"inputs": ["q"], "ground_truth": ["a"]}}
+    ok(api.post(f"/v1/datasets/{dataset_id}/datapoints", json=more))
+
+    later = ok(api.get("/v1/runs/before-edit"))["evaluation"]
+    assert later["dataset_version"] == used
+    query = {"dataset_id": dataset_id, "version": str(used), "include_datapoints": "true"}
+    (then,) = ok(api.get("/v1/datasets", params=query))["datasets"]
+    assert [(d["id"], d["inputs"]) for d in then["datapoints"]] == [(datapoint_id, {"q": "2+2?"})]
+    (now,) = ok(api.get("/v1/datasets", params={**query, "version": str(used + 2)}))["datasets"]
+    assert sorted(d["inputs"]["q"] for d in now["datapoints"]) == ["1+1?", "3+3?"]
 
 
 def test_runs_are_listed_by_dataset_status_name_ids_and_date(sdk: HoneyHive) -> None:

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.test_isolation import app_routes
 from tests.support.scenario import ScenarioRun, run_scenario, run_script
 from tests.support.server import run_server
 
@@ -233,11 +232,6 @@ def test_the_readme_example_runs_as_printed(tmp_path: Path) -> None:
         assert api.get("/v1/runs/ci-1234").json()["evaluation"]["name"] == "shout"
 
 
-@pytest.mark.xfail(
-    ("GET", "/v1/datasets") not in app_routes(),
-    reason="needs the dataset routes (api/datasets.py, branch eval-api-data)",
-    strict=True,
-)
 def test_evaluate_over_a_stored_dataset(tmp_path: Path, store_kind: str) -> None:
     with run_server(tmp_path, store_kind) as live:
         run = run_scenario(
