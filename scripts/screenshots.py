@@ -2,9 +2,11 @@
 
 Starts `hivekeeper serve --demo` on a temporary data directory, signs in through the
 sign-in form in headless Chromium (Playwright) with the printed keys, and saves each
-page, in the light and the dark theme, at a laptop width (plus the sessions list and
-the experiment pages at a phone width) to docs/screenshots/*.png. The demo is seeded,
-so reruns differ only where the pages show the current time.
+page, in the light and the dark theme, at a laptop width (plus the sessions list, a
+dataset, a prompt and the experiment pages at a phone width) to docs/screenshots/*.png;
+the datasets, prompts and evaluators pages show the demo's first of each, and a CSV
+staged for import. The demo is seeded, so reruns differ only where the pages show the
+current time.
 
     python scripts/screenshots.py [--out docs/screenshots] [--only experiments run compare]
 """
@@ -80,6 +82,50 @@ def shoot(page: Any, base: str, path: str, out: Path, wait_for: str | None = Non
     print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
 
 
+def link(page: Any, base: str, path: str, selector: str) -> str:
+    """The href of the first `selector` on the page at `path` (the demo's first dataset,
+    prompt or evaluator, whatever its id)."""
+    page.goto(base + path, wait_until="load")
+    href = page.locator(selector).first.get_attribute("href")
+    if not href:
+        raise SystemExit(f"nothing matches {selector} on {path}: the demo has no such record")
+    return str(href)
+
+
+# A file to import: the status page with its column mapping and preview is shot once
+# it is staged (the import is never committed).
+IMPORT_CSV = (
+    "question,expected_answer,topic\n"
+    "How do I reset my password?,Use the Forgot password link on the sign-in page.,account\n"
+    "Can I change my plan mid-cycle?,Yes; the difference is prorated.,billing\n"
+    "Where is my parcel?,Track it from Orders > Track.,shipping\n"
+)
+
+
+def evaluation_pages(page: Any, base: str, pid: str) -> dict[str, tuple[str, str | None]]:
+    """The datasets, prompts and evaluators pages, on the demo's first of each."""
+    dataset = link(page, base, f"/p/{pid}/datasets", "#datasets td.name a")
+    prompt = link(page, base, f"/p/{pid}/prompts", "#prompts td.name a")
+    evaluator = link(page, base, f"/p/{pid}/evaluators", "#evaluators td.name a")
+    page.goto(f"{base}{dataset}/import", wait_until="load")
+    page.set_input_files(
+        "input[name=file]",
+        {"name": "support-faq.csv", "mimeType": "text/csv", "buffer": IMPORT_CSV.encode()},
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload and check").click()
+    page.wait_for_selector("#import-status[data-state=ready]", timeout=60_000)
+    return {
+        "datasets": (f"/p/{pid}/datasets", None),
+        "dataset": (dataset, "tr[data-datapoint-id]"),
+        "dataset-import": (page.url.removeprefix(base), None),
+        "prompts": (f"/p/{pid}/prompts", None),
+        "prompt": (f"{prompt}?a=1&b=2", None),
+        "evaluators": (f"/p/{pid}/evaluators", None),
+        "evaluator": (evaluator, None),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
@@ -112,16 +158,20 @@ def main() -> None:
                     "dashboard": (f"/p/{support}/dashboard?range=7d", None),
                     **experiment_pages(support),
                 }
-                for name, (path, wait_for) in pages.items():
+                evaluation = evaluation_pages(page, base, support)
+                for name, (path, wait_for) in {**pages, **evaluation}.items():
                     if not args.only or name in args.only:
                         shoot(page, base, path, args.out / f"{name}-{theme}.png", wait_for)
                 if theme == "light":
                     page.set_viewport_size(PHONE)
-                    phone = {"sessions": pages["sessions"][0]}
-                    phone |= {name: path for name, (path, _) in experiment_pages(support).items()}
-                    for name, path in phone.items():
+                    phone = {"sessions": (pages["sessions"][0], None)}
+                    phone |= {
+                        name: (path, None) for name, (path, _) in experiment_pages(support).items()
+                    }
+                    phone |= {name: evaluation[name] for name in ("dataset", "prompt")}
+                    for name, (path, wait_for) in phone.items():
                         if not args.only or name in args.only:
-                            shoot(page, base, path, args.out / f"{name}-phone.png")
+                            shoot(page, base, path, args.out / f"{name}-phone.png", wait_for)
                 context.close()
             browser.close()
 

@@ -16,6 +16,7 @@ from hivekeeper import ui
 from tests.contract.test_isolation import _route_keys
 from tests.ui.client import csrf_of, signed_in
 from tests.ui.conftest import Seeded
+from tests.ui.evaluation_cases import EVALUATION_CASES
 from tests.ui.experiment_cases import EXPERIMENT_CASES, SESSION_FILTER_CASES
 
 MARKERS = ("checkout-flow", "Where is my parcel", "batch-job", "SMTPError")
@@ -123,6 +124,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
 }
 CASES.update(EXPERIMENT_CASES)  # experiments, runs, compare: tests/ui/experiment_cases.py
 CASES[("GET", "/p/{pid}/sessions")] += SESSION_FILTER_CASES
+CASES.update(EVALUATION_CASES)  # datasets, prompts, evaluators: tests/ui/evaluation_cases.py
 
 
 def test_every_ui_route_has_a_case() -> None:

@@ -8,6 +8,11 @@
 - `dashboard` (with `svg`): charts over time from the chart query;
 - `experiments`, `runs`, `compare` (with `run_results`, `scores`, `word_diff`,
   `eval_params`): evaluation runs by dataset, one run's grid, two runs compared;
+- `datasets`, `datapoints`, `imports` (with `staging`), `dataset_export`,
+  `dataset_adds`: datasets, their versions and datapoints, CSV/JSONL imports staged
+  on disk, downloads of a version, and sessions and events added to datasets;
+- `prompts` and `evaluators` (with `forms`, `diffs`): versioned prompts deployed per
+  environment, and evaluator definitions;
 - `apidocs`: the API's docs (Swagger UI, ReDoc) and its OpenAPI document;
 - `route`, `params`, `paging`, `columns`, `formats`, `templating`, `assets`, `browser`:
   what the pages share (error pages, view state in the URL, paging, the explorer's
@@ -21,7 +26,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hivekeeper.ui import apidocs, assets, dashboard, detail, events, export, sessions, signin
+from hivekeeper.ui import (  # evaluation: datasets, prompts, evaluators
+    apidocs,
+    assets,
+    dashboard,
+    datapoints,
+    dataset_adds,
+    dataset_export,
+    datasets,
+    detail,
+    evaluators,
+    events,
+    export,
+    imports,
+    prompts,
+    sessions,
+    signin,
+)
 from hivekeeper.ui import compare as _compare
 from hivekeeper.ui import experiments as _experiments
 from hivekeeper.ui import runs as _runs
@@ -30,6 +51,8 @@ router = APIRouter(include_in_schema=False)
 for _module in (apidocs, assets, signin, sessions, detail, export, events, dashboard):
     router.include_router(_module.router)
 for _module in (_experiments, _runs, _compare):  # the experiments pages
+    router.include_router(_module.router)
+for _module in (datasets, datapoints, imports, dataset_export, dataset_adds, prompts, evaluators):
     router.include_router(_module.router)
 
 __all__ = ["router"]

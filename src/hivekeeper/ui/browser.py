@@ -51,20 +51,22 @@ def secure(response: Response) -> Response:
     return response
 
 
-async def read_form(request: Request) -> dict[str, str]:
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     """An `application/x-www-form-urlencoded` body as {name: last value}.
 
-    Parsed here rather than by Starlette, which needs python-multipart for any form.
-    Raises PayloadTooLarge past MAX_FORM_BYTES, ValidationFailed for another type.
+    Parsed here rather than by Starlette, whose form parser reads multipart bodies
+    (only the import's upload is one). Raises PayloadTooLarge past `max_bytes` (forms
+    carrying datapoints or prompts pass the API's body limit), ValidationFailed for
+    another type.
     """
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise ValidationFailed("expected a form (application/x-www-form-urlencoded)")
-    body = b""
+    body = bytearray()  # grown in place: a 20 MB form must not be copied per chunk
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise PayloadTooLarge(f"a form is at most {MAX_FORM_BYTES} bytes")
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(f"a form is at most {max_bytes} bytes")
     try:
         text = body.decode()
     except UnicodeDecodeError:

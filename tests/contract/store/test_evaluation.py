@@ -36,6 +36,7 @@ from hivekeeper.domain.filters import parse_condition
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.domain.types import EventPatch, ExpireSessions, Upsert, WriteOp
 from hivekeeper.store import Store
+from hivekeeper.store.sql import version_pages
 from tests.support.statements import count_statements
 
 NOW = 1_800_000_000_000.0
@@ -220,6 +221,62 @@ def test_datapoints_read_by_ids_and_page_by_page(store: Store, project: str, clo
     assert store.list_datapoints(store.create_project("other").id, limit=10) == []
     with pytest.raises(NotFound):
         store.write_batch([DeleteDatapoint(project, "p2")], clock.now + 1000)
+
+
+def test_a_datasets_pages_follow_its_order_after_edits_and_removals(
+    store: Store, project: str, clock: Clock
+) -> None:
+    _dataset(store, clock, project, "d", "a", "b", "c", "e")
+    clock.write(store, PutDatapoints(project, _new("f"), dataset_ids=("d",)))
+    clock.write(store, ChangeMembership(project, "d", remove=("b",)))
+    clock.write(store, ChangeMembership(project, "d", add=("b",)))  # back, at the end
+    edited = DatapointWrite("c", _content("c edited"), new=False)
+    clock.write(store, PutDatapoints(project, (edited,)))  # keeps its place
+    pages = [
+        [p.id for p in store.list_datapoints(project, dataset_id="d", limit=2, offset=offset)]
+        for offset in (0, 2, 4, 6)
+    ]
+    assert pages == [["a", "c"], ["e", "f"], ["b"], []]
+    (c,) = store.list_datapoints(project, dataset_id="d", limit=1, offset=1)
+    assert c.content.inputs == {"q": "c edited"}
+    assert store.list_datapoints(project, dataset_id="nope", limit=10) == []
+
+
+@pytest.mark.parametrize("replayed", [False, True], ids=["indexed", "replayed"])
+def test_an_older_versions_pages_hold_its_members_then(
+    store: Store, project: str, clock: Clock, replayed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if replayed:  # every removed add past the bound: the row stores replay the version
+        monkeypatch.setattr(version_pages, "MAX_DEAD", 0)
+    _dataset(store, clock, project, "d", "a", "b", "c", "e")
+    clock.write(store, ChangeMembership(project, "d", remove=("b",)))
+    edited = DatapointWrite("c", _content("c edited"), new=False)
+    clock.write(store, PutDatapoints(project, (edited,)))
+    clock.write(store, ChangeMembership(project, "d", add=("b",)))  # back, at the end
+    clock.write(store, ChangeMembership(project, "d", remove=("a",)))
+    clock.write(store, PutDatapoints(project, _new("f"), dataset_ids=("d",)))
+    expected = [
+        ["a?", "b?", "c?", "e?"],
+        ["a?", "c?", "e?"],
+        ["a?", "c edited", "e?"],
+        ["a?", "c edited", "e?", "b?"],
+        ["c edited", "e?", "b?"],
+        ["c edited", "e?", "b?", "f?"],
+    ]
+    history = _history(store, project, "d")
+    assert len(history) == len(expected)
+    for change, members in zip(history, expected, strict=True):
+        for limit in (1, 2, 3):
+            pages = [
+                [
+                    p.content.inputs["q"]
+                    for p in store.list_datapoints(
+                        project, dataset_id="d", at=change.key, limit=limit, offset=offset
+                    )
+                ]
+                for offset in range(0, len(members) + 1, limit)
+            ]
+            assert pages == [members[i : i + limit] for i in range(0, len(members) + 1, limit)]
 
 
 def test_ten_thousand_datapoints_in_one_op_are_stored_all_or_nothing(

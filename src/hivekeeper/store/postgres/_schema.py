@@ -289,6 +289,19 @@ ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check
     CHECK (kind IN ('full', 'ingest', 'dataplane'));
 """
 
+# A dataset's members in dataset order, covering what a page of them reads, so a page
+# deep into a 100,000-datapoint dataset skips index entries, not rows; its change log
+# by kind in change order, and by datapoint (covering), for a page of an older version
+# (store/sql/version_pages.py).
+_DATASET_PAGES = """
+CREATE INDEX dataset_members_in_order ON dataset_members
+    (project_id, dataset_id, at_ms, change_id, ordinal, revision);
+CREATE INDEX dataset_items_by_kind ON dataset_items
+    (project_id, dataset_id, kind, at_ms, change_id, ordinal, datapoint_id);
+CREATE INDEX dataset_items_by_datapoint ON dataset_items
+    (project_id, dataset_id, datapoint_id, at_ms, change_id, ordinal, kind, revision);
+"""
+
 
 def _run(script: str) -> Migration:
     def step(conn: psycopg.Connection) -> None:
@@ -305,6 +318,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0005_evaluation", _run(_EVALUATION)),
     ("0006_event_run_id", _run(_EVENT_RUN_ID)),
     ("0007_dataplane_keys", _run(_DATAPLANE_KEYS)),
+    ("0008_dataset_pages", _run(_DATASET_PAGES)),
 )
 
 

@@ -46,6 +46,7 @@ from hivekeeper.store.sql.evaluation_db import (
 )
 from hivekeeper.store.sql.evaluation_writes import IN_CHUNK
 from hivekeeper.store.sql.rows import chunks
+from hivekeeper.store.sql.version_pages import version_page
 
 SCHEMA_SAMPLE = 10_000
 """Events a schema reads when no run is named: the project's latest in the range."""
@@ -168,15 +169,22 @@ class SqlEvaluationReads:
                     (project_id, limit, offset),
                 ).fetchall()
             elif at is None:
+                # The page is cut from the members alone (the covering index
+                # `dataset_members_in_order`), then joined: an offset skips index
+                # entries, never joined rows.
                 rows = db.execute(
-                    f"{_DATAPOINT_SELECT} JOIN dataset_members m ON m.project_id = d.project_id "
-                    "AND m.datapoint_id = d.datapoint_id AND m.revision = r.change_id "
-                    "WHERE d.project_id = ? AND m.dataset_id = ? "
-                    "ORDER BY m.at_ms, m.change_id, m.ordinal LIMIT ? OFFSET ?",
-                    (project_id, dataset_id, limit, offset),
+                    f"{_DATAPOINT_SELECT} JOIN (SELECT datapoint_id, revision, at_ms, change_id, "
+                    "ordinal FROM dataset_members WHERE project_id = ? AND dataset_id = ? "
+                    "ORDER BY at_ms, change_id, ordinal LIMIT ? OFFSET ?) m "
+                    "ON m.datapoint_id = d.datapoint_id AND m.revision = r.change_id "
+                    "WHERE d.project_id = ? ORDER BY m.at_ms, m.change_id, m.ordinal",
+                    (project_id, dataset_id, limit, offset, project_id),
                 ).fetchall()
             else:
-                members = _version_members(db, project_id, dataset_id, at)[offset : offset + limit]
+                members = version_page(db, project_id, dataset_id, at, limit, offset)
+                if members is None:
+                    replayed = _version_members(db, project_id, dataset_id, at)
+                    members = replayed[offset : offset + limit]
                 rows = _revisions(db, project_id, members)
             linked = _linked_datasets(db, project_id, [row[0] for row in rows])
         return [decode_datapoint(row, linked) for row in rows]
@@ -362,10 +370,17 @@ def _revisions(db: EvaluationDb, project_id: str, members: Sequence[Member]) -> 
     found: dict[tuple[str, str], Sequence[Any]] = {}
     for chunk in chunks(members, IN_CHUNK):
         pairs = ", ".join("(?, ?)" for _ in chunk)
+        # The datapoints named alone as well: SQLite seeks them in the key, where the
+        # pairs alone would have it scan every revision of the project.
+        ids = ", ".join("?" for _ in chunk)
         for row in db.execute(
-            f"{_DATAPOINT_SELECT} WHERE d.project_id = ? "
+            f"{_DATAPOINT_SELECT} WHERE d.project_id = ? AND r.datapoint_id IN ({ids}) "
             f"AND (r.datapoint_id, r.change_id) IN (VALUES {pairs})",
-            (project_id, *(v for m in chunk for v in (m.datapoint_id, m.revision))),
+            (
+                project_id,
+                *(m.datapoint_id for m in chunk),
+                *(v for m in chunk for v in (m.datapoint_id, m.revision)),
+            ),
         ).fetchall():
             found[(row[0], row[2])] = row
     return [found[key] for m in members if (key := (m.datapoint_id, m.revision)) in found]

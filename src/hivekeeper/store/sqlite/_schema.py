@@ -229,6 +229,24 @@ def _allow_dataplane_keys(conn: sqlite3.Connection) -> None:
     )
 
 
+def _index_dataset_pages(conn: sqlite3.Connection) -> None:
+    # A dataset's members in dataset order, covering what a page of them reads, so a
+    # page deep into a 100,000-datapoint dataset skips index entries, not rows; its
+    # change log by kind in change order, and by datapoint (covering), for a page of an
+    # older version (store/sql/version_pages.py).
+    _execute_script(
+        conn,
+        """
+        CREATE INDEX dataset_members_in_order ON dataset_members
+            (project_id, dataset_id, at_ms, change_id, ordinal, revision);
+        CREATE INDEX dataset_items_by_kind ON dataset_items
+            (project_id, dataset_id, kind, at_ms, change_id, ordinal, datapoint_id);
+        CREATE INDEX dataset_items_by_datapoint ON dataset_items
+            (project_id, dataset_id, datapoint_id, at_ms, change_id, ordinal, kind, revision);
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -249,6 +267,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_evaluation", _create_evaluation),
     ("0008_event_run_id", _add_event_run_id),
     ("0009_dataplane_keys", _allow_dataplane_keys),
+    ("0010_dataset_pages", _index_dataset_pages),
 )
 
 
