@@ -140,16 +140,19 @@ async def _import_round(
         await asyncio.gather(*(writer.submit([event]) for event in events))
 
 
-def _session_ops(project: str, i: int, metrics: int) -> list[WriteOp]:
-    session_id = f"s-{i:05d}"
-    metadata = {"run_id": "run", "datapoint_id": f"dp-{i}", "dataset_id": "d"}
+def session_ops(project: str, run_id: str, i: int, metrics: int, seed: int = 0) -> list[WriteOp]:
+    """Datapoint `i`'s session in run `run_id` as `evaluate()` leaves it: the session,
+    the function's span carrying the row and `metrics` scores (`seed` varies them from
+    run to run), and a model call under it."""
+    session_id = f"{run_id}-s-{i:05d}"
+    metadata = {"run_id": run_id, "datapoint_id": f"dp-{i}", "dataset_id": "d"}
     row = f'{{"inputs": {{"q": "question {i}"}}, "ground_truth": "answer {i}", "id": "dp-{i}"}}'
     session: EventPatch = {"event_id": session_id, "session_id": session_id,
                            "event_type": "session", "event_name": "bench",
                            "start_time": NOW_MS + i, "metadata": metadata,
                            "inputs": {"q": f"question {i}"}, "outputs": {"answer": f"answer {i}"},
                            "feedback": {"ground_truth": f"answer {i}"}}  # fmt: skip
-    scores = {f"m{k}": i * (k + 1) % 7 / 7 for k in range(metrics)}
+    scores = {f"m{k}": (i + seed) * (k + 1) % 7 / 7 for k in range(metrics)}
     span: EventPatch = {"event_id": f"{session_id}-fn", "session_id": session_id,
                         "parent_id": session_id, "event_type": "chain", "event_name": "fn",
                         "start_time": NOW_MS + i + 0.1, "metadata": metadata,
@@ -169,7 +172,8 @@ def bench_result(kind: str, count: int, metrics: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = _fresh(kind, Path(tmp))
         project = store.bootstrap().project.id
-        _seed_run(store, project, count, metrics)
+        seed_metrics(store, project, metrics)
+        seed_run(store, project, "run", count, metrics)
         for _ in range(rounds):
             result = _result_round(store, project, metrics, watch)
             assert len(result.datapoints) == count
@@ -186,9 +190,8 @@ def bench_result(kind: str, count: int, metrics: int, rounds: int) -> None:
     print(f"  {'baseline: the events read whole':38s} {baseline * 1000:8.1f} ms")
 
 
-def _seed_run(store: Store, project: str, count: int, metrics: int) -> None:
-    ids = [f"dp-{i}" for i in range(count)]
-    store.write_batch([PutRun(project, "run", {"datapoint_ids": ids}, create=True)], NOW_MS)
+def seed_metrics(store: Store, project: str, metrics: int) -> None:
+    """Metrics `m0`… deployed with a threshold, so every score gets a verdict."""
     for k in range(metrics):
         content: JsonObject = {"name": f"m{k}", "threshold": {"min": 0.5}}
         deploy = (versions.DEPLOYED,)
@@ -196,15 +199,24 @@ def _seed_run(store: Store, project: str, count: int, metrics: int) -> None:
             [SaveVersion(project, "metric", f"m{k}", content, create=True, deploy=deploy)],
             NOW_MS + 1 + k,
         )
+
+
+def seed_run(
+    store: Store, project: str, run_id: str, count: int, metrics: int, seed: int = 0
+) -> None:
+    """A completed run of `count` datapoints scored on `metrics` metrics, written as
+    the writer would (a batch per 1,000 sessions)."""
+    ids = [f"dp-{i}" for i in range(count)]
+    store.write_batch([PutRun(project, run_id, {"datapoint_ids": ids}, create=True)], NOW_MS)
     for start in range(0, count, 1000):
         ops = [
             op
             for i in range(start, min(count, start + 1000))
-            for op in _session_ops(project, i, metrics)
+            for op in session_ops(project, run_id, i, metrics, seed)
         ]
         store.write_batch(ops, NOW_MS + 100 + start)
-    sessions = [f"s-{i:05d}" for i in range(count)]
-    done = PutRun(project, "run", {"status": "completed", "event_ids": sessions})
+    sessions = [f"{run_id}-s-{i:05d}" for i in range(count)]
+    done = PutRun(project, run_id, {"status": "completed", "event_ids": sessions})
     store.write_batch([done], NOW_MS + 10 * count)
 
 

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,31 @@ class Server:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+SAMPLE_S = 0.02
+
+
+class Sampler:
+    """The server's peak RSS while the context is open."""
+
+    def __init__(self, server: Server) -> None:
+        self.peak = server.rss_bytes()
+        self._server = server
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            self.peak = max(self.peak, self._server.rss_bytes())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,11 +78,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, **settings: str) -> Iterator[Server]:
-    """`hivekeeper serve` on a fresh data directory and a free port; stopped on exit."""
+def serve(data_dir: Path, *, src: Path | None = None, **settings: str) -> Iterator[Server]:
+    """`hivekeeper serve` on a fresh data directory and a free port; stopped on exit.
+
+    `src`: run the `hivekeeper` package of that directory (another checkout's `src`)
+    instead of the installed one, e.g. as the baseline of a change.
+    """
     port = free_port()
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(src)} if src else {}),
         "HIVEKEEPER_DATA_DIR": str(data_dir),
         "HIVEKEEPER_PORT": str(port),
         "HIVEKEEPER_LOG_LEVEL": "warning",

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import httpx
 import orjson
-from harness import Server, serve
+from harness import Sampler, Server, serve
 
 MIB = 2**20
-SAMPLE_S = 0.02
 
 
 def batch_body(target_bytes: int) -> bytes:
@@ -47,28 +46,6 @@ def batch_body(target_bytes: int) -> bytes:
     }
     per_event = len(orjson.dumps(event))
     return orjson.dumps({"events": [event] * max(1, target_bytes // per_event)})
-
-
-class Sampler:
-    """The server's peak RSS while the context is open."""
-
-    def __init__(self, server: Server) -> None:
-        self.peak = server.rss_bytes()
-        self._server = server
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_S):
-            self.peak = max(self.peak, self._server.rss_bytes())
 
 
 def storm(server: Server, clients: int, body: bytes, seconds: float) -> collections.Counter[int]:

@@ -1,9 +1,11 @@
-"""Shared fixtures: a real hivekeeper server on a random loopback port, per store."""
+"""Shared fixtures: a real hivekeeper server on a random loopback port, per store
+(tests/contract serves the app in process instead), and skips failing in CI."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,12 +23,24 @@ STORES = [
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """In CI a skipped test is a failed test: every engine and tool must really run."""
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    _fail_a_skip_in_ci(outcome.get_result())  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a module skipped whole at collection (`pytest.importorskip`, or
+    `pytest.skip(allow_module_level=True)`): in CI it is an error."""
+    outcome = yield
+    _fail_a_skip_in_ci(outcome.get_result())  # type: ignore[attr-defined]
+
+
+def _fail_a_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        # A skip's longrepr is (path, line, "Skipped: why").
+        where = report.longrepr
+        why = f"{where[0]}:{where[1]}: {where[2]}" if isinstance(where, tuple) else where
         report.outcome = "failed"
-        report.longrepr = (
-            f"skipped in CI, which must provide what this test needs: {report.longrepr}"
-        )
+        report.longrepr = f"skipped in CI, which must provide what this test needs: {why}"
 
 
 @pytest.fixture(params=STORES)
@@ -44,7 +58,7 @@ def module_store(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: os.PathLike[str], store_kind: str) -> Iterator[LiveServer]:
+def server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
     """A running server with a fresh database and one full key."""
     with run_server(tmp_path, store_kind) as live:
         yield live

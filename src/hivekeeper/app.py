@@ -9,8 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hivekeeper import __version__, ui
-from hivekeeper.api import events, health, otlp, queries, sessions
+from hivekeeper.api import (
+    charts,
+    configurations,
+    datapoints,
+    datasets,
+    evaluators,
+    events,
+    health,
+    otlp,
+    projects,
+    queries,
+    queues,
+    sessions,
+)
 from hivekeeper.api.otlp_grpc import OtlpGrpcServer
+from hivekeeper.api.runs import router as runs_router
 from hivekeeper.config import Settings
 from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
@@ -132,7 +146,12 @@ def create_app(
         observers.append(AccessLog(trust_forwarded_for=settings.trust_forwarded_for))
     app.add_middleware(ObserveRequests, observers=observers)
     # Fixed paths (`/v1/events/chart`) must precede `/v1/events/{event_id}`.
+    app.include_router(runs_router)  # experiment runs, and `/v1/events/schema`
     for module in (health, sessions, queries, events, otlp):
+        app.include_router(module.router)
+    # The evaluation plane: datasets, prompts, evaluators, saved charts, and what is not
+    # served yet (501).
+    for module in (datasets, datapoints, configurations, evaluators, charts, projects, queues):
         app.include_router(module.router)
     app.include_router(ui.router)
     return app

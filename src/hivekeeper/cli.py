@@ -282,7 +282,8 @@ def keys() -> None:
     type=click.Choice(KEY_KINDS),
     default="full",
     show_default=True,
-    help="full: read and write; ingest: write only.",
+    help="full: read and write; ingest: write telemetry only; dataplane: only the "
+    "/v1/projects/{id}/… routes of its project (the HoneyHive SDK's data_plane_api_key).",
 )
 @settings_options(serve=False)
 def keys_create(project_name: str, kind: str, **options: Any) -> None:

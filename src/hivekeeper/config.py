@@ -96,7 +96,10 @@ class Settings:
     max_batch_events: int = field(
         default=10_000,
         metadata=_doc(
-            "Most events in one REST batch (all-or-nothing).", click.IntRange(1), serve_only=True
+            "Most events in one REST batch, or datapoints in one add-datapoints or "
+            "datapoints-from-events request (all-or-nothing).",
+            click.IntRange(1),
+            serve_only=True,
         ),
     )
     max_children_ids: int = field(
@@ -134,6 +137,15 @@ class Settings:
             "sends them (a UI export holds one while it streams); past it, 429 with "
             "Retry-After.",
             click.IntRange(1),
+            serve_only=True,
+        ),
+    )
+    export_read_bytes: int = field(
+        default=4 << 20,
+        metadata=_doc(
+            "Bytes of stored rows an export (REST export, search and GET /events, a UI "
+            "download) reads and holds at once, whatever the width of its rows.",
+            click.IntRange(1024),
             serve_only=True,
         ),
     )

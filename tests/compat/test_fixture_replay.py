@@ -8,15 +8,22 @@ event the `POST` created), so replaying one file in order against a fresh server
 reproduces the SDK's session. Each answer is checked against what the SDK's pydantic
 models require (spec §5), then the stored state is read back through the REST API.
 
-Only the routes in `ROUTES` are replayed. The others the captures contain belong to
-later issues and are listed in `OUT_OF_SCOPE`, so a capture holding a route in
-neither list fails the completeness test instead of being silently ignored.
+The dataset, datapoint, prompt, metric and chart requests name objects only the
+stand-in held (`ds-1`, `dp-1`, `cfg-1`, `m-1`). Each of them is replayed against a
+project that holds such objects, made just before it through the API, with the
+stand-in's ids replaced by theirs wherever the request names them (path, query or
+body): every request then meets the state the SDK met when it was captured.
+
+Only the routes in `ROUTES` are replayed. The others the captures contain are listed in
+`OUT_OF_SCOPE`, so a capture holding a route in neither list fails the completeness
+test instead of being silently ignored.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -26,14 +33,44 @@ from typing import Any, Literal
 import httpx
 import pytest
 from honeyhive._generated.models import (
+    AddDatapointsResponse,
+    CreateConfigurationResponse,
+    CreateDatapointResponse,
+    CreateDatasetResponse,
+    CreateMetricResponse,
+    DeleteConfigurationResponse,
+    DeleteDatapointResponse,
+    DeleteDatasetResponse,
+    DeleteExperimentRunResponse,
+    DeleteMetricResponse,
     ExportEventsResponse,
+    GetChartsResponse,
+    GetConfigurationsResponse,
+    GetDatapointResponse,
+    GetDatapointsResponse,
+    GetDatasetsResponse,
     GetEventResponse,
+    GetEventsSchemaResponse,
+    GetExperimentRunCompareResponse,
+    GetExperimentRunResponse,
+    GetExperimentRunResultResponse,
+    GetExperimentRunsResponse,
+    GetMetricsResponse,
     PostEventBatchResponse,
     PostEventResponse,
+    PostExperimentRunResponse,
     PostSessionStartResponse,
+    PutExperimentRunResponse,
+    RemoveDatapointResponse,
     SessionTracesResponse,
+    UpdateConfigurationResponse,
+    UpdateDatapointResponse,
+    UpdateDatasetResponse,
+    UpdateMetricResponse,
 )
+from honeyhive.experiments.models import AggregatedMetrics, DatapointResult
 from honeyhive.models import EventExportResponse
+from pydantic import BaseModel
 
 from hivekeeper.domain.events import OBJECT_FIELDS
 from tests.support.reads import stored_event
@@ -44,10 +81,52 @@ CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key", "s15_generated_v1"
 API_CLIENT_CAPTURES = ("s11_api_client", "s12_api_client_ingestion_key")
 TENANT_FIELDS = ("event_id", "session_id", "org_id", "workspace_id", "project_id")
 
-Check = Literal["session", "event", "batch", "session_batch", "update", "get_event", "export"]
+Check = Literal[
+    "session",
+    "event",
+    "batch",
+    "session_batch",
+    "update",
+    "get_event",
+    "export",
+    "run_created",
+    "run",
+    "run_updated",
+    "run_list",
+    "run_result",
+    "run_compare",
+    "run_deleted",
+    "schema",
+    "evaluation",
+]
 _ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Headers that describe one connection rather than the SDK's request; httpx sets them.
 _CONNECTION_HEADERS = frozenset({"host", "content-length", "connection", "authorization"})
+
+
+EVALUATION_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("GET", "/v1/datasets"): GetDatasetsResponse,
+    ("POST", "/v1/datasets"): CreateDatasetResponse,
+    ("PUT", "/v1/datasets"): UpdateDatasetResponse,
+    ("DELETE", "/v1/datasets"): DeleteDatasetResponse,
+    ("POST", "/v1/datasets/{ref}/datapoints"): AddDatapointsResponse,
+    ("DELETE", "/v1/datasets/{ref}/{ref}"): RemoveDatapointResponse,
+    ("GET", "/v1/datapoints"): GetDatapointsResponse,
+    ("POST", "/v1/datapoints"): CreateDatapointResponse,
+    ("GET", "/v1/datapoints/{ref}"): GetDatapointResponse,
+    ("PUT", "/v1/datapoints/{ref}"): UpdateDatapointResponse,
+    ("DELETE", "/v1/datapoints/{ref}"): DeleteDatapointResponse,
+    ("GET", "/v1/configurations"): GetConfigurationsResponse,
+    ("POST", "/v1/configurations"): CreateConfigurationResponse,
+    ("PUT", "/v1/configurations/{ref}"): UpdateConfigurationResponse,
+    ("DELETE", "/v1/configurations/{ref}"): DeleteConfigurationResponse,
+    ("GET", "/v1/metrics"): GetMetricsResponse,
+    ("POST", "/v1/metrics"): CreateMetricResponse,
+    ("PUT", "/v1/metrics"): UpdateMetricResponse,
+    ("DELETE", "/v1/metrics"): DeleteMetricResponse,
+    ("GET", "/v1/charts"): GetChartsResponse,
+}
+"""The SDK's model for the answer to each evaluation request the captures hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +137,7 @@ class Route:
 
     def matches(self, method: str, path: str) -> bool:
         pattern = re.escape(self.template).replace(re.escape("{id}"), _ID)
+        pattern = pattern.replace(re.escape("{ref}"), "[^/]+")
         return method == self.method and re.fullmatch(pattern, path) is not None
 
 
@@ -75,17 +155,21 @@ ROUTES = (
     Route("POST", "/session/{id}/traces", "session_batch"),
     Route("POST", "/v1/events/export", "export"),
     Route("POST", "/v1/events/search", "export"),
+    Route("POST", "/v1/runs", "run_created"),
+    Route("GET", "/v1/runs", "run_list"),
+    Route("GET", "/v1/runs/{id}", "run"),
+    Route("PUT", "/v1/runs/{id}", "run_updated"),
+    Route("GET", "/v1/runs/{id}/result", "run_result"),
+    Route("GET", "/v1/runs/{id}/compare-with/old-run", "run_compare"),
+    Route("DELETE", "/v1/runs/{id}", "run_deleted"),
+    Route("GET", "/v1/events/schema", "schema"),
+    *(Route(method, template, "evaluation") for method, template in EVALUATION_MODELS),
 )
+OLD_RUN = "old-run"
+"""The run the captures compare theirs with: one their recording server held."""
 OUT_OF_SCOPE = tuple(
     re.compile(p)
     for p in (
-        r"/v1/datasets(/.*)?",
-        r"/v1/datapoints(/.*)?",
-        r"/v1/configurations(/.*)?",
-        r"/v1/metrics(/.*)?",
-        r"/v1/runs(/.*)?",
-        r"/v1/charts(/.*)?",
-        r"/v1/events/schema",
         # OTLP exports are replayed, bytes as sent, by test_otlp_replay.py.
         r"/opentelemetry/v1/traces",
         r"/v1/traces",
@@ -144,10 +228,17 @@ def replay(server: LiveServer, name: str) -> list[Replayed]:
     keys = {"other": server.key, "hh_ingst_*": server.new_key(kind="ingest")}
     replayed: list[Replayed] = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        for request in _requests(name):
-            route = _route(request)
+        if any(r["path"].endswith(f"/{OLD_RUN}") for r in _requests(name)):
+            full = {"Authorization": f"Bearer {server.key}"}
+            created = client.post("/v1/runs", json={"run_id": OLD_RUN}, headers=full)
+            assert created.status_code == 200, created.text
+        for captured in _requests(name):
+            route = _route(captured)
             if route is None:
                 continue
+            request = captured
+            if route.check == "evaluation":
+                request = _with_ids(captured, _stand_in_objects(client, server.key))
             response = client.request(
                 request["method"],
                 request["path"],
@@ -162,6 +253,51 @@ def replay(server: LiveServer, name: str) -> list[Replayed]:
             _CHECKS[route.check](request, body)
             replayed.append(Replayed(route, request, body))
     return replayed
+
+
+def _stand_in_objects(client: httpx.Client, key: str) -> dict[str, str]:
+    """Make the objects the stand-in held; answer their ids by the stand-in's ids."""
+    full = {"Authorization": f"Bearer {key}"}
+
+    def made(path: str, body: dict[str, Any]) -> Any:
+        answer = client.post(path, json=body, headers=full)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    dataset = made("/v1/datasets", {"name": "stand-in"})["result"]["insertedId"]
+    rows = {"data": [{"q": "a"}, {"q": "b"}], "mapping": {"inputs": ["q"]}}
+    dp1, dp2 = made(f"/v1/datasets/{dataset}/datapoints", rows)["datapoint_ids"]
+    prompt = {
+        "name": "stand-in",
+        "provider": "openai",
+        "parameters": {"call_type": "chat", "model": "m"},
+    }
+    configuration = made("/v1/configurations", prompt)["insertedId"]
+    metric = {"name": f"stand-in-{uuid.uuid4()}", "type": "PYTHON", "criteria": "c"}
+    metric_id = made("/v1/metrics", metric)["metric_id"]
+    return {"ds-1": dataset, "dp-1": dp1, "dp-2": dp2, "cfg-1": configuration, "m-1": metric_id}
+
+
+def _with_ids(request: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """The request with every stand-in id it names, whole, replaced by ours."""
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            return ids.get(value, value)
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        return value
+
+    path = "/".join(swap(segment) for segment in request["path"].split("/"))
+    return {**request, "path": path, "query": swap(request["query"]), "body": swap(request["body"])}
+
+
+def _check_evaluation(request: dict[str, Any], body: Any) -> None:
+    route = _route(request)
+    assert route is not None
+    EVALUATION_MODELS[(route.method, route.template)].model_validate(body)
 
 
 def _check_session(request: dict[str, Any], body: Any) -> None:
@@ -229,6 +365,54 @@ def _check_export(request: dict[str, Any], body: Any) -> None:
         _assert_object_fields(event)
 
 
+def _check_run_created(request: dict[str, Any], body: Any) -> None:
+    parsed = PostExperimentRunResponse(**body)
+    sent = request["body"]
+    assert parsed.run_id == parsed.evaluation.run_id == sent["run_id"]
+    assert (parsed.evaluation.name, parsed.evaluation.dataset_id) == (
+        sent["name"],
+        sent["dataset_id"],
+    )
+
+
+def _check_run(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunResponse(**body)
+    assert parsed.evaluation.run_id == request["path"].rsplit("/", 1)[1]
+
+
+def _check_run_updated(request: dict[str, Any], body: Any) -> None:
+    parsed = PutExperimentRunResponse(**body)
+    assert parsed.evaluation.status == request["body"]["status"]
+
+
+def _check_run_list(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunsResponse(**body)
+    limit = dict(request["query"]).get("limit")
+    assert limit is None or parsed.pagination.limit == int(limit)
+
+
+def _check_run_result(request: dict[str, Any], body: Any) -> None:
+    # What `evaluate()` then does with it (experiments/results.py).
+    dumped = GetExperimentRunResultResponse(**body).model_dump()
+    AggregatedMetrics(**dumped["metrics"])
+    for datapoint in dumped["datapoints"]:
+        DatapointResult(**datapoint)
+
+
+def _check_run_compare(request: dict[str, Any], body: Any) -> None:
+    parsed = GetExperimentRunCompareResponse(**body)
+    assert parsed.old_run.run_id == OLD_RUN
+
+
+def _check_run_deleted(request: dict[str, Any], body: Any) -> None:
+    parsed = DeleteExperimentRunResponse(**body)
+    assert parsed.deleted and parsed.id == request["path"].rsplit("/", 1)[1]
+
+
+def _check_schema(request: dict[str, Any], body: Any) -> None:
+    GetEventsSchemaResponse(**body)
+
+
 def _assert_object_fields(event: dict[str, Any]) -> None:
     for field in OBJECT_FIELDS:
         if field in event:
@@ -243,6 +427,15 @@ _CHECKS = {
     "update": _check_update,
     "get_event": _check_get_event,
     "export": _check_export,
+    "run_created": _check_run_created,
+    "run": _check_run,
+    "run_updated": _check_run_updated,
+    "run_list": _check_run_list,
+    "run_result": _check_run_result,
+    "run_compare": _check_run_compare,
+    "run_deleted": _check_run_deleted,
+    "schema": _check_schema,
+    "evaluation": _check_evaluation,
 }
 
 
@@ -329,6 +522,19 @@ def test_api_client_capture_is_stored(server: LiveServer, api: httpx.Client, nam
     assert by_session.body["totalEvents"] == 4
     assert everything.body["totalEvents"] == 5  # plus the flat session
 
+    # The capture's run reported the session: its result reads the session's scores.
+    (result,) = _answers(replayed, "GET", "/v1/runs/{id}/result")
+    assert [d["session_id"] for d in result.body["datapoints"]] == [sid]
+    assert {m["name"]: m["value"] for m in result.body["datapoints"][0]["metrics"]} == {
+        "m": 1,
+        "acc": 1.0,
+    }
+    assert (result.body["status"], result.body["success"]) == ("completed", True)
+    (schema,) = _answers(replayed, "GET", "/v1/events/schema")
+    assert {"name": "metrics.acc", "event_type": "model"} in schema.body["fields"]
+    run_id = result.body["run_object"]["run_id"]
+    assert api.get(f"/v1/runs/{run_id}").status_code == 404  # the capture deleted it
+
 
 def test_generated_v1_capture_is_stored(server: LiveServer, api: httpx.Client) -> None:
     replayed = replay(server, "s15_generated_v1")
@@ -356,3 +562,31 @@ def test_generated_v1_capture_is_stored(server: LiveServer, api: httpx.Client) -
     (search,) = _answers(replayed, "POST", "/v1/events/search")
     assert [e["event_id"] for e in search.body["events"]] == [eid]
     assert search.body["count"] == 1
+
+
+@pytest.mark.parametrize("name", API_CLIENT_CAPTURES)
+def test_evaluation_requests_meet_the_objects_they_name(server: LiveServer, name: str) -> None:
+    replayed = _evaluation_answers(replay(server, name))
+    by_name, by_id = replayed[("GET", "/v1/datasets")]
+    assert [d["name"] for d in by_id["datasets"]] == ["stand-in"]
+    assert [d["name"] for d in by_name["datasets"]] == []  # "capture-dataset" was not made yet
+    (renamed,) = replayed[("PUT", "/v1/datasets")]
+    assert renamed["result"]["name"] == "renamed"
+    (added,) = replayed[("POST", "/v1/datasets/{ref}/datapoints")]
+    assert added["inserted"] is True and len(added["datapoint_ids"]) == 2
+    (removed,) = replayed[("DELETE", "/v1/datasets/{ref}/{ref}")]
+    assert removed["dereferenced"] is True
+    by_ids, _by_dataset = replayed[("GET", "/v1/datapoints")]
+    assert [d["inputs"] for d in by_ids["datapoints"]] == [{"q": "a"}]
+    (one,) = replayed[("GET", "/v1/datapoints/{ref}")]
+    assert [d["inputs"] for d in one["datapoint"]] == [{"q": "a"}]
+    (metrics,) = replayed[("GET", "/v1/metrics")]
+    assert metrics["metrics"] and {m["type"] for m in metrics["metrics"]} == {"PYTHON"}
+
+
+def _evaluation_answers(replayed: list[Replayed]) -> dict[tuple[str, str], list[Any]]:
+    answers: dict[tuple[str, str], list[Any]] = {}
+    for r in replayed:
+        if r.route.check == "evaluation":
+            answers.setdefault((r.route.method, r.route.template), []).append(r.body)
+    return answers

@@ -33,27 +33,6 @@ from tests.support.server import LiveServer
 # 2026-11-26T09:33:20Z: inside the year the export date ranges below select.
 T0 = 1795700000000
 YEAR_2026 = {"$gte": "2026-01-01T00:00:00Z", "$lte": "2026-12-31T23:59:59Z"}
-# The SDK resolves keys and the base URL from these when an argument is missing;
-# a developer's shell must not change what the tests send.
-_SDK_ENV = (
-    "HH_API_KEY",
-    "HH_INGESTION_API_KEY",
-    "HH_DATA_PLANE_API_KEY",
-    "HH_API_URL",
-    "HONEYHIVE_SERVER_URL",
-    "HH_SERVER_URL",
-    "HH_API_TIMEOUT",
-    "HH_MAX_RETRIES",
-    "HH_PROJECT",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_sdk_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _SDK_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
 def _sdk(server: LiveServer, api_key: str | None = None, **kwargs: Any) -> HoneyHive:
     # No export retries: a server error must fail the test at once, not after backoff.
     return HoneyHive(

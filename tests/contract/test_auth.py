@@ -39,7 +39,7 @@ ROUTES = [
 )
 def test_bad_credentials_are_401_everywhere(server: LiveServer, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
-    with httpx.Client(base_url=server.url, headers=headers) as client:
+    with server.anonymous(headers) as client:
         for method, path, body in ROUTES:
             got = client.request(method, path, json=body)
             assert got.status_code == 401, (method, path, got.text)
@@ -48,7 +48,7 @@ def test_bad_credentials_are_401_everywhere(server: LiveServer, header: str | No
 
 
 def test_header_and_scheme_are_case_insensitive(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    with server.anonymous() as client:
         got = client.post(
             "/v1/sessions", json={}, headers={"authorization": f"bearer {server.key}"}
         )
@@ -56,7 +56,7 @@ def test_header_and_scheme_are_case_insensitive(server: LiveServer) -> None:
 
 
 def test_health_and_docs_need_no_key(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    with server.anonymous() as client:
         assert client.get("/health").json()["status"] == "ok"
         assert client.get("/openapi.json").json()["info"]["title"] == "hivekeeper"
         assert client.get("/docs").status_code == 200

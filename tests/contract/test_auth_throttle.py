@@ -1,4 +1,4 @@
-"""Failed-auth throttling over real HTTP: per client, 429 with Retry-After, bounded."""
+"""Failed-auth throttling over HTTP: per client, 429 with Retry-After, bounded."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 LIMIT = 5
 BAD = {"Authorization": "Bearer hh_not_a_real_key_at_all"}
@@ -14,9 +14,7 @@ BAD = {"Authorization": "Bearer hh_not_a_real_key_at_all"}
 
 def _client(server: LiveServer, key: str | None, *, peer: str = "127.0.0.1") -> httpx.Client:
     """A client connecting from `peer` (any 127.0.0.0/8 address is this machine)."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    transport = httpx.HTTPTransport(local_address=peer)
-    return httpx.Client(base_url=server.url, headers=headers, transport=transport, timeout=30)
+    return server.client(key, peer=peer) if key else server.anonymous(peer=peer)
 
 
 def _assert_throttled(answer: httpx.Response) -> None:
@@ -27,7 +25,7 @@ def _assert_throttled(answer: httpx.Response) -> None:
 
 def test_a_guessing_client_is_throttled_and_others_are_not(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
+        run_app(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
         _client(server, None) as guesser,
         _client(server, server.key, peer="127.0.0.2") as neighbour,
     ):
@@ -54,7 +52,7 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
     tmp_path: Path, store_kind: str
 ) -> None:
     with (
-        run_server(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
+        run_app(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
         _client(server, None) as client,
     ):
         for i in range(LIMIT):
@@ -68,7 +66,7 @@ def test_behind_a_trusted_proxy_clients_are_told_apart_by_forwarded_for(
     tmp_path: Path, store_kind: str
 ) -> None:
     with (
-        run_server(
+        run_app(
             tmp_path, store_kind, auth_failures_per_minute=LIMIT, trust_forwarded_for=True
         ) as server,
         _client(server, server.key) as proxy,
@@ -85,7 +83,7 @@ def test_behind_a_trusted_proxy_clients_are_told_apart_by_forwarded_for(
 
 def test_missing_or_malformed_headers_are_not_charged(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
+        run_app(tmp_path, store_kind, auth_failures_per_minute=LIMIT) as server,
         _client(server, None) as client,
     ):
         for header in ["", "Bearer None", "Basic abc", "Bearer"] * LIMIT:
@@ -96,7 +94,7 @@ def test_missing_or_malformed_headers_are_not_charged(tmp_path: Path, store_kind
 
 def test_zero_turns_throttling_off(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, auth_failures_per_minute=0) as server,
+        run_app(tmp_path, store_kind, auth_failures_per_minute=0) as server,
         _client(server, None) as client,
     ):
         for _ in range(100):

@@ -15,7 +15,8 @@ import pytest
 from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.poll import eventually
-from tests.support.server import LiveServer, run_server
+from tests.support.retention import RETENTION_SEEN, a_whole_run_since, expired_pending
+from tests.support.server import LiveServer, run_app
 
 SECRET = "sk-live-" + "Q7x9Lm2Pz8Rt4Wv6Yb3N"
 PATTERN = r"sk-live-[A-Za-z0-9]{20}"
@@ -23,8 +24,8 @@ PATTERN = r"sk-live-[A-Za-z0-9]{20}"
 
 @pytest.fixture
 def care_server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
-    """A server whose retention job runs every 0.2 s."""
-    with run_server(tmp_path, store_kind, retention_interval_s=0.2) as live:
+    """A server whose retention job runs every 0.2 s, and whose runs can be seen."""
+    with run_app(tmp_path, store_kind, retention_interval_s=0.2, **RETENTION_SEEN) as live:
         yield live
 
 
@@ -65,7 +66,7 @@ def test_retention_deletes_old_sessions_whole_and_keeps_the_rest(
         revived = _session_with_events(api, old, now - DAY_MS)  # a recent event
         recent = _session_with_events(api, now - 20 * DAY_MS)
         elsewhere = _session_with_events(other, old)
-        time.sleep(0.5)  # a few runs of the job: nothing is due yet
+        a_whole_run_since(api)  # and found nothing due
         assert all(_exists(api, sid) for sid in expired)
 
         care_server.store.set_retention("default", 30)
@@ -176,35 +177,25 @@ def test_redaction_rules_apply_to_rest_and_otlp_before_storage(care_server: Live
         eventually(lambda: not probe_redacted(), timeout_s=15)
 
 
-def _expired_pending(api: httpx.Client) -> float:
-    metrics = api.get("/metrics").text
-    lines = [line for line in metrics.splitlines() if line.startswith(_EXPIRED_METRIC)]
-    assert lines, f"{_EXPIRED_METRIC} is not in /metrics"
-    return float(lines[0].split()[-1])
-
-
-_EXPIRED_METRIC = "hivekeeper_pending_updates_expired_total"
-
-
 def test_pending_updates_expire_and_are_counted(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(
+        run_app(
             tmp_path, store_kind, retention_interval_s=0.2, pending_expiry_hours=1 / 3600
         ) as live,
         live.client() as api,
     ):
-        assert _expired_pending(api) == 0
+        assert expired_pending(api) == 0
         orphan, kept = str(uuid.uuid4()), str(uuid.uuid4())
         created = api.post("/events", json={"event": {"event_id": kept, "event_type": "tool"}})
         assert created.status_code == 200, created.text
         for event_id in (orphan, kept):
             answer = api.put("/events", json={"event_id": event_id, "metadata": {"late": 1}})
             assert answer.status_code == 200, answer.text
-        eventually(lambda: _expired_pending(api) == 1, timeout_s=15)
+        eventually(lambda: expired_pending(api) == 1, timeout_s=15)
         assert api.delete(f"/v1/events/{orphan}").status_code == 404  # gone
         event = {"event_id": orphan, "event_type": "tool"}
         assert api.post("/events", json={"event": event}).status_code == 200
         assert api.get(f"/v1/events/{orphan}").json()["event"]["metadata"] == {}
         # A visible event is never a pending update, however old.
         assert api.get(f"/v1/events/{kept}").json()["event"]["metadata"] == {"late": 1}
-        assert _expired_pending(api) == 1
+        assert expired_pending(api) == 1

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 
 def _error(got: httpx.Response, status: int) -> dict:
@@ -79,7 +79,7 @@ def test_rejected_request_writes_nothing(api: httpx.Client) -> None:
 
 
 def test_body_size_limit(tmp_path: object, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, max_body_bytes=4096) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_body_bytes=4096) as live, live.client() as api:
         big = {"event": {"event_type": "tool", "inputs": {"x": "a" * 5000}}}
         assert _error(api.post("/events", json=big), 413)["errorCode"] == "PAYLOAD_TOO_LARGE"
         bomb = gzip.compress(
@@ -144,7 +144,7 @@ def _nested(depth: int) -> object:
 def test_json_depth_limit(
     tmp_path: object, store_kind: str, path: str, body: object, field: str
 ) -> None:
-    with run_server(tmp_path, store_kind, max_json_depth=8) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_json_depth=8) as live, live.client() as api:
         error = _error(api.post(path, json=body), 400)
         assert error["errorCode"] == "VALIDATION_ERROR"
         assert error["field"].startswith(field)
@@ -155,7 +155,7 @@ def test_json_depth_limit(
 
 
 def test_string_length_limit(tmp_path: object, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, max_string_chars=2048) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_string_chars=2048) as live, live.client() as api:
         long = "é" * 2049
         for path, body, field in [
             (
@@ -176,7 +176,7 @@ def test_string_length_limit(tmp_path: object, store_kind: str) -> None:
 
 
 def test_batch_length_limit(tmp_path: object, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, max_batch_events=2) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_batch_events=2) as live, live.client() as api:
         events = [{"event_type": "tool"}] * 3
         for path, body, field in [
             ("/events/batch", {"events": events}, "events"),
@@ -191,7 +191,7 @@ def test_batch_length_limit(tmp_path: object, store_kind: str) -> None:
 
 def test_pending_updates_obey_the_event_limits(tmp_path: object, store_kind: str) -> None:
     limits = {"max_body_bytes": 8192, "max_json_depth": 8, "max_string_chars": 2048}
-    with run_server(tmp_path, store_kind, **limits) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, **limits) as live, live.client() as api:
         eid = str(uuid.uuid4())
         for body, status, field in [
             ({"event_id": eid, "inputs": {"x": "a" * 9000}}, 413, "body"),
@@ -209,7 +209,7 @@ def test_pending_updates_obey_the_event_limits(tmp_path: object, store_kind: str
 
 
 def test_children_ids_are_capped(tmp_path: object, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, max_children_ids=3) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_children_ids=3) as live, live.client() as api:
         eid, pending = str(uuid.uuid4()), str(uuid.uuid4())
         event = {"event_id": eid, "event_type": "chain", "children_ids": ["a", "b"]}
         assert api.post("/events", json={"event": event}).status_code == 200

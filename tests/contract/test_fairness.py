@@ -18,7 +18,7 @@ from hivekeeper.store import open_store
 from hivekeeper.web import AppContext
 from hivekeeper.web.lanes import READ_THREADS
 from tests.support.poll import eventually
-from tests.support.server import LiveServer, run_server, settings_for
+from tests.support.server import LiveServer, run_app, run_server, settings_for
 from tests.ui.client import signed_in
 
 DEFAULT_MAX_FILTERS = 100
@@ -77,7 +77,7 @@ DEEP_FILTERS: list[dict[str, Any]] = [
 
 def test_max_filters_at_its_ceiling_works_on_every_store(tmp_path: Path, store_kind: str) -> None:
     ceiling = 500
-    with run_server(tmp_path, store_kind, max_filters=ceiling) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_filters=ceiling) as live, live.client() as api:
         api.post("/events", json={"event": {"event_type": "tool", "metadata": {"cost": 1}}})
         filters = [DEEP_FILTERS[i % len(DEEP_FILTERS)] for i in range(ceiling)]
         answer = api.post("/v1/events/export", json={"filters": filters})
@@ -103,7 +103,8 @@ def test_reads_past_a_projects_bound_are_429_and_other_projects_read_on(
 ) -> None:
     """One export holds the project's only read slot: its key is checked, then the
     server waits for the rest of its body. Every other read of the project, by any of
-    its keys or a browser, is refused at once; writes and other projects go on."""
+    its keys or a browser, is refused at once; writes and other projects go on. Over a
+    socket: the held export is a connection whose body has not all arrived."""
     with run_server(tmp_path, store_kind, max_reads_per_project=1) as live, live.client() as api:
         second_key = live.new_key()  # the same project, another key
         live.store.create_project("other")

@@ -4,10 +4,13 @@ The routes come from the app object itself: a route added later fails
 `test_every_route_is_covered_or_public` until it has a case here (or is listed as
 public), so isolation is checked for it too.
 
-Project A holds sessions, events and OTLP spans, all carrying a marker. Project B's
-full key then reads, deletes, updates and writes naming A's ids on every route: reads
-and deletes answer as if A's data did not exist, writes act inside B only, no answer
-to B mentions A, and A's data reads back byte for byte as it did before.
+Project A holds sessions, events and OTLP spans, datasets, datapoints, prompts,
+metrics, saved charts and an experiment run, all carrying a marker. Project B's full key then reads,
+deletes, updates and writes naming A's ids (and A's project id) on every route: reads,
+updates and deletes answer as if A's data did not exist, writes act inside B only, no
+answer to B mentions A, and A's data reads back byte for byte as it did before. An
+ingest key of A is refused everything but telemetry writes, a data-plane key
+everything but its own project's `/v1/projects/{project_id}/…` routes.
 """
 
 from __future__ import annotations
@@ -26,17 +29,36 @@ from starlette.routing import BaseRoute, Mount, Route
 from hivekeeper import ui
 from hivekeeper.app import create_app
 from hivekeeper.config import Settings
+from hivekeeper.domain.tenancy import key_id_of
 from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.process import run_cli
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 MARKER = "project-a-private-marker"
 START_MS = 1_790_000_000_000.0
 # Routes that need no key; any method. /metrics may or may not exist yet.
 PUBLIC = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
-Kind = Literal["read", "delete", "write"]
+Kind = Literal["read", "update", "delete", "write", "own", "unserved"]
+"""What B's full key gets on a route naming A's ids: `read`, `update`, `delete` find
+nothing (404, or an empty listing); `write` (telemetry) and `own` (a record of B's
+own, with B's own ids) succeed inside B; `unserved` is a 501. An ingest key gets 403 on
+all but `write`."""
+PROJECT_ROUTES = "/v1/projects/{project_id}/"
 Call = Callable[[httpx.Client, "Seeded"], list[httpx.Response]]
+
+
+@dataclass(frozen=True)
+class SeededEvaluation:
+    """Project A's evaluation records: its project id, a dataset holding a datapoint,
+    a prompt, a metric, a saved chart."""
+
+    project_id: str
+    dataset_id: str
+    datapoint_id: str
+    configuration_id: str
+    metric_id: str
+    chart_id: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,8 @@ class Seeded:
     otlp_session_id: str
     trace_id: str
     span_ids: tuple[str, ...]
+    evaluation: SeededEvaluation
+    run_id: str
 
     @property
     def otlp_event_ids(self) -> list[str]:
@@ -321,6 +345,338 @@ def _otlp_metrics_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _otlp_metrics(c, "/v1/metrics")
 
 
+# --- the evaluation plane ---
+_PROMPT = {"name": "b", "provider": "p", "parameters": {"call_type": "chat", "model": "m"}}
+_METRIC = {"name": "b", "type": "PYTHON", "criteria": "c"}
+_CHART = {"name": "b", "metric": "duration"}
+
+
+@case("GET", "/v1/datasets", "read")
+def _list_datasets(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    e = a.evaluation
+    queries: list[dict[str, str]] = [
+        {}, {"dataset_id": e.dataset_id}, {"name": MARKER},
+        {"dataset_id": e.dataset_id, "include_datapoints": "true", "version": "1"},
+    ]  # fmt: skip
+    return [c.get("/v1/datasets", params=q) for q in queries]
+
+
+@case("POST", "/v1/datasets", "own")
+def _create_dataset(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/datasets", json={"name": "b"})]
+
+
+@case("PUT", "/v1/datasets", "update")
+def _update_dataset_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"dataset_id": a.evaluation.dataset_id, "name": "b", "datapoints": []}
+    return [c.put("/v1/datasets", json=body)]
+
+
+@case("PUT", "/v1/datasets/{dataset_id}", "update")
+def _update_dataset(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put(f"/v1/datasets/{a.evaluation.dataset_id}", json={"description": "b"})]
+
+
+@case("POST", "/v1/datasets/{dataset_id}/datapoints", "update")
+def _add_datapoints(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"data": [{"q": "b"}], "mapping": {"inputs": ["q"]}}
+    return [c.post(f"/v1/datasets/{a.evaluation.dataset_id}/datapoints", json=body)]
+
+
+@case("DELETE", "/v1/datasets", "delete")
+def _delete_dataset_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    params = {"dataset_id": a.evaluation.dataset_id, "force": "true"}
+    return [c.delete("/v1/datasets", params=params)]
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", "delete")
+def _delete_dataset(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/datasets/{a.evaluation.dataset_id}")]
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}/{datapoint_id}", "delete")
+def _remove_datapoint_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    e = a.evaluation
+    return [c.delete(f"/v1/datasets/{e.dataset_id}/{e.datapoint_id}")]
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}/datapoints/{datapoint_id}", "delete")
+def _remove_datapoint(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    e = a.evaluation
+    return [c.delete(f"/v1/datasets/{e.dataset_id}/datapoints/{e.datapoint_id}")]
+
+
+@case("GET", "/v1/datapoints", "read")
+def _list_datapoints(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    e = a.evaluation
+    queries: list[dict[str, str]] = [
+        {}, {"datapoint_ids[]": e.datapoint_id}, {"dataset_id": e.dataset_id},
+        {"dataset_name": MARKER},
+    ]  # fmt: skip
+    return [c.get("/v1/datapoints", params=q) for q in queries]
+
+
+@case("POST", "/v1/datapoints", "own")
+def _create_datapoint(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/datapoints", json={"inputs": {"by": "b"}})]
+
+
+@case("POST", "/v1/datapoints/batch", "update")
+def _datapoints_from_events(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/datapoints/batch", json={"events": [i]}) for i in a.event_ids[:2]]
+
+
+@case("GET", "/v1/datapoints/{datapoint_id}", "read")
+def _get_datapoint(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get(f"/v1/datapoints/{a.evaluation.datapoint_id}")]
+
+
+@case("PUT", "/v1/datapoints/{datapoint_id}", "update")
+def _update_datapoint(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put(f"/v1/datapoints/{a.evaluation.datapoint_id}", json={"inputs": {}})]
+
+
+@case("DELETE", "/v1/datapoints/{datapoint_id}", "delete")
+def _delete_datapoint(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/datapoints/{a.evaluation.datapoint_id}")]
+
+
+@case("GET", "/v1/configurations", "read")
+def _list_configurations(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/configurations", params=q) for q in ({}, {"name": MARKER})]
+
+
+@case("POST", "/v1/configurations", "own")
+def _create_configuration(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/configurations", json=_PROMPT)]
+
+
+@case("PUT", "/v1/configurations/{config_id}", "update")
+def _update_configuration(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put(f"/v1/configurations/{a.evaluation.configuration_id}", json=_PROMPT)]
+
+
+@case("DELETE", "/v1/configurations/{config_id}", "delete")
+def _delete_configuration(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/configurations/{a.evaluation.configuration_id}")]
+
+
+@case("GET", "/v1/metrics", "read")
+def _list_metrics(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/metrics", params=q) for q in ({}, {"id": a.evaluation.metric_id})]
+
+
+@case("PUT", "/v1/metrics", "update")
+def _update_metric_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put("/v1/metrics", json={"id": a.evaluation.metric_id, "criteria": "b"})]
+
+
+@case("PUT", "/v1/metrics/{metric_id}", "update")
+def _update_metric(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put(f"/v1/metrics/{a.evaluation.metric_id}", json={"criteria": "b"})]
+
+
+@case("DELETE", "/v1/metrics", "delete")
+def _delete_metric_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete("/v1/metrics", params={"metric_id": a.evaluation.metric_id})]
+
+
+@case("DELETE", "/v1/metrics/{metric_id}", "delete")
+def _delete_metric(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/metrics/{a.evaluation.metric_id}")]
+
+
+@case("GET", "/v1/metrics/{metric_id}/versions", "read")
+def _metric_versions(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get(f"/v1/metrics/{a.evaluation.metric_id}/versions")]
+
+
+@case("POST", "/v1/metrics/{metric_id}/versions", "update")
+def _create_metric_version(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"message": "b", "content": _METRIC, "deploy_immediately": True}
+    return [c.post(f"/v1/metrics/{a.evaluation.metric_id}/versions", json=body)]
+
+
+@case("POST", "/v1/metrics/{metric_id}/versions/{version_name}/deploy", "update")
+def _deploy_metric_version(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post(f"/v1/metrics/{a.evaluation.metric_id}/versions/1/deploy")]
+
+
+@case("POST", "/v1/metrics/run", "unserved")
+def _run_metric(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/metrics/run", json={"metric": _METRIC, "event": {}})]
+
+
+@case("POST", "/v1/metrics/run_metric", "unserved")
+def _run_metric_legacy(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/metrics/run_metric", json={"metric": _METRIC, "event": {}})]
+
+
+def _project_charts(a: Seeded) -> str:
+    """A's charts under A's project id."""
+    return f"/v1/projects/{a.evaluation.project_id}/charts"
+
+
+@case("GET", "/v1/charts", "read")
+def _list_charts(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/charts")]
+
+
+@case("POST", "/v1/charts", "own")
+def _create_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/charts", json=_CHART)]
+
+
+@case("GET", "/v1/charts/{chart_id}", "read")
+def _get_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get(f"/v1/charts/{a.evaluation.chart_id}")]
+
+
+@case("PUT", "/v1/charts/{chart_id}", "update")
+def _update_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.put(f"/v1/charts/{a.evaluation.chart_id}", json={"name": "b"})]
+
+
+@case("DELETE", "/v1/charts/{chart_id}", "delete")
+def _delete_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/charts/{a.evaluation.chart_id}")]
+
+
+@case("GET", "/v1/projects/{project_id}/charts", "read")
+def _list_project_charts(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get(_project_charts(a))]
+
+
+@case("POST", "/v1/projects/{project_id}/charts", "update")
+def _create_project_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post(_project_charts(a), json=_CHART)]
+
+
+@case("GET", "/v1/projects/{project_id}/charts/{chart_id}", "read")
+def _get_project_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get(f"{_project_charts(a)}/{a.evaluation.chart_id}")]
+
+
+@case("PATCH", "/v1/projects/{project_id}/charts/{chart_id}", "update")
+def _update_project_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.patch(f"{_project_charts(a)}/{a.evaluation.chart_id}", json={"name": "b"})]
+
+
+@case("DELETE", "/v1/projects/{project_id}/charts/{chart_id}", "delete")
+def _delete_project_chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"{_project_charts(a)}/{a.evaluation.chart_id}")]
+
+
+@case("GET", "/v1/projects", "own")
+def _list_projects(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/projects"), c.get("/v1/projects", params={"name": "default"})]
+
+
+@case("POST", "/v1/projects/{project_id}/ingestion_api_keys", "update")
+def _create_ingestion_key(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post(f"/v1/projects/{a.evaluation.project_id}/ingestion_api_keys", json={})]
+
+
+@case("POST", "/v1/projects/{project_id}/fine_grained_api_keys", "update")
+def _create_dataplane_key(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post(f"/v1/projects/{a.evaluation.project_id}/fine_grained_api_keys", json={})]
+
+
+def _queues(c: httpx.Client, method: str, path: str) -> list[httpx.Response]:
+    return [c.request(method, path, json={"name": "b"})]
+
+
+@case("GET", "/v1/queues", "unserved")
+def _list_queues(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _queues(c, "GET", "/v1/queues")
+
+
+@case("POST", "/v1/queues", "unserved")
+def _create_queue(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _queues(c, "POST", "/v1/queues")
+
+
+@case("GET", "/v1/queues/{queue_id}", "unserved")
+def _get_queue(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _queues(c, "GET", "/v1/queues/q")
+
+
+@case("PUT", "/v1/queues/{queue_id}", "unserved")
+def _update_queue(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _queues(c, "PUT", "/v1/queues/q")
+
+
+@case("DELETE", "/v1/queues/{queue_id}", "unserved")
+def _delete_queue(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _queues(c, "DELETE", "/v1/queues/q")
+
+
+# --- experiment runs (api/runs.py) ---
+_RUN_READS = (
+    "/v1/runs/{run_id}",
+    "/v1/runs/{run_id}/result",
+    "/v1/runs/{run_id}/summary",
+    "/v1/runs/{run_id}/metrics",
+    "/v1/runs/{run_id}/schema",
+)
+_RUN_PAIRS = (
+    "/v1/runs/{new_run_id}/compare-with/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}",
+    "/v1/runs/{new_run_id}/compare/{old_run_id}/events",
+)
+
+
+def _run_read(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(run_id=a.run_id))]
+
+
+def _run_pair(path: str) -> Call:
+    return lambda c, a: [c.get(path.format(new_run_id=a.run_id, old_run_id=a.run_id))]
+
+
+for _path in _RUN_READS:
+    case("GET", _path, "read")(_run_read(_path))
+for _path in _RUN_PAIRS:
+    case("GET", _path, "read")(_run_pair(_path))
+
+
+@case("GET", "/v1/runs", "read")
+def _list_runs(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs"), c.get("/v1/runs", params={"run_ids[]": a.run_id})]
+
+
+@case("GET", "/v1/runs/compare/events", "read")
+def _compare_events(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/compare/events", params={"run_id_1": a.run_id, "run_id_2": a.run_id})]
+
+
+@case("GET", "/v1/runs/schema", "read")
+def _runs_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/runs/schema")]
+
+
+@case("GET", "/v1/events/schema", "read")
+def _events_schema(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/events/schema"), c.get(f"/v1/events/schema?evaluation_id={a.run_id}")]
+
+
+@case("DELETE", "/v1/runs/{run_id}", "delete")
+def _delete_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/runs/{a.run_id}", params={"delete_sessions": "true"})]
+
+
+@case("POST", "/v1/runs", "own")
+def _create_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"name": "b", "event_ids": [a.session_id], "datapoint_ids": [a.run_id]}
+    return [c.post("/v1/runs", json=body)]
+
+
+@case("PUT", "/v1/runs/{run_id}", "update")
+def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    body = {"status": "completed", "event_ids": [a.otlp_session_id], "metadata": {"tag": "b"}}
+    return [c.put(f"/v1/runs/{a.run_id}", json=body)]
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []
@@ -375,6 +731,10 @@ def seed_project_a(api: httpx.Client) -> Seeded:
             headers={"Content-Type": "application/json"},
         )
     )
+    run = {"name": MARKER, "metadata": private["metadata"], "datapoint_ids": [MARKER]}
+    run_id = _ok(api.post("/v1/runs", json={**run, "event_ids": [session_id, otlp_session_id]}))[
+        "run_id"
+    ]
     return Seeded(
         session_id=session_id,
         event_id=event_id,
@@ -383,6 +743,43 @@ def seed_project_a(api: httpx.Client) -> Seeded:
         otlp_session_id=otlp_session_id,
         trace_id=trace_id,
         span_ids=span_ids,
+        evaluation=seed_evaluation_of_a(api, project_id=_ok(api.get("/v1/projects"))[0]["id"]),
+        run_id=run_id,
+    )
+
+
+def seed_evaluation_of_a(api: httpx.Client, project_id: str) -> SeededEvaluation:
+    """A dataset holding a datapoint, a prompt, a metric and a saved chart in A, each
+    carrying MARKER."""
+    dataset_id = _ok(api.post("/v1/datasets", json={"name": MARKER, "description": MARKER}))[
+        "result"
+    ]["insertedId"]
+    rows = {
+        "data": [{"q": MARKER, "a": MARKER}],
+        "mapping": {"inputs": ["q"], "ground_truth": ["a"]},
+    }
+    (datapoint_id,) = _ok(api.post(f"/v1/datasets/{dataset_id}/datapoints", json=rows))[
+        "datapoint_ids"
+    ]
+    prompt = {
+        "name": MARKER,
+        "provider": MARKER,
+        "parameters": {"call_type": "chat", "model": MARKER},
+    }
+    configuration_id = _ok(api.post("/v1/configurations", json={**prompt, "env": ["prod"]}))[
+        "insertedId"
+    ]
+    metric = {"name": MARKER, "type": "PYTHON", "criteria": MARKER, "threshold": {"min": 1}}
+    metric_id = _ok(api.post("/v1/metrics", json=metric))["metric_id"]
+    chart = {"name": MARKER, "metric": "duration", "description": MARKER}
+    chart_id = _ok(api.post("/v1/charts", json=chart))["data"]["id"]
+    return SeededEvaluation(
+        project_id=project_id,
+        dataset_id=dataset_id,
+        datapoint_id=datapoint_id,
+        configuration_id=configuration_id,
+        metric_id=metric_id,
+        chart_id=chart_id,
     )
 
 
@@ -392,16 +789,27 @@ def _ok(answer: httpx.Response) -> Any:
 
 
 def snapshot(api: httpx.Client, a: Seeded) -> dict[str, bytes]:
-    """What A's key reads: every event and session tree, export, list and chart, as bytes."""
+    """What A's key reads: every event and session tree, export, list and chart, and
+    every evaluation record, as bytes."""
     reads = {f"event {i}": api.get(f"/v1/events/{i}") for i in a.event_ids}
     for sid in (a.session_id, a.otlp_session_id):
         reads[f"session {sid}"] = api.get(f"/v1/sessions/{sid}")
     reads["export"] = api.post("/v1/events/export", json={"limit": 7500})
     reads["list"] = api.get("/events", params={"limit": "7500"})
     reads["chart"] = api.get("/v1/events/chart", params={"aggregation": "count"})
+    e = a.evaluation
+    reads["datasets"] = api.get("/v1/datasets", params={"include_datapoints": "true"})
+    reads["datapoints"] = api.get("/v1/datapoints")
+    reads["configurations"] = api.get("/v1/configurations")
+    reads["metrics"] = api.get("/v1/metrics")
+    reads["metric versions"] = api.get(f"/v1/metrics/{e.metric_id}/versions")
+    reads["charts"] = api.get(f"/v1/projects/{e.project_id}/charts")
+    reads["run"] = api.get(f"/v1/runs/{a.run_id}")
+    reads["run result"] = api.get(f"/v1/runs/{a.run_id}/result")
+    reads["runs"] = api.get("/v1/runs")
     for name, answer in reads.items():
         assert answer.status_code == 200, (name, answer.text)
-    assert MARKER in reads["export"].text
+    assert MARKER in reads["export"].text and MARKER in reads["datasets"].text
     return {name: answer.content for name, answer in reads.items()}
 
 
@@ -450,7 +858,7 @@ def test_every_route_is_covered_or_public() -> None:
 def server(tmp_path: Path, store_kind: str) -> Iterator[LiveServer]:
     """The shared fixture's server with the failed-auth throttle off: these tests present
     refused keys on every route, far past the default budget of one client."""
-    with run_server(tmp_path, store_kind, auth_failures_per_minute=0) as live:
+    with run_app(tmp_path, store_kind, auth_failures_per_minute=0) as live:
         yield live
 
 
@@ -493,11 +901,15 @@ def _values_of(node: Any, key: str) -> Iterator[Any]:
 
 
 def _is_empty(answer: httpx.Response) -> bool:
-    """An answer that found nothing: 404, or a listing/chart without events."""
+    """An answer that found nothing: 404, or a listing or chart whose every list is
+    empty (events, datasets, datapoints, configurations, metrics, charts)."""
     if answer.status_code == 404:
         return answer.json()["errorCode"] == "NOT_FOUND"
     body = answer.json()
-    return answer.status_code == 200 and body.get("totalEvents") == 0
+    if answer.status_code != 200 or not isinstance(body, dict):
+        return False
+    listings = [value for value in body.values() if isinstance(value, list)]
+    return bool(listings) and not any(listings) and body.get("totalEvents", 0) == 0
 
 
 def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
@@ -509,24 +921,26 @@ def test_a_foreign_key_sees_and_touches_nothing_of_another_project(
 
     # B before it wrote anything: A's ids are absent everywhere.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind == "write":
+        if check.kind not in ("read", "update", "delete"):
             continue
         for answer in check.call(b, seeded):
             assert _is_empty(answer), (method, path, answer.status_code, answer.text)
             _sealed_from_a(answer, a_project_id, projects.b_project_id)
     assert snapshot(a, seeded) == before
 
-    # B writes, updates and sends spans under A's ids: all of it lands in B.
+    # B writes, updates and sends spans under A's ids, and makes records of its own:
+    # all of it lands in B. What is not served is a 501 for B as for anyone.
     for (method, path), check in sorted(CASES.items()):
-        if check.kind != "write":
+        if check.kind not in ("write", "own", "unserved"):
             continue
         for answer in check.call(b, seeded):
-            assert answer.status_code == 200, (method, path, answer.text)
+            expected = 501 if check.kind == "unserved" else 200
+            assert answer.status_code == expected, (method, path, answer.text)
             _sealed_from_a(answer, a_project_id, projects.b_project_id)
     assert snapshot(a, seeded) == before
 
     # B now has rows under A's ids: it reads and deletes those, and only those.
-    for kind in ("read", "delete"):
+    for kind in ("read", "update", "delete"):
         for (method, path), check in sorted(CASES.items()):
             if check.kind != kind:
                 continue
@@ -558,6 +972,25 @@ def test_ingest_keys_get_403_on_every_read_and_delete_route(
                     assert answer.status_code == 200, (method, path, answer.text)
 
 
+def test_data_plane_keys_reach_only_their_own_projects_routes(
+    server: LiveServer, projects: Projects
+) -> None:
+    # B's data-plane key: 403 on every route but /v1/projects/{project_id}/…, and
+    # there A's project id is absent (404) like any foreign id.
+    before = snapshot(projects.a, projects.seeded)
+    with server.client(server.new_key("b", kind="dataplane")) as dataplane:
+        for (method, path), check in sorted(CASES.items()):
+            for answer in check.call(dataplane, projects.seeded):
+                if path.startswith(PROJECT_ROUTES):
+                    assert answer.status_code == 404, (method, path, answer.text)
+                    assert answer.json()["field"] == "project_id"
+                else:
+                    assert answer.status_code == 403, (method, path, answer.text)
+                    assert "/v1/projects/{project_id}/" in answer.text
+                assert MARKER not in answer.text
+    assert snapshot(projects.a, projects.seeded) == before
+
+
 def _revoke_with_cli(server: LiveServer, key_id: str) -> None:
     done = run_cli(
         "keys", "revoke", key_id, "--database-url", server.settings.database_url, timeout_s=60
@@ -580,12 +1013,19 @@ def _revoke_in_process(server: LiveServer, key_id: str) -> None:
 def test_a_revoked_key_is_refused_on_the_very_next_request(
     server: LiveServer, projects: Projects, revoke: Callable[[LiveServer, str], None]
 ) -> None:
-    for kind in ("full", "ingest"):
+    for kind in ("full", "ingest", "dataplane"):
         secret = server.new_key("b", kind=kind)
         with server.client(secret) as client:
             # Warm every path the key takes (connection, reader threads), then revoke.
-            assert client.post("/v1/sessions", json={}).status_code == 200
-            revoke(server, secret.removeprefix("hh_ingst_").removeprefix("hh_").split("_")[0])
+            warm = (
+                client.get(f"/v1/projects/{projects.b_project_id}/charts")
+                if kind == "dataplane"
+                else client.post("/v1/sessions", json={})
+            )
+            assert warm.status_code == 200, warm.text
+            key_id = key_id_of(secret)
+            assert key_id is not None
+            revoke(server, key_id)
             for (method, path), check in sorted(CASES.items()):
                 for answer in check.call(client, projects.seeded):
                     assert answer.status_code == 401, (kind, method, path, answer.text)

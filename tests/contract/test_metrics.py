@@ -10,7 +10,7 @@ from prometheus_client.samples import Sample
 
 from tests.support.otlp_json import JsonTrace
 from tests.support.overload import SESSION_ID, full_write_queue
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 _Labels = dict[str, str]
 
@@ -28,7 +28,7 @@ def _value(samples: list[Sample], name: str, **labels: str) -> float:
 
 
 def test_metrics_parse_and_need_no_key(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as anonymous:
+    with server.anonymous() as anonymous:
         samples = _samples(anonymous)
     names = {s.name for s in samples}
     for name in (
@@ -45,7 +45,7 @@ def test_metrics_parse_and_need_no_key(server: LiveServer) -> None:
 
 def test_counters_move_by_what_was_sent(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
+        run_app(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
         live.client() as api,
     ):
         before = _samples(api)

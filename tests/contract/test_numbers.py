@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hivekeeper.domain.events import MAX_TIME_MS
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app
 
 HUGE = "9" * 5000  # past Python's 4300-digit limit for int(str)
 # Messages quote what they refuse, but never thousands of digits of it.
@@ -25,7 +25,7 @@ MAX_MESSAGE_CHARS = 300
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, module_store: str) -> Iterator[LiveServer]:
-    with run_server(tmp_path_factory.mktemp("numbers"), module_store) as server:
+    with run_app(tmp_path_factory.mktemp("numbers"), module_store) as server:
         yield server
 
 

@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from hivekeeper.ingest.span_mapping import span_event_id
 from tests.support.otlp_protobuf import deeply_nested_request, key_values
 from tests.support.overload import full_write_queue
-from tests.support.server import LiveServer, run_server
+from tests.support.server import LiveServer, run_app, run_server
 
 ROUTES = ["/opentelemetry/v1/traces", "/v1/traces"]
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -210,14 +210,18 @@ def test_undeclared_encodings_are_sniffed(api: httpx.Client, content_type: str |
         assert answer.headers["content-type"] == expected
 
 
-def test_chunked_body(api: httpx.Client) -> None:
+@pytest.mark.parametrize("run", [run_app, run_server], ids=["in-process", "socket"])
+def test_chunked_body(tmp_path: Path, store_kind: str, run: Any) -> None:
+    """The app reads a body that arrives in chunks; over a socket, uvicorn and our
+    protocol (`connections.py`) decode the chunked framing first."""
     trace = Trace()
     body = trace.protobuf()
     chunks = iter([body[:7], body[7:100], body[100:]])
-    answer = api.post(ROUTES[0], content=chunks, headers=PROTOBUF)
-    assert answer.request.headers["Transfer-Encoding"] == "chunked"
-    _ok_protobuf(answer)
-    assert len(_stored(api, trace)) == 2
+    with run(tmp_path, store_kind) as live, live.client() as api:
+        answer = api.post(ROUTES[0], content=chunks, headers=PROTOBUF)
+        assert answer.request.headers["Transfer-Encoding"] == "chunked"
+        _ok_protobuf(answer)
+        assert len(_stored(api, trace)) == 2
 
 
 def test_large_request(api: httpx.Client) -> None:
@@ -431,7 +435,7 @@ def test_bad_json_is_a_400(api: httpx.Client, body: bytes) -> None:
 
 
 def test_bad_protobuf_field_is_a_400_status_naming_it(tmp_path: Path, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, otlp_max_attributes=3) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, otlp_max_attributes=3) as live, live.client() as api:
         status = _protobuf_status(
             api.post(ROUTES[0], content=Trace().protobuf(), headers=PROTOBUF), 400
         )
@@ -443,7 +447,7 @@ def test_bad_protobuf_field_is_a_400_status_naming_it(tmp_path: Path, store_kind
 
 def test_span_limit_is_a_400(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, otlp_max_spans_per_request=2) as live,
+        run_app(tmp_path, store_kind, otlp_max_spans_per_request=2) as live,
         live.client() as api,
     ):
         _ok_json(api.post(ROUTES[0], content=Trace(2).json(), headers=JSON))
@@ -465,7 +469,7 @@ def test_string_past_the_limit_is_a_400_naming_the_attribute(
         "stringValue": long
     }
     field = "resourceSpans[0].scopeSpans[0].spans[1].attributes[3].value"
-    with run_server(tmp_path, store_kind, max_string_chars=1024) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_string_chars=1024) as live, live.client() as api:
         answer = api.post(ROUTES[0], content=request.SerializeToString(), headers=PROTOBUF)
         status = _protobuf_status(answer, 400)
         assert status.code == 3
@@ -493,7 +497,7 @@ def test_gzip_bomb_is_a_413(server: LiveServer, api: httpx.Client, content_type:
 
 
 def test_body_past_the_limit_is_a_413(tmp_path: Path, store_kind: str) -> None:
-    with run_server(tmp_path, store_kind, max_body_bytes=4096) as live, live.client() as api:
+    with run_app(tmp_path, store_kind, max_body_bytes=4096) as live, live.client() as api:
         answer = api.post(ROUTES[0], content=Trace(40).protobuf(), headers=PROTOBUF)
         assert _protobuf_status(answer, 413).code == 8
 
@@ -506,7 +510,7 @@ def test_unsupported_content_encoding_is_a_400(api: httpx.Client) -> None:
 @pytest.mark.parametrize("authorization", [None, "Bearer None", "Bearer wrong", "Basic abc"])
 def test_unauthenticated_is_a_401(server: LiveServer, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    with httpx.Client(base_url=server.url, headers=headers) as anonymous:
+    with server.anonymous(headers) as anonymous:
         answer = anonymous.post(ROUTES[0], content=Trace().json(), headers=JSON)
         assert _json_status(answer, 401)["errorCode"] == "UNAUTHORIZED"
         answer = anonymous.post(ROUTES[1], content=Trace().protobuf(), headers=PROTOBUF)
@@ -533,7 +537,7 @@ def test_route_is_in_the_openapi_document(api: httpx.Client) -> None:
 
 def test_full_queue_is_429_with_retry_after(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
+        run_app(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
         live.client() as api,
     ):
         trace = Trace(1)

@@ -264,7 +264,7 @@ def test_answers_rejections_and_errors_match_the_trace_export(
     assert Status.FromString(garbage.content).code == 3
 
     body = log_export(good).SerializeToString()
-    with httpx.Client(base_url=server.url) as anonymous:
+    with server.anonymous() as anonymous:
         refused = anonymous.post(ROUTES[0], content=body, headers=PROTOBUF)
     assert refused.status_code == 401
     assert Status.FromString(refused.content).code == 16

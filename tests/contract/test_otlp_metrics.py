@@ -1,5 +1,5 @@
 """OTLP/HTTP metric export over real HTTP: every data point answered as rejected, and why;
-`POST /v1/metrics` bodies that are no OTLP export are HoneyHive's create-metric (501)."""
+`POST /v1/metrics` bodies that are no OTLP export are HoneyHive's create-metric."""
 
 from __future__ import annotations
 
@@ -40,15 +40,17 @@ def test_data_points_are_answered_rejected_with_the_reason(
 
 def test_v1_metrics_without_resource_metrics_is_create_metric(server: LiveServer) -> None:
     with server.client() as api:
+        # A create-metric body, answered as a REST route: here, the field it lacks.
         answer = api.post("/v1/metrics", json={"name": "accuracy", "type": "PYTHON"})
-        assert answer.status_code == 501
-        assert answer.json()["errorCode"] == "NOT_IMPLEMENTED"
-        assert "OTLP metric exports" in answer.json()["message"]
+        assert answer.status_code == 400
+        assert answer.json() == {
+            "message": "criteria is required", "errorCode": "VALIDATION_ERROR", "field": "criteria"
+        }
         # The OTLP-only path reads the same body as a malformed export instead.
         answer = api.post(ROUTES[0], json={"resourceMetrics": 5})
         assert answer.status_code == 400
         assert answer.json()["field"] == "resourceMetrics"
-    with httpx.Client(base_url=server.url) as anonymous:
+    with server.anonymous() as anonymous:
         refused = anonymous.post("/v1/metrics", content=b"", headers=PROTOBUF)
         assert refused.status_code == 401
         assert Status.FromString(refused.content).code == 16

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.overload import SESSION_ID, full_write_queue
-from tests.support.server import run_server
+from tests.support.server import run_app
 
 
 def test_full_queue_is_429_with_retry_after(tmp_path: Path, store_kind: str) -> None:
     with (
-        run_server(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
+        run_app(tmp_path, store_kind, max_queue_ops=2, max_batch_ops=1) as live,
         live.client() as api,
     ):
         with full_write_queue(live, api) as pending:

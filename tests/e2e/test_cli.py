@@ -63,6 +63,14 @@ def test_projects_and_keys_on_a_new_database(tmp_path: Path) -> None:
         rf"{key_id}.*ingest.*\d{{4}}-.*\d{{4}}-",
         run_cli("keys", "list", "--database-url", db).stdout,
     )
+    # The shape the HoneyHive SDK checks before it sends a data_plane_api_key.
+    made = run_cli(
+        "keys", "create", "--project", "alpha", "--kind", "dataplane", "--database-url", db
+    )
+    dataplane = made.stdout.strip()
+    assert re.fullmatch(r"hh_fgdp_[A-Za-z0-9]{24}_[A-Za-z0-9_-]{64}", dataplane), made.stderr
+    listing = run_cli("keys", "list", "--database-url", db).stdout
+    assert re.search(rf"{dataplane.split('_')[2]}.*dataplane", listing)
 
 
 def test_keys_created_on_a_live_server_work_at_once(serving: tuple[str, str, Path]) -> None:

@@ -16,11 +16,12 @@ from hivekeeper.domain.retention import DAY_MS
 from hivekeeper.store.sqlite._schema import MIGRATIONS, migrate
 from tests.support.poll import eventually
 from tests.support.process import run_cli, serve_process
+from tests.support.retention import RETENTION_SEEN, a_whole_run_since
 from tests.support.server import free_port
 
 
 def test_retention_set_and_cleared_on_a_live_server(tmp_path: Path) -> None:
-    with serve_process(tmp_path, retention_interval_s=0.2) as served:
+    with serve_process(tmp_path, retention_interval_s=0.2, **RETENTION_SEEN) as served:
         headers = {"Authorization": f"Bearer {served.key}"}
         with httpx.Client(base_url=served.url, headers=headers) as api:
             old = time.time() * 1000 - 100 * DAY_MS
@@ -35,7 +36,7 @@ def test_retention_set_and_cleared_on_a_live_server(tmp_path: Path) -> None:
 
             done = run_cli("projects", "set-retention", "default", "none", *where)
             assert done.returncode == 0 and "forever" in done.stdout
-            time.sleep(0.5)
+            a_whole_run_since(api)
             assert api.get(f"/v1/sessions/{sid}").status_code == 200
 
             assert run_cli("projects", "set-retention", "default", "90", *where).returncode == 0

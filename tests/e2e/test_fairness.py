@@ -10,7 +10,9 @@ default `max_inflight_body_bytes` (64 MiB: three such bodies at once, each costi
 server by a wide margin. One UI CSV export of 100 rows of ~512 KB with that column
 chosen 30 times took it from ~150 MiB to 3,200 MiB (pages of 1000 rows decoded at
 once, each cell written 30 times); streamed a few rows at a time it grows ~20 MiB,
-and `EXPORT_GROWTH_MIB` fails anything that holds the whole export.
+and `EXPORT_GROWTH_MIB` fails anything that holds the whole export. So does the REST
+export of 200 such rows (~100 MB of JSON), which took it from ~150 MiB to ~360 MiB
+built whole and grows ~20-25 MiB streamed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +33,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.poll import eventually
 from tests.support.process import ServeProcess, rss_mib, run_cli, serve_process
 from tests.ui.client import signed_in
 
@@ -40,6 +44,7 @@ STORM_S = 6.0
 MAX_RSS_MIB = 640
 EXPORT_ROWS, EXPORT_CELL_BYTES = 100, 512 * 1024
 EXPORT_GROWTH_MIB = 100
+REST_EXPORT_ROWS = 200
 HEAVY_READS = 45
 HEAVY_FILTERS = 100
 READS_PER_PROJECT = 2
@@ -122,19 +127,24 @@ def test_concurrent_large_bodies_are_refused_past_the_byte_bound_not_buffered(
             assert after.status_code == 200, after.text
 
 
+def store_wide_rows(served: ServeProcess, rows: int) -> None:
+    """`rows` tool events, each with a ~512 KB `inputs.doc` that starts with its number."""
+    with served.client() as api:
+        for start in range(0, rows, 10):
+            events = [
+                {
+                    "event_type": "tool",
+                    "event_name": f"wide-{start + i}",
+                    "inputs": {"doc": f"{start + i:08d}" + "x" * EXPORT_CELL_BYTES},
+                }
+                for i in range(10)
+            ]
+            assert api.post("/events/batch", json={"events": events}).status_code == 200
+
+
 def test_a_wide_csv_export_streams_in_bounded_memory(tmp_path: Path) -> None:
     with serve_process(tmp_path) as served:
-        with served.client() as api:
-            for start in range(0, EXPORT_ROWS, 10):
-                events = [
-                    {
-                        "event_type": "tool",
-                        "event_name": f"wide-{start + i}",
-                        "inputs": {"doc": f"{start + i:08d}" + "x" * EXPORT_CELL_BYTES},
-                    }
-                    for i in range(10)
-                ]
-                assert api.post("/events/batch", json={"events": events}).status_code == 200
+        store_wide_rows(served, EXPORT_ROWS)
         idle_mib = rss_mib(served.proc.pid)
         with signed_in(served.url, served.key) as browser, PeakRss(served.proc.pid) as rss:
             project = browser.get("/").headers["location"].split("/")[2]
@@ -155,11 +165,38 @@ def test_a_wide_csv_export_streams_in_bounded_memory(tmp_path: Path) -> None:
         assert rss.peak_mib - idle_mib < EXPORT_GROWTH_MIB, f"grew to {rss.peak_mib:.0f} MiB"
 
 
-class SlowDownload:
-    """A UI export read by a client that does not read: its tiny receive buffer fills,
-    so the server's next send waits and the export stays in progress until `finish`."""
+def test_a_wide_rest_export_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """The REST export answers its whole page (here 200 rows of ~512 KB, ~100 MB of
+    JSON) while the server's memory grows by a few of its rows, not by the page."""
+    with serve_process(tmp_path) as served:
+        store_wide_rows(served, REST_EXPORT_ROWS)
+        idle_mib = rss_mib(served.proc.pid)
+        body = {
+            "filters": [{"field": "event_type", "operator": "is", "value": "tool"}],
+            "limit": REST_EXPORT_ROWS,
+        }
+        with (
+            served.client() as api,
+            PeakRss(served.proc.pid) as rss,
+            api.stream("POST", "/v1/events/export", json=body, timeout=300) as answer,
+        ):
+            assert answer.status_code == 200
+            text = answer.read()
+        print(f"RSS idle {idle_mib:.0f} MiB, peak during the export {rss.peak_mib:.0f} MiB")
+        page = orjson.loads(text)
+        assert page["totalEvents"] == page["count"] == REST_EXPORT_ROWS
+        docs = [e["inputs"]["doc"] for e in page["events"]]
+        assert sorted(doc[:8] for doc in docs) == [f"{i:08d}" for i in range(REST_EXPORT_ROWS)]
+        assert all(len(doc) == 8 + EXPORT_CELL_BYTES for doc in docs)
+        assert rss.peak_mib - idle_mib < EXPORT_GROWTH_MIB, f"grew to {rss.peak_mib:.0f} MiB"
 
-    def __init__(self, served: ServeProcess, path: str, cookie: str) -> None:
+
+class SlowDownload:
+    """An export (`GET path` with `headers`) read by a client that does not read: its
+    tiny receive buffer fills, so the server's next send waits and the export stays in
+    progress until `finish`."""
+
+    def __init__(self, served: ServeProcess, path: str, headers: list[tuple[str, str]]) -> None:
         host, port = served.url.removeprefix("http://").split(":")
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -168,7 +205,7 @@ class SlowDownload:
         request = h11.Request(
             method="GET",
             target=path,
-            headers=[("Host", host), ("Cookie", cookie), ("Connection", "close")],
+            headers=[("Host", host), *headers, ("Connection", "close")],
         )
         self._sock.sendall(self._conn.send(request) + self._conn.send(h11.EndOfMessage()))
 
@@ -238,7 +275,7 @@ def test_another_projects_write_commits_while_a_tenants_exports_stream(
         project = browser.get("/").headers["location"].split("/")[2]
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
     exports = [
-        SlowDownload(tenant, f"/p/{project}/events/export.jsonl?type=tool", cookie)
+        SlowDownload(tenant, f"/p/{project}/events/export.jsonl?type=tool", [("Cookie", cookie)])
         for _ in range(READS_PER_PROJECT)
     ]
     assert [e.status() for e in exports] == [200] * READS_PER_PROJECT
@@ -287,3 +324,25 @@ def test_another_projects_write_commits_while_a_tenants_exports_stream(
     assert set(answers) <= {"refused", "other 200"}, answers
     for body in bodies:
         assert len(body.splitlines()) == 60
+
+
+def test_a_rest_export_holds_its_read_slot_until_its_last_byte(tenant: ServeProcess) -> None:
+    """`GET /events` of the tenant's ~12 MB, by clients that do not read: each holds one
+    of the project's read slots while it streams, so the next read of the project is
+    refused; read to the end, they answer every event and give their slots back."""
+    auth = [("Authorization", f"Bearer {tenant.key}")]
+    tools = urllib.parse.urlencode(
+        {"filters": json.dumps([{"field": "event_type", "operator": "is", "value": "tool"}])}
+    )
+    path = f"/events?limit=100&{tools}"
+    exports = [SlowDownload(tenant, path, auth) for _ in range(READS_PER_PROJECT)]
+    assert [e.status() for e in exports] == [200] * READS_PER_PROJECT
+    with tenant.client() as api:
+        refused = api.get("/events", params={"limit": 1})
+        assert refused.status_code == 429, refused.text[:300]
+        assert refused.json()["errorCode"] == "TOO_MANY_READS"
+        assert reads_in_progress(api.get("/metrics").text) == READS_PER_PROJECT
+        pages = [orjson.loads(e.finish()) for e in exports]
+        assert [(len(p["events"]), p["totalEvents"]) for p in pages] == [(60, 60)] * len(pages)
+        eventually(lambda: reads_in_progress(api.get("/metrics").text) == 0, 10, "slots kept")
+        assert api.get("/events", params={"limit": 1}).status_code == 200

@@ -182,6 +182,19 @@ def test_keys_and_malformed_requests_get_the_codes_exporters_act_on(served: Serv
     with served.process.client() as api:
         (event,) = export(api, event_name="app.started")
     assert event["outputs"] == {"body": "via gRPC"}
+    # A data-plane key writes no telemetry, over gRPC as over HTTP.
+    dataplane = run_cli(
+        "keys",
+        "create",
+        "--project",
+        "default",
+        "--kind",
+        "dataplane",
+        env={"HIVEKEEPER_DATA_DIR": str(served.data_dir)},
+    ).stdout.strip()
+    _, error = _call(port, TRACES, body, dataplane)
+    assert error is not None and error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "/v1/projects/{project_id}/" in (error.details() or "")
 
 
 def test_limits_and_overload_get_invalid_argument_and_resource_exhausted(tmp_path: Path) -> None:

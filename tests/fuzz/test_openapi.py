@@ -3,8 +3,8 @@ OpenAPI document, valid ones and ones that break it, and sends them to a real se
 
 Each answer must be below 500, and JSON with `message` and `errorCode` when it is a 4xx
 (the OTLP route answers a protobuf request in protobuf, which `test_server` checks);
-the one 5xx allowed is `POST /v1/metrics`'s 501 `NOT_IMPLEMENTED` for a create-metric
-body, a route hivekeeper does not serve yet.
+the one 5xx allowed is 501 `NOT_IMPLEMENTED`, for a HoneyHive route hivekeeper does not
+serve yet (running a metric, annotation queues, key management over HTTP).
 Beyond what the schemas allow, a hook sends query parameters and JSON body fields with
 numbers no parser or engine holds (thousands of digits, past int64, past the doubles).
 Bounded and deterministic: a few examples per operation and mode, fixed seed.

@@ -23,7 +23,12 @@ from google.protobuf.message import DecodeError
 from google.rpc.status_pb2 import Status
 from hypothesis import given
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
+from hivekeeper.ingest.span_mapping import span_event_id
 from tests.fuzz.strategies import (
     HOSTILE_VALUES,
     HUGE_PAGES,
@@ -38,6 +43,7 @@ from tests.fuzz.strategies import (
     otlp_json_body,
     rest_body,
 )
+from tests.support.reads import session_tree, stored_event
 from tests.support.server import LiveServer, run_server
 from tests.ui.client import browser, sign_in
 
@@ -152,10 +158,40 @@ def test_otlp_json(client: httpx.Client, body: bytes, content_type: str, data: A
 
 
 def test_the_valid_otlp_request_is_stored(client: httpx.Client) -> None:
+    """The request the mutations start from, under ids of its own (the properties above
+    may have stored mutated spans under its ids): every span is stored, and read back."""
+    request = ExportTraceServiceRequest.FromString(VALID_OTLP_BYTES)
+    session_id, trace_id = str(uuid.uuid4()), uuid.uuid4().bytes
+    spans = request.resource_spans[0].scope_spans[0].spans
+    for span in spans:
+        span.trace_id = trace_id
+        for attribute in span.attributes:
+            if attribute.key == "honeyhive.session_id":
+                attribute.value.string_value = session_id
     answer = client.post(
-        "/v1/traces", content=VALID_OTLP_BYTES, headers={"Content-Type": "application/x-protobuf"}
+        "/v1/traces",
+        content=request.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
     )
     assert answer.status_code == 200, answer.content
+    assert not ExportTraceServiceResponse.FromString(answer.content).HasField("partial_success")
+
+    chain, model = (
+        stored_event(client, span_event_id(trace_id.hex(), span.span_id.hex())) for span in spans
+    )
+    assert (chain["event_type"], chain["event_name"]) == ("chain", "step-0")
+    assert (model["event_type"], model["event_name"]) == ("model", "step-1")
+    assert (chain["parent_id"], model["parent_id"]) == (session_id, chain["event_id"])
+    for event in (chain, model):
+        assert event["session_id"] == session_id
+        assert event["inputs"]["chat_history"] == [{"role": "user", "content": "hi"}]
+        assert event["outputs"] == {"role": "assistant", "content": "hello"}
+        assert event["error"] == "failed"
+        assert event["metadata"]["cost"] == 0.25
+        assert event["metadata"]["exceptions"][0]["message"] == "boom"
+    tree = session_tree(client, session_id)
+    assert [c["event_id"] for c in tree["children"]] == [chain["event_id"]]
+    assert [c["event_id"] for c in tree["children"][0]["children"]] == [model["event_id"]]
 
 
 # Each write and query route with the valid body it is mutated from.

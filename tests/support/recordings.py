@@ -50,25 +50,34 @@ def body_of(name: str, method: str, path_prefix: str) -> dict[str, Any]:
     raise LookupError(f"{name} sent no {method} {path_prefix}")
 
 
-def replay_rows(name: str, project_id: str = "proj") -> dict[Key, StoredRow]:
-    """The stored rows the telemetry of recording `name` makes.
+def with_session_ids(name: str) -> list[dict[str, Any]]:
+    """The requests of recording `name`, each session start naming its session's id.
 
-    A session start carries no id (the server makes one); the recording server's
-    answer is not recorded, so each start takes the id its next trace export names.
+    A session start carries no id (the server makes one) and the recording server's
+    answer is not recorded, so each start takes the id its next trace export names:
+    replayed in order, the starts, spans and updates then meet in the same sessions.
     """
+    requests = recorded(name)
+    for i, request in enumerate(requests):
+        if request["path"] != "/session/start":
+            continue
+        export = next(r for r in requests[i:] if r["path"] == "/opentelemetry/v1/traces")
+        spans = decode_traces(orjson.dumps(export["body"]), "json", OtlpLimits()).spans
+        session = {**request["body"]["session"]}
+        session["session_id"] = spans[0].attributes["honeyhive.session_id"]
+        request["body"] = {"session": session}
+    return requests
+
+
+def replay_rows(name: str, project_id: str = "proj") -> dict[Key, StoredRow]:
+    """The stored rows the telemetry of recording `name` makes."""
     ops: list[MergeOp] = []
-    pending_start: dict[str, Any] | None = None
-    for request in recorded(name):
+    for request in with_session_ids(name):
         path, body = request["path"], request["body"]
         if path == "/session/start":
-            pending_start = body["session"]
+            ops.append(plan_session(project_id, body["session"])[0])
         elif path == "/opentelemetry/v1/traces":
             spans = decode_traces(orjson.dumps(body), "json", OtlpLimits()).spans
-            if pending_start is not None:
-                session_id = spans[0].attributes["honeyhive.session_id"]
-                start, _ = plan_session(project_id, {**pending_start, "session_id": session_id})
-                ops.append(start)
-                pending_start = None
             ops.extend(spans_to_ops(project_id, spans, source_header="evaluation"))
         elif path == "/events" and request["method"] == "PUT":
             ops.append(Update(project_id, parse_update(body)))

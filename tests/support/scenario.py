@@ -51,11 +51,25 @@ def run_scenario(
     timeout_s: float = 60,
 ) -> ScenarioRun:
     """Run `scenarios/<name>.py` to completion; fail the test if it exits non-zero."""
+    script = SCENARIOS / f"{name}.py"
+    return run_script(script, server_url=server_url, api_key=api_key, env=env, timeout_s=timeout_s)
+
+
+def run_script(
+    script: Path,
+    *,
+    server_url: str,
+    api_key: str,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> ScenarioRun:
+    """Run the client script at `script` as `run_scenario` runs a scenario."""
+    name = script.stem
     environ = {k: v for k, v in os.environ.items() if not _CLIENT_ENV.match(k)}
     environ.update(SCENARIO_SERVER_URL=server_url, SCENARIO_API_KEY=api_key, PYTHONUNBUFFERED="1")
     environ.update(env or {})
     proc = subprocess.run(
-        [sys.executable, str(SCENARIOS / f"{name}.py")],
+        [sys.executable, str(script)],
         env=environ,
         capture_output=True,
         text=True,

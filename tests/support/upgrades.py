@@ -1,4 +1,5 @@
-"""Upgrades of a SQL database an older hivekeeper left: pending rows, events of runs."""
+"""Upgrades of a SQL database an older hivekeeper left: pending rows, events of runs,
+API keys."""
 
 from __future__ import annotations
 
@@ -56,6 +57,37 @@ def assert_upgrade_finds_the_runs_of_stored_events(
     assert migration in migrate(conn)
     runs = dict(conn.execute("SELECT event_id, run_id FROM events").fetchall())
     assert runs == {"named": "r-1", "number": None, "none": None}
+
+
+def assert_upgrade_keeps_keys_and_allows_dataplane_keys(
+    conn: Any,
+    migrations: Sequence[tuple[str, Callable[[Any], None]]],
+    migration: str,
+    migrate: Callable[[Any], list[str]],
+    mark: str,
+) -> None:
+    """Apply `migrations` before `migration` on `conn` (as above), store a full and a
+    revoked ingest key, run `migrate`: both keys must be as they were, and a key of
+    kind `dataplane` (refused before) must now be stored."""
+    _migrate_before(conn, migrations, migration, mark)
+    conn.execute("INSERT INTO organizations VALUES ('o', 'org', 0)")
+    conn.execute("INSERT INTO workspaces VALUES ('w', 'o', 'ws', 0)")
+    conn.execute(
+        "INSERT INTO projects (id, workspace_id, name, created_at) VALUES ('p', 'w', 'n', 0)"
+    )
+    insert = (
+        "INSERT INTO api_keys (id, project_id, kind, secret_hash, created_at, revoked_at) "
+        f"VALUES ({mark}, 'p', {mark}, {mark}, 1, {mark})"
+    )
+    keys = [("k1", "full", "hash-1", None), ("k2", "ingest", "hash-2", 5.0)]
+    for key in keys:
+        conn.execute(insert, key)
+    assert migration in migrate(conn)
+    stored = conn.execute(
+        "SELECT id, kind, secret_hash, revoked_at FROM api_keys ORDER BY id"
+    ).fetchall()
+    assert [tuple(row) for row in stored] == keys
+    conn.execute(insert, ("k3", "dataplane", "hash-3", None))
 
 
 def _migrate_before(

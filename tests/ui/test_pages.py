@@ -51,11 +51,15 @@ def test_sign_in_never_redirects_off_site(seeded: Seeded) -> None:
             assert answer.headers["location"] == f"/p/{seeded.project_id}/sessions"
 
 
-def test_ingest_and_unknown_keys_cannot_sign_in(seeded: Seeded) -> None:
+def test_ingest_data_plane_and_unknown_keys_cannot_sign_in(seeded: Seeded) -> None:
     with browser(seeded.url) as client:
         answer = sign_in(client, seeded.ingest_key)
         assert answer.status_code == 403
         assert "ingest-only key" in answer.text
+        assert "hk_keys" not in answer.headers.get("set-cookie", "")
+        answer = sign_in(client, seeded.server.new_key("default", "dataplane"))
+        assert answer.status_code == 403
+        assert "data-plane key" in answer.text and "cannot sign in" in answer.text
         assert "hk_keys" not in answer.headers.get("set-cookie", "")
         answer = sign_in(client, "hh_not_a_key")
         assert answer.status_code == 401

@@ -13,15 +13,18 @@ from honeyhive._generated.models import (
     GetExperimentRunCompareResponse,
 )
 
+from hivekeeper.domain.evaluation.aggregates import AGGREGATE_FUNCTIONS, AggregateFunction
 from hivekeeper.domain.evaluation.comparison import (
+    RunScores,
     compare,
     pair_events,
     parse_compare_events,
     render_comparison,
     render_event_pairs,
+    run_scores,
 )
 from hivekeeper.domain.evaluation.evaluators import Threshold
-from hivekeeper.domain.evaluation.results import RunResult, compute_result
+from hivekeeper.domain.evaluation.results import compute_result
 from hivekeeper.domain.evaluation.runs import new_run, render_run
 from hivekeeper.domain.evaluation.traces import SessionTrace, read_sessions
 from hivekeeper.domain.evaluation.verdicts import Rules, rules_for
@@ -47,19 +50,12 @@ def new_rows(exact_match: dict[str, float], *, drop: str | None = None) -> list[
     return [r for r in rows if drop is None or r["metadata"].get("datapoint_id") != drop]
 
 
-def result(rows: list[dict[str, Any]], rules: Rules, function: str = "average") -> RunResult:
-    return compute_result(
-        status="completed",
-        datapoint_ids=PLANNED,
-        traces=read_sessions(rows),
-        rules=rules,
-        function=function,  # type: ignore[arg-type]  # a literal of AggregateFunction
-    )
+def scores(rows: list[dict[str, Any]], function: AggregateFunction = "average") -> RunScores:
+    return run_scores(read_sessions(rows), PLANNED, function)
 
 
 def compared(new: list[dict[str, Any]], rules: Rules | None = None) -> dict[str, Any]:
-    rules = rules or {}
-    comparison = compare(result(new, rules), result(old_rows(), rules), rules, "average")
+    comparison = compare(scores(new), scores(old_rows()), rules or {})
     run = render_run(new_run({}, run_id="r", now_ms=0), project_id="proj")
     return render_comparison(comparison, run, run)
 
@@ -108,6 +104,32 @@ def test_datapoints_of_one_run_only() -> None:
 def test_string_scores_are_never_compared() -> None:
     explanation = metric(compared(new_rows({})), "judged_explanation")
     assert explanation["found_count"] == 0 and explanation["old_aggregate"] is None
+
+
+@pytest.mark.parametrize("function", AGGREGATE_FUNCTIONS)
+def test_a_runs_scores_agree_with_its_result(function: AggregateFunction) -> None:
+    traced = read_sessions(old_rows())
+    result = compute_result(
+        status="completed", datapoint_ids=PLANNED, traces=traced, rules={}, function=function
+    )
+    scored = run_scores(traced, PLANNED, function)
+    assert {g: (s.metric_type, s.aggregate) for g, s in scored.groups.items()} == {
+        m.group: (m.metric_type, m.aggregate) for m in result.metrics
+    }
+    assert scored.datapoints == tuple(d.trace.key for d in result.datapoints)
+    assert scored.event_details == result.event_details
+
+
+def test_several_values_of_a_datapoint_are_reduced_by_the_function() -> None:
+    rows = old_rows()
+    # A second scored event in HI's session: exact_match 1.0 and now 0.0 there.
+    span = next(r for r in rows if r["metadata"].get("datapoint_id") == HI and r["metrics"])
+    rows.append({**span, "event_id": "again", "metrics": {"exact_match": 0.0}})
+    group = ("exact_match", "fn", "chain")
+    for function, expected in (("average", 0.5), ("max", 1.0), ("min", 0.0), ("count", 2)):
+        scored = run_scores(read_sessions(rows), PLANNED, function)  # type: ignore[arg-type]  # literals
+        assert scored.groups[group].by_datapoint[HI] == expected, function
+    assert run_scores(read_sessions(rows), PLANNED, "average").groups[group].aggregate == 0.25
 
 
 def test_event_presence() -> None:

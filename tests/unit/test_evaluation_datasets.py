@@ -42,6 +42,7 @@ from hivekeeper.domain.evaluation.datasets import (
     DatasetRecord,
     parse_dataset,
     parse_dataset_query,
+    parse_delete,
     parse_legacy_update,
     render_dataset,
 )
@@ -408,3 +409,18 @@ def test_a_run_uses_the_version_in_force_when_it_was_created() -> None:
     assert version_at(keys, NOW - 1) is None
     assert version_at(keys, NOW + 9) == (NOW, "a")
     assert version_at(keys, NOW + 10) == (NOW + 10, "c")
+
+
+def test_a_delete_names_its_dataset_in_the_path_or_the_query() -> None:
+    assert parse_delete(sdk_query({"dataset_id": "d-1"})) == ("d-1", False)
+    assert parse_delete({"force": ["true"], "dataset_id": ["ignored"]}, "d-2") == ("d-2", True)
+    fails("dataset_id", parse_delete, {})
+    fails("force", parse_delete, {"force": ["maybe"]}, "d-3")
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "²", "-1"])
+def test_numbers_no_int_holds_are_refused_naming_the_parameter(text: str) -> None:
+    # Thousands of digits, or a digit int() refuses: a 400, never int()'s ValueError.
+    fails("version", parse_dataset_query, {"dataset_id": ["d"], "version": [text]})
+    fails("limit", parse_datapoint_query, {"limit": [text]})
+    fails("page", parse_datapoint_query, {"page": [text]})

@@ -33,6 +33,7 @@ from hivekeeper.domain.evaluation.configurations import (
 from hivekeeper.domain.evaluation.evaluators import (
     Threshold,
     parse_metric,
+    parse_metric_id,
     parse_metric_query,
     parse_metric_update,
     parse_version_request,
@@ -261,3 +262,17 @@ def test_metric_list_queries() -> None:
     assert parse_metric_query(sdk_query({"type": "llm", "id": None})) == ("LLM", None)
     assert parse_metric_query(sdk_query({"id": "met-1"})) == (None, "met-1")
     fails("type", parse_metric_query, {"type": ["SQL"]})
+
+
+def test_the_legacy_delete_names_its_metric_in_the_query() -> None:
+    assert parse_metric_id(sdk_query({"metric_id": "m-1"})) == "m-1"
+    fails("metric_id", parse_metric_id, {})
+    fails("metric_id", parse_metric_id, {"metric_id": [""]})
+
+
+@pytest.mark.parametrize("ref", ["9" * 5000, "v" + "9" * 5000, "²", "v-1"])
+def test_a_version_named_by_a_number_no_int_holds_is_not_found(ref: str) -> None:
+    versions = [Version((1.0, "c1"), {"name": "m"})]
+    with pytest.raises(NotFound) as raised:
+        find(versions, ref)
+    assert raised.value.field == "version"

@@ -14,6 +14,7 @@ from honeyhive._generated.models import (
 from honeyhive.experiments.models import AggregatedMetrics, DatapointResult
 
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.evaluation._params import date_conditions
 from hivekeeper.domain.evaluation.aggregates import AGGREGATE_FUNCTIONS, parse_aggregate
 from hivekeeper.domain.evaluation.evaluators import Threshold
 from hivekeeper.domain.evaluation.results import (
@@ -353,3 +354,21 @@ def test_result_query_as_get_result_sends_it() -> None:
     assert [c.field.text for c in query.conditions] == ["metadata.topic"]
     assert parse_result_query({}).function == "average" and parse_result_query({}).conditions == ()
     fails("filters[0].operator", parse_result_query, {"filters": ['{"field": "x"}']})
+    many = repr([{"field": "event_name", "operator": "exists"}] * 3)
+    fails("filters", parse_result_query, {"filters": [many]}, max_filters=2)
+    assert len(parse_result_query({"filters": [many]}, max_filters=3).conditions) == 3
+
+
+def test_a_date_range_as_conditions_on_start_time() -> None:
+    now_ms = 1_796_000_000_000.0
+    (start, end) = date_conditions(
+        {"dateRange": ["{'$gte': 1000, '$lte': 2000}"]}, "dateRange", now_ms=now_ms
+    )
+    assert (start.field.text, start.operator, start.value) == (
+        "start_time",
+        "greater than or equal",
+        1000.0,
+    )
+    assert (end.operator, end.value) == ("less than or equal", 2000.0)
+    assert date_conditions({}, "dateRange", now_ms=now_ms) == ()
+    fails("dateRange", date_conditions, {"dateRange": ["later"]}, "dateRange", now_ms=now_ms)

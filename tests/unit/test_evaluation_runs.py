@@ -19,6 +19,7 @@ from honeyhive.models import CreateChartRequest, PostExperimentRunRequest, Updat
 from hivekeeper.domain.evaluation.runs import (
     Run,
     apply_patch,
+    listed_metrics,
     new_run,
     pagination,
     parse_run_create,
@@ -100,6 +101,11 @@ def test_updates_merge_objects_and_union_session_lists() -> None:
         ({"passing_ranges": {"acc": {"min": "high"}}}, "passing_ranges.acc.min"),
         ({"passing_ranges": {"acc": {"min": 2, "max": 1}}}, "passing_ranges.acc.min"),
         ({"evaluators": "exact"}, "evaluators"),
+        ({"run_id": "a/b"}, "run_id"),
+        ({"run_id": "what?"}, "run_id"),
+        ({"run_id": "x#1"}, "run_id"),
+        ({"run_id": "."}, "run_id"),
+        ({"run_id": ".."}, "run_id"),
     ],
 )
 def test_bad_run_bodies_are_named(body: dict[str, Any], field: str) -> None:
@@ -151,6 +157,15 @@ def test_a_date_range_dict_as_httpx_puts_it_in_the_query() -> None:
 )
 def test_bad_run_lists_are_named(params: dict[str, list[str]], field: str) -> None:
     fails(field, parse_run_list, params, now_ms=NOW)
+
+
+def test_a_run_list_names_the_evaluators_of_its_runs() -> None:
+    runs = [
+        Run(run_id="a", created_at_ms=NOW, configuration={"evaluators": ["acc", "tone"]}),
+        Run(run_id="b", created_at_ms=NOW, evaluators=["tone", {"name": "x"}, "len"]),
+        Run(run_id="c", created_at_ms=NOW, configuration={"evaluators": "acc"}),
+    ]
+    assert listed_metrics(runs) == ["acc", "tone", "len"]
 
 
 def test_run_list_answer_parses() -> None:

@@ -28,6 +28,7 @@ from tests.support.server import run_server
 from tests.support.upgrades import (
     assert_upgrade_ages_pending_rows,
     assert_upgrade_finds_the_runs_of_stored_events,
+    assert_upgrade_keeps_keys_and_allows_dataplane_keys,
 )
 
 NOW_MS = 1_795_694_400_000.0
@@ -295,6 +296,13 @@ def test_events_stored_before_the_upgrade_are_found_by_their_run() -> None:
     with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
         assert_upgrade_finds_the_runs_of_stored_events(
             conn, MIGRATIONS, "0006_event_run_id", migrate, "%s"
+        )
+
+
+def test_keys_stored_before_the_upgrade_survive_it_and_dataplane_keys_follow() -> None:
+    with psycopg.connect(unmigrated_postgres_url(), autocommit=True) as conn:
+        assert_upgrade_keeps_keys_and_allows_dataplane_keys(
+            conn, MIGRATIONS, "0007_dataplane_keys", migrate, "%s"
         )
 
 

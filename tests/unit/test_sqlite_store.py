@@ -13,6 +13,7 @@ from hivekeeper.store.sqlite.engine import SqliteStore, database_path
 from tests.support.upgrades import (
     assert_upgrade_ages_pending_rows,
     assert_upgrade_finds_the_runs_of_stored_events,
+    assert_upgrade_keeps_keys_and_allows_dataplane_keys,
 )
 
 
@@ -85,6 +86,18 @@ def test_events_stored_before_the_upgrade_are_found_by_their_run(tmp_path: Path)
     try:
         assert_upgrade_finds_the_runs_of_stored_events(
             conn, MIGRATIONS, "0008_event_run_id", migrate, "?"
+        )
+    finally:
+        conn.close()
+
+
+def test_keys_stored_before_the_upgrade_survive_it_and_dataplane_keys_follow(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        assert_upgrade_keeps_keys_and_allows_dataplane_keys(
+            conn, MIGRATIONS, "0009_dataplane_keys", migrate, "?"
         )
     finally:
         conn.close()

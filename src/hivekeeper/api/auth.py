@@ -1,4 +1,15 @@
-"""Bearer API keys: who is calling, and may they read?"""
+"""Bearer API keys: who is calling, and may their kind of key use this route?
+
+Three dependencies, one per kind of route:
+
+- `writer_principal`: telemetry writes (sessions, events, spans): full and ingest keys;
+- `reader_principal`: everything else of the key's project (reads, deletes, datasets,
+  prompts, evaluators, runs, charts): full keys;
+- `project_principal`: the `/v1/projects/{project_id}/…` routes: full and data-plane
+  keys of that project; another project's id answers 404, as a foreign id does.
+
+A key whose kind may not use a route gets 403 saying what that kind may do.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import Request
 
-from hivekeeper.domain.errors import Forbidden, Unauthorized
+from hivekeeper.domain.errors import Forbidden, NotFound, Unauthorized
 from hivekeeper.domain.tenancy import Principal
 from hivekeeper.web import AppContext, client_address, context
 
@@ -17,12 +28,59 @@ _NO_KEY = frozenset({"", "none", "null", "undefined"})
 
 
 async def writer_principal(request: Request) -> Principal:
-    """Any valid key (full or ingest): for routes that write.
+    """A key that may write telemetry (full or ingest): for the routes that write
+    sessions, events and spans.
 
     Raises Unauthorized (401) for a missing, malformed, unknown or revoked key, and
     AuthThrottled (429) for a client that presented too many unknown or revoked keys
-    lately, before its key is even looked up. Error messages never quote the key.
+    lately, before its key is even looked up; Forbidden (403) for a data-plane key.
+    Error messages never quote the key.
     """
+    return telemetry_writer(await _principal(request))
+
+
+async def reader_principal(request: Request) -> AsyncIterator[Principal]:
+    """A full key: for routes that read, delete or manage the project's records.
+
+    The request holds a read slot of the key's project until it is answered; raises
+    TooManyReads (429) when the project's slots are all taken, Forbidden (403) for an
+    ingest or data-plane key.
+    """
+    principal = await _principal(request)
+    if not principal.can_read:
+        raise Forbidden(f"this is {principal.limits}")
+    with context(request).read_slots.hold(principal.project.id):
+        yield principal
+
+
+async def project_principal(request: Request, project_id: str) -> AsyncIterator[Principal]:
+    """A full or data-plane key of `project_id`: for `/v1/projects/{project_id}/…`.
+
+    Holds a read slot like `reader_principal`. Forbidden (403) for an ingest key;
+    NotFound (404) for any project but the key's own, so a key learns nothing of
+    another project's id.
+    """
+    principal = await _principal(request)
+    if not principal.can_use_project_routes:
+        raise Forbidden(f"this is {principal.limits}")
+    if principal.project.id != project_id:
+        # The id is not quoted back: it may be another tenant's.
+        raise NotFound(
+            "no such project for this key (a key reaches only its own project)", field="project_id"
+        )
+    with context(request).read_slots.hold(principal.project.id):
+        yield principal
+
+
+def telemetry_writer(principal: Principal) -> Principal:
+    """`principal` if its key may write telemetry; Forbidden (403) otherwise. The
+    OTLP/gRPC receiver checks its callers with it too."""
+    if not principal.can_write_telemetry:
+        raise Forbidden(f"this is {principal.limits}")
+    return principal
+
+
+async def _principal(request: Request) -> Principal:
     ctx = context(request)
     trust_forwarded_for = ctx.settings.trust_forwarded_for
     return await bearer_principal(
@@ -33,7 +91,7 @@ async def writer_principal(request: Request) -> Principal:
 
 
 async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], str]) -> Principal:
-    """The principal of an `Authorization` value (`Bearer <key>`), full or ingest.
+    """The principal of an `Authorization` value (`Bearer <key>`), of any kind.
 
     `client` names the caller for the failed-key throttle; it is called only when
     needed. Raises as `writer_principal` does; HTTP routes and gRPC calls both use it.
@@ -59,16 +117,3 @@ async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], st
         logger.debug("refused an unknown or revoked API key from client %s", caller)
         raise Unauthorized("unknown or revoked API key")
     return principal
-
-
-async def reader_principal(request: Request) -> AsyncIterator[Principal]:
-    """A full key: for routes that read or delete data.
-
-    The request holds a read slot of the key's project until it is answered; raises
-    TooManyReads (429) when the project's slots are all taken.
-    """
-    principal = await writer_principal(request)
-    if not principal.can_read:
-        raise Forbidden("this is an ingest-only key: it may write events but not read them")
-    with context(request).read_slots.hold(principal.project.id):
-        yield principal

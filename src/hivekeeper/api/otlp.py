@@ -4,8 +4,8 @@ the stock `/v1/<signal>` paths.
 Every answer, errors included, is in the request's encoding (protobuf or JSON), as
 OTLP/HTTP exporters expect. Statuses follow their retry logic: 400 means "this input
 is bad, do not retry"; 429/503 carry `Retry-After`; 200 only after the commit.
-`POST /v1/metrics` is also HoneyHive's create-metric: `ingest.is_otlp_metrics` tells
-the two apart.
+`POST /v1/metrics` is also HoneyHive's create-metric (`api.evaluators`):
+`ingest.is_otlp_metrics` tells the two apart.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from hivekeeper.api import evaluators
 from hivekeeper.api.auth import writer_principal
 from hivekeeper.api.otlp_export import store_export
-from hivekeeper.domain.errors import HivekeeperError, NotImplementedYet
+from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.ingest import (
     LOGS,
     MEDIA_TYPES,
@@ -32,7 +33,7 @@ from hivekeeper.ingest import (
     is_otlp_metrics,
     sniff_encoding,
 )
-from hivekeeper.web import JsonResponse, context, note_error, read_body
+from hivekeeper.web import context, note_error, read_body
 
 router = APIRouter(tags=["opentelemetry"])
 
@@ -150,8 +151,8 @@ async def export_metrics(request: Request) -> Response:
     "/v1/metrics",
     summary="Export OTLP metrics, or create a metric (HoneyHive)",
     description=_METRICS_DESCRIPTION
-    + "\n\nAny other body is HoneyHive's create-metric, which hivekeeper does not serve "
-    "yet: 501 `NOT_IMPLEMENTED`.",
+    + "\n\nAny other body is HoneyHive's create-metric (a full key): `{name, type, "
+    "criteria, …}` → `{inserted, metric_id}`, errors as every REST route answers them.",
     openapi_extra=_request_body("resourceMetrics", "rejectedDataPoints", "data points"),
     response_class=Response,
 )
@@ -159,22 +160,11 @@ async def export_or_create_metrics(request: Request) -> Response:
     return await _export(request, METRICS, or_create_metric=True)
 
 
-def _create_metric(request: Request) -> Response:
-    """HoneyHive's create-metric (the evaluation plane): not served yet."""
-    exc = NotImplementedYet(
-        "POST /v1/metrics creates a HoneyHive metric, which hivekeeper does not serve yet; "
-        "OTLP metric exports (protobuf, or JSON with resourceMetrics) are accepted here",
-        field="body",
-    )
-    note_error(request, exc)
-    return JsonResponse(exc.body(), status_code=exc.status)
-
-
 async def _export(request: Request, signal: Signal, *, or_create_metric: bool = False) -> Response:
     """An OTLP/HTTP export of `signal`: authenticate, read, store, answer in its encoding.
 
     With `or_create_metric`, a body that is no OTLP metrics export (`is_otlp_metrics`)
-    is HoneyHive's create-metric instead.
+    is HoneyHive's create-metric instead, answered (errors too) as a REST route.
     """
     ctx = context(request)
     content_type = request.headers.get("content-type")
@@ -183,14 +173,16 @@ async def _export(request: Request, signal: Signal, *, or_create_metric: bool = 
     try:
         principal = await writer_principal(request)
         body = await read_body(request, ctx.settings.max_body_bytes)
-        if or_create_metric and not is_otlp_metrics(content_type, body):
-            return _create_metric(request)
-        encoding = declared or sniff_encoding(body)
-        decoded = await store_export(
-            ctx, signal, body, encoding, principal.project.id, request.headers.get("x-source")
-        )
+        create_metric = or_create_metric and not is_otlp_metrics(content_type, body)
+        if not create_metric:
+            encoding = declared or sniff_encoding(body)
+            decoded = await store_export(
+                ctx, signal, body, encoding, principal.project.id, request.headers.get("x-source")
+            )
     except HivekeeperError as exc:
         return _error(request, exc, encoding)
+    if create_metric:
+        return await evaluators.create_metric(request, principal, body)
     return Response(encode_answer(encoding, decoded), media_type=MEDIA_TYPES[encoding])
 
 

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from hivekeeper.api.auth import bearer_principal
+from hivekeeper.api.auth import bearer_principal, telemetry_writer
 from hivekeeper.api.otlp_export import store_export
 from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.ingest import (
@@ -113,8 +113,10 @@ class OtlpGrpcServer:
             metadata = {key: value for key, value in call.invocation_metadata() or ()}
             ticket = BodyTicket(ctx.body_budget)
             try:
-                principal = await bearer_principal(
-                    ctx, _text(metadata.get("authorization")), lambda: _peer_group(call.peer())
+                principal = telemetry_writer(
+                    await bearer_principal(
+                        ctx, _text(metadata.get("authorization")), lambda: _peer_group(call.peer())
+                    )
                 )
                 ticket.take(len(request))
                 decoded = await store_export(

@@ -1,10 +1,19 @@
-"""Query routes: export/search with the filter language, the legacy list, charts."""
+"""Query routes: export/search with the filter language, the legacy list, charts.
+
+Export, search and the list stream their answer: the page's events are read a few
+megabytes at a time and sent in bounded chunks (`web.exports`), so 7,500 rows of 1 MB
+cost the server what 7,500 of 1 KB do. What is wrong with a query (a bad filter, a
+full read slot, the store refusing it) is found before the first byte, and answered
+as a 4xx JSON error; the count and the page's first row come from one read.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
 from hivekeeper.api.auth import reader_principal
 from hivekeeper.api.docs import body_schema, query_parameters
@@ -16,9 +25,16 @@ from hivekeeper.domain.filters import (
     parse_query_params,
     project_event,
 )
-from hivekeeper.domain.render import render_event
 from hivekeeper.domain.tenancy import Principal
-from hivekeeper.web import JsonResponse, context, read_json
+from hivekeeper.web import (
+    EventBatches,
+    JsonResponse,
+    chunked_response,
+    context,
+    json_bytes,
+    read_events,
+    read_json,
+)
 
 router = APIRouter(tags=["queries"])
 Reader = Annotated[Principal, Depends(reader_principal)]
@@ -34,12 +50,11 @@ Reader = Annotated[Principal, Depends(reader_principal)]
     summary="Events matching filters, paged",
     openapi_extra=body_schema("ExportRequest"),
 )
-async def export_events(request: Request, principal: Reader) -> JsonResponse:
+async def export_events(request: Request, principal: Reader) -> Response:
     ctx = context(request)
     body = require_object(await read_json(request, ctx.settings), "body")
     query = parse_export_body(body, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
-    events, total = await _page(request, principal, query)
-    return JsonResponse({"events": events, "totalEvents": total, "count": total})
+    return await _page(request, principal, query, totals=("totalEvents", "count"))
 
 
 @router.get(
@@ -47,12 +62,11 @@ async def export_events(request: Request, principal: Reader) -> JsonResponse:
     summary="Events matching filters (query parameters), paged",
     openapi_extra=query_parameters("EventList"),
 )
-async def list_events(request: Request, principal: Reader) -> JsonResponse:
+async def list_events(request: Request, principal: Reader) -> Response:
     ctx = context(request)
     params = {k: request.query_params.getlist(k) for k in request.query_params}
     query = parse_query_params(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
-    events, total = await _page(request, principal, query)
-    return JsonResponse({"events": events, "totalEvents": total})
+    return await _page(request, principal, query, totals=("totalEvents",))
 
 
 @router.get(
@@ -70,15 +84,26 @@ async def chart_events(request: Request, principal: Reader) -> JsonResponse:
 
 
 async def _page(
-    request: Request, principal: Principal, query: EventQuery
-) -> tuple[list[dict[str, Any]], int]:
-    ctx = context(request)
-    rows, total = await ctx.read(ctx.store.query_events, principal.project.id, query)
-    assert total is not None, "the API's queries always count"
-    children = await ctx.read(
-        ctx.store.children_of, principal.project.id, [r["event_id"] for r in rows]
-    )
-    events = [render_event(r, principal.project, children.get(r["event_id"], [])) for r in rows]
-    if query.projections:
-        events = [project_event(e, query.projections) for e in events]
-    return events, total
+    request: Request, principal: Principal, query: EventQuery, *, totals: tuple[str, ...]
+) -> Response:
+    """`{"events": [the page's events], <each of totals>: matches in all}`, streamed."""
+    events = await read_events(context(request), principal.project, query, rows=query.limit)
+    assert events.total is not None, "the API's queries always count"
+    # `{"totalEvents":N,...}` without its `{`: the members that follow the events.
+    members = json_bytes(dict.fromkeys(totals, events.total))[1:]
+    body = _events_json(events, query.projections, members)
+    return await chunked_response(body, "application/json")
+
+
+async def _events_json(
+    events: EventBatches, projections: tuple[str, ...] | None, members: bytes
+) -> AsyncIterator[bytes]:
+    yield b'{"events":['
+    separator = b""
+    async for found in events:
+        listed = [project_event(e, projections) for e in found] if projections else found
+        yield separator
+        yield json_bytes(listed)[1:-1]  # the batch's events, without the array's brackets
+        separator = b","
+    yield b"],"
+    yield members

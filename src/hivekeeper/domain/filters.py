@@ -633,7 +633,7 @@ def _bounded_int(
 ) -> int:
     if raw is None or raw == "":
         return default
-    value = _integer_or_none(raw, maximum)
+    value = integer_or_none(raw, maximum)
     if value is None:
         raise ValidationFailed(
             f"{where} must be an integer, got {quoted(raw)}", field=field or where
@@ -646,7 +646,7 @@ def _bounded_int(
     return value
 
 
-def _integer_or_none(raw: object, bound: int) -> int | None:
+def integer_or_none(raw: object, bound: int) -> int | None:
     """`raw` as an int, or None when it is not a whole number. Text with more digits
     than `bound` stands for `bound + 1` (with its sign) without being converted: int()
     refuses more than 4300 digits, and no range check needs them."""

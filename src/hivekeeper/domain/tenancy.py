@@ -3,6 +3,13 @@
 Keys are random, shown once and stored only as a SHA-256 hash. A slow password hash
 buys nothing here: a key carries 380 bits of randomness, so it cannot be guessed from
 its hash, and the lookup must stay cheap because every request performs it.
+
+A key's kind decides what it may do in its project (`Principal`'s capabilities):
+
+- `full` (`hh_…`): everything: telemetry, reads, datasets, prompts, evaluators, runs;
+- `ingest` (`hh_ingst_…`): write telemetry only (sessions, events, spans);
+- `dataplane` (`hh_fgdp_…`): only the `/v1/projects/{project_id}/…` routes of its
+  own project (saved charts, key management), which the SDK sends it to.
 """
 
 from __future__ import annotations
@@ -15,18 +22,28 @@ import string
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-KeyKind = Literal["full", "ingest"]
+KeyKind = Literal["full", "ingest", "dataplane"]
 KEY_KINDS: tuple[str, ...] = get_args(KeyKind)
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _SECRET_ALPHABET = _ALPHANUMERIC + "_-"
-# The HoneyHive SDK recognises ingestion keys by this exact shape and sends them only
-# to the write routes, so our ingest keys use it too: hh_ingst_<24 alnum>_<64 chars>.
-_PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_"}
-# Anything shaped like one of our keys (either kind), for scrubbing text before it is logged.
+# The HoneyHive SDK recognises ingestion and data-plane keys by these exact shapes
+# (hh_ingst_ or hh_fgdp_, then <24 alnum>_<64 chars>) and refuses any other before
+# sending, so our keys of those kinds use them too.
+_PREFIX: dict[str, str] = {"full": "hh_", "ingest": "hh_ingst_", "dataplane": "hh_fgdp_"}
+# Anything shaped like one of our keys (any kind), for scrubbing text before it is logged.
 _KEY_SHAPE = re.compile(r"hh_[A-Za-z0-9_-]+")
 _KEY_ID = re.compile(r"[A-Za-z0-9]{24}")
-_WHOLE_KEY = re.compile(r"hh_(?:ingst_)?([A-Za-z0-9]{24})_[A-Za-z0-9_-]{64}")
+_WHOLE_KEY = re.compile(r"hh_(?:ingst_|fgdp_)?([A-Za-z0-9]{24})_[A-Za-z0-9_-]{64}")
+# What each kind may do (see the module docstring); `Principal` answers from this.
+_TELEMETRY: frozenset[str] = frozenset({"full", "ingest"})
+_PROJECT_ROUTES: frozenset[str] = frozenset({"full", "dataplane"})
+_LIMITS: dict[str, str] = {
+    "full": "a full key: it may read and write everything of its own project",
+    "ingest": "an ingest-only key: it may write events but not read them",
+    "dataplane": "a data-plane key: it is accepted only on the /v1/projects/{project_id}/… "
+    "routes of its own project",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +69,34 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller a valid key identifies."""
+    """The caller a valid key identifies, and what its kind lets it do."""
 
     key_id: str
     kind: KeyKind
     project: Project
 
     @property
+    def can_write_telemetry(self) -> bool:
+        """Start sessions, write events and spans (full and ingest keys)."""
+        return self.kind in _TELEMETRY
+
+    @property
     def can_read(self) -> bool:
+        """Read and manage everything of its project: events, datasets, prompts,
+        evaluators, runs, charts; sign in to the web UI (full keys only)."""
         return self.kind == "full"
+
+    @property
+    def can_use_project_routes(self) -> bool:
+        """Use the `/v1/projects/{project_id}/…` routes of its own project (full and
+        data-plane keys)."""
+        return self.kind in _PROJECT_ROUTES
+
+    @property
+    def limits(self) -> str:
+        """What this kind of key may do, as a refusal says it ("an ingest-only key: it
+        may write events but not read them")."""
+        return _LIMITS[self.kind]
 
 
 def generate_key(kind: KeyKind) -> tuple[str, str]:

@@ -79,6 +79,10 @@ class EventStore(Protocol):
         """A visible event, or with `include_pending` a pending row too (what
         `DeleteEvent` can remove)."""
 
+    def get_events(self, project_id: str, event_ids: Sequence[str]) -> list[StoredRow]:
+        """The visible events among these ids, in no order (unknown ids left out): a
+        fixed number of queries whatever the number of ids."""
+
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         """Every visible event of a session, the session row included, by start time."""
 
@@ -187,15 +191,21 @@ class EvaluationStore(Protocol):
         id; with the number matching and the number of runs in the project."""
 
     def run_rows(
-        self, project_id: str, run_id: str, conditions: Sequence[Condition] = ()
+        self,
+        project_id: str,
+        run_id: str,
+        conditions: Sequence[Condition] = (),
+        *,
+        scores_only: bool = False,
     ) -> list[RunRow]:
         """Every visible event of the run's sessions, projected as `traces.RunRow`
         describes, in no order: what `traces.read_sessions` turns into a result. A
         run's sessions are those whose events carry `metadata.run_id` = `run_id`, and
         the ids its client reported (`event_ids`); events written since the last call
         count, a late one included. `conditions` (the export filter language) keep the
-        sessions whose session row matches them all. One query, whatever the run's
-        size; an unknown run has no rows."""
+        sessions whose session row matches them all. With `scores_only`, `inputs`,
+        `outputs` and `feedback` read as `{}`: what a comparison needs. One query,
+        whatever the run's size; an unknown run has no rows."""
 
     def schema_rows(
         self,

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.types import StoredRow
-from hivekeeper.web import AppContext
+from hivekeeper.web import AppContext, query_after
 
 
 async def read_page(
@@ -21,13 +21,6 @@ async def read_page(
     rows, _ = await ctx.read(ctx.store.query_events, project_id, query)
     if len(rows) < query.limit:
         return rows, False
-    probe = replace(query, limit=1, page=1, after=after_last(rows, query))
+    probe = replace(query_after(rows, query), limit=1)
     following, _ = await ctx.read(ctx.store.query_events, project_id, probe)
     return rows, bool(following)
-
-
-def after_last(rows: list[StoredRow], query: EventQuery) -> tuple[float | None, str]:
-    """The keyset cursor that starts a page after the last of `rows`."""
-    last = rows[-1]
-    value = last[query.sort]
-    return (None if value is None else float(value), last["event_id"])

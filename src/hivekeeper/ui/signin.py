@@ -62,8 +62,8 @@ async def signin(request: Request) -> Response:
         return _form(
             request,
             session,
-            error="This is an ingest-only key: it may send events but not read them, so it "
-            "cannot sign in. Use a full key of the project.",
+            error=f"This is {principal.limits}, so it cannot sign in. Use a full key of the "
+            "project.",
             status=403,
             next_url=form.get("next"),
         )

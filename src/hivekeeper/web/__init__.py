@@ -3,6 +3,8 @@
 - `context`: the typed `AppContext` every route reaches through `context(request)`,
   with `lanes` (the worker-thread limits its reads, lookups and decoding run in);
 - `http`: request bodies (size limits, decompression, JSON) and the JSON response;
+- `exports`: events read in batches sized in bytes and sent in bounded chunks, what
+  every export (REST and UI) streams;
 - `admission`: what a request holds until it is answered (a read slot of its
   project, the bytes of its body), refused with a 429 past either bound;
 - `throttle`: failed-authentication throttling, and who the client is;
@@ -18,7 +20,16 @@ from hivekeeper.web.access_log import AccessLog, log_unmatched
 from hivekeeper.web.admission import BodyBudget, BodyBudgetMiddleware, BodyTicket, ReadSlots
 from hivekeeper.web.context import AppContext, context
 from hivekeeper.web.errors import install_error_handlers, note_error
-from hivekeeper.web.http import JsonResponse, json_limits, read_body, read_json
+from hivekeeper.web.exports import EventBatches, chunked_response, query_after, read_events
+from hivekeeper.web.http import (
+    JsonResponse,
+    decode_json,
+    json_bytes,
+    json_limits,
+    query_lists,
+    read_body,
+    read_json,
+)
 from hivekeeper.web.lanes import Lanes
 from hivekeeper.web.metrics import Metrics
 from hivekeeper.web.observe import Observer, ObserveRequests
@@ -30,6 +41,7 @@ __all__ = [
     "BodyBudget",
     "BodyBudgetMiddleware",
     "BodyTicket",
+    "EventBatches",
     "FailedAuthThrottle",
     "JsonResponse",
     "Lanes",
@@ -38,12 +50,18 @@ __all__ = [
     "Observer",
     "ReadSlots",
     "address_group",
+    "chunked_response",
     "client_address",
     "context",
+    "decode_json",
     "install_error_handlers",
+    "json_bytes",
     "json_limits",
     "log_unmatched",
     "note_error",
+    "query_after",
+    "query_lists",
     "read_body",
+    "read_events",
     "read_json",
 ]

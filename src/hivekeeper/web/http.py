@@ -22,12 +22,17 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content)
-        except orjson.JSONEncodeError:
-            # orjson stops at 254 levels; a session tree nests two per event level, so
-            # a very deep trace falls back to the stdlib encoder, which goes deeper.
-            return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        return json_bytes(content)
+
+
+def json_bytes(content: Any) -> bytes:
+    """`content` as compact UTF-8 JSON."""
+    try:
+        return orjson.dumps(content)
+    except orjson.JSONEncodeError:
+        # orjson stops at 254 levels; a session tree nests two per event level, so
+        # a very deep trace falls back to the stdlib encoder, which goes deeper.
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -76,6 +81,11 @@ def _inflate(body: bytes, encoding: str, max_bytes: int) -> bytes:
     raise BadRequest(f"the body is not valid {encoding} data", field="body")
 
 
+def query_lists(request: Request) -> dict[str, list[str]]:
+    """The query string as every value of each key, in order (`parse_qs` shape)."""
+    return {key: request.query_params.getlist(key) for key in request.query_params}
+
+
 def json_limits(settings: Settings) -> JsonLimits:
     """The JSON bounds a server runs with."""
     return JsonLimits(max_depth=settings.max_json_depth, max_string_chars=settings.max_string_chars)
@@ -85,7 +95,11 @@ async def read_json(request: Request, settings: Settings) -> Any:
     """The decoded JSON body; 413 past `max_body_bytes`, 400 for an empty or malformed
     body, or one nested deeper than `max_json_depth` or holding a string longer than
     `max_string_chars` (naming the field)."""
-    body = await read_body(request, settings.max_body_bytes)
+    return decode_json(await read_body(request, settings.max_body_bytes), settings)
+
+
+def decode_json(body: bytes, settings: Settings) -> Any:
+    """A body already read, decoded as `read_json` does (the same 400s)."""
     if not body or body.isspace():
         raise InvalidJson("the request body is empty; send a JSON object", field="body")
     try:

@@ -463,6 +463,11 @@ def test_a_runs_sessions_come_from_metadata_run_id_and_from_event_ids(
     assert {r["session_id"] for r in store.run_rows(project, "run", [only_d1])} == {"s1"}
     assert store.run_rows(project, "no such run") == []
 
+    # What a comparison reads: the same rows, without inputs, outputs and feedback.
+    scores = store.run_rows(project, "run", scores_only=True)
+    light = [{**r, "inputs": {}, "outputs": {}, "feedback": {}} for r in rows]
+    assert sorted(scores, key=lambda r: r["event_id"]) == sorted(light, key=lambda r: r["event_id"])
+
 
 def test_a_late_event_changes_the_next_result(store: Store, project: str, clock: Clock) -> None:
     clock.write(store, PutRun(project, "run", {"status": "completed"}, create=True))

@@ -19,6 +19,7 @@ from hivekeeper.domain.filters import Condition, EventQuery, SortKey, parse_cond
 from hivekeeper.store import Store, open_store
 from tests.support.databases import fresh_database_url
 from tests.support.server import LiveServer
+from tests.support.statements import count_statements
 
 T0 = 1_795_694_400_000.0  # 2026-11-26T12:00:00Z
 SESSIONS = {"cheap": 0.01, "dear": 0.50, "middling": 0.10}
@@ -113,6 +114,21 @@ def test_search_finds_sessions_by_their_events_text(server: LiveServer, api: htt
     assert {r["event_type"] for r in rows} == {"session", "model"}
     assert {r["session_id"] for r in rows} == {ids["cheap"]}
     assert server.store.query_events(project, EventQuery(search="no such words"))[0] == []
+
+
+def test_events_are_read_by_ids_in_one_query(server: LiveServer, api: httpx.Client) -> None:
+    ids = _seed(api)
+    project = _project_id(server)
+    wanted = [ids["cheap"], ids["dear"], "no-such-id", ids["cheap"]]
+    with count_statements(server.store) as statements:
+        rows = server.store.get_events(project, wanted)
+    assert len(statements) == 1
+    assert sorted(r["event_id"] for r in rows) == sorted([ids["cheap"], ids["dear"]])
+    assert {r["event_name"] for r in rows} == {"cheap", "dear"}
+    assert rows == [server.store.get_event(project, r["event_id"]) for r in rows]
+    other = server.store.create_project("other").id
+    assert server.store.get_events(other, wanted) == []
+    assert server.store.get_events(project, []) == []
 
 
 def test_search_respects_the_date_range(server: LiveServer, api: httpx.Client) -> None:

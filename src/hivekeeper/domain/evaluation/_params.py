@@ -18,7 +18,15 @@ import orjson
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import parse_id
 from hivekeeper.domain.fields import Fields
-from hivekeeper.domain.filters import Condition, parse_condition
+from hivekeeper.domain.filters import (
+    DEFAULT_MAX_FILTERS,
+    Condition,
+    FieldRef,
+    check_filter_count,
+    integer_or_none,
+    parse_condition,
+    parse_date_range,
+)
 
 QueryParams = Mapping[str, list[str]]
 MAX_PAGE = 1_000_000_000
@@ -97,10 +105,13 @@ def literal(text: str, key: str) -> object:
         raise ValidationFailed(f"{key} is neither JSON nor a literal", field=key) from None
 
 
-def conditions(params: QueryParams, key: str) -> tuple[Condition, ...]:
+def conditions(
+    params: QueryParams, key: str, max_filters: int = DEFAULT_MAX_FILTERS
+) -> tuple[Condition, ...]:
     """The filters sent as `key` (a filter object or an array of them) or as `key[]`
     (one filter each: what the SDK makes of a list), as JSON or Python literals, in the
-    export filter language; () when absent."""
+    export filter language; () when absent. More than `max_filters` is a
+    ValidationFailed naming `key`, counted before any is parsed."""
     items: list[object] = []
     for text in params.get(f"{key}[]", ()):
         items.append(literal(text, key))
@@ -108,7 +119,23 @@ def conditions(params: QueryParams, key: str) -> tuple[Condition, ...]:
         if text.strip():
             value = literal(text, key)
             items.extend(value if isinstance(value, list) else [value])
+    check_filter_count(len(items), max_filters, key)
     return tuple(parse_condition(item, f"{key}[{i}]") for i, item in enumerate(items))
+
+
+_START_TIME = FieldRef(column="start_time")
+
+
+def date_conditions(params: QueryParams, key: str, *, now_ms: float) -> tuple[Condition, ...]:
+    """The date range sent as `key` (see `filters.parse_date_range`; JSON or a Python
+    literal) as conditions on `start_time`, bounds included; () when absent."""
+    start, end = parse_date_range(structured(params, key), now_ms=now_ms, where=key)
+    out = []
+    if start is not None:
+        out.append(Condition(_START_TIME, "greater than or equal", "datetime", start))
+    if end is not None:
+        out.append(Condition(_START_TIME, "less than or equal", "datetime", end))
+    return tuple(out)
 
 
 def page_number(params: QueryParams, key: str, default: int, maximum: int) -> int:
@@ -116,6 +143,13 @@ def page_number(params: QueryParams, key: str, default: int, maximum: int) -> in
     text = last(params, key)
     if text is None or not text.strip():
         return default
-    if not text.strip().isdigit() or not 1 <= int(text) <= maximum:
+    return whole_number(text, key, maximum)
+
+
+def whole_number(text: str, key: str, maximum: int) -> int:
+    """`text` as a whole number from 1 to `maximum`, however many digits it has.
+    Raises ValidationFailed naming `key` otherwise."""
+    value = integer_or_none(text, maximum)
+    if value is None or not 1 <= value <= maximum:
         raise ValidationFailed(f"{key} must be a whole number from 1 to {maximum}", field=key)
-    return int(text)
+    return value

@@ -8,11 +8,14 @@ boolean, which improved, degraded or stayed the same; a datapoint with several v
 (several sessions or events) is first reduced by the same aggregate function. Higher is
 better unless the metric's rule says otherwise (`verdicts.lower_is_better`).
 `old_values`/`new_values` are those paired values, in the order of `found`.
+
+A comparison reads of each run only what it answers (`run_scores`, one pass over its
+sessions): no verdicts, no per-datapoint rendering, no inputs or outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hivekeeper.domain.evaluation._params import (
@@ -23,11 +26,32 @@ from hivekeeper.domain.evaluation._params import (
     query_fields,
 )
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate
-from hivekeeper.domain.evaluation.results import Group, MetricSummary, RunResult, numeric
-from hivekeeper.domain.evaluation.traces import SessionTrace
+from hivekeeper.domain.evaluation.results import Group, in_run_order, metric_type
+from hivekeeper.domain.evaluation.traces import ScoreValue, SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, lower_is_better
-from hivekeeper.domain.filters import DEFAULT_LIMIT, MAX_LIMIT, Condition
+from hivekeeper.domain.filters import DEFAULT_LIMIT, DEFAULT_MAX_FILTERS, MAX_LIMIT, Condition
 from hivekeeper.domain.types import JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class GroupScores:
+    """One (metric, event name, event type) of one run, as a comparison reads it: the
+    run's aggregate (what `/result` answers) and each datapoint's numeric values reduced
+    by the same function."""
+
+    metric_type: str
+    aggregate: float | None
+    by_datapoint: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RunScores:
+    """What comparing a run needs of its result: its datapoints in result order, its
+    metrics, and the (event name, event type) pairs its sessions hold."""
+
+    datapoints: tuple[str, ...]
+    groups: dict[Group, GroupScores]
+    event_details: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +120,16 @@ class EventPair:
 
 
 def parse_compare_events(
-    params: QueryParams, *, new_run_id: str | None = None, old_run_id: str | None = None
+    params: QueryParams,
+    *,
+    new_run_id: str | None = None,
+    old_run_id: str | None = None,
+    max_filters: int = DEFAULT_MAX_FILTERS,
 ) -> CompareEventsQuery:
     """The query of either compare-events route: run ids from the path when given, else
     the required `run_id_1` (new) and `run_id_2` (old); `event_name`, `event_type`,
-    `filter` (export language), `page`, `limit` (default 1000, at most 7500)."""
+    `filter` (export language, at most `max_filters`), `page`, `limit` (default 1000,
+    at most 7500)."""
     fields = query_fields(params)
     new_id = new_run_id or fields.identifier("run_id_1", required=True)
     old_id = old_run_id or fields.identifier("run_id_2", required=True)
@@ -109,32 +138,69 @@ def parse_compare_events(
         old_run_id=str(old_id),
         event_name=fields.string("event_name"),
         event_type=fields.string("event_type"),
-        conditions=conditions(params, "filter"),
+        conditions=conditions(params, "filter", max_filters),
         page=page_number(params, "page", 1, MAX_PAGE),
         limit=page_number(params, "limit", DEFAULT_LIMIT, MAX_LIMIT),
     )
 
 
-def compare(
-    new: RunResult, old: RunResult, rules: Rules, function: AggregateFunction
-) -> Comparison:
-    """Compare result `new` against `old`. Pure; never raises."""
-    new_ids, old_ids = _datapoint_ids(new), _datapoint_ids(old)
+def run_scores(
+    traces: Iterable[SessionTrace], datapoint_ids: Sequence[str], function: AggregateFunction
+) -> RunScores:
+    """What comparing a run needs of its result, in one pass over its sessions (in
+    result order, `results.in_run_order`). Pure; never raises."""
+    datapoints: dict[str, None] = {}
+    details: dict[tuple[str, str], None] = {}
+    scores: dict[Group, list[ScoreValue]] = {}
+    numbers: dict[Group, dict[str, list[float]]] = {}
+    for trace in in_run_order(traces, datapoint_ids):
+        datapoint_id = trace.datapoint_id
+        if datapoint_id is not None:
+            datapoints[datapoint_id] = None
+        for event in trace.events:
+            details[(event.event_name, event.event_type)] = None
+        for score in trace.scores:
+            group = score.group
+            scores.setdefault(group, []).append(score.value)
+            if datapoint_id is not None and not isinstance(score.value, str):
+                numbers.setdefault(group, {}).setdefault(datapoint_id, []).append(
+                    float(score.value)
+                )
+    groups = {}
+    for group, values in scores.items():
+        all_numbers = [float(v) for v in values if not isinstance(v, str)]
+        reduced = {
+            datapoint_id: value
+            for datapoint_id, found in numbers.get(group, {}).items()
+            if (value := aggregate(function, found, len(found))) is not None
+        }
+        groups[group] = GroupScores(
+            metric_type=metric_type(values),
+            aggregate=aggregate(function, all_numbers, len(values)),
+            by_datapoint=reduced,
+        )
+    return RunScores(datapoints=tuple(datapoints), groups=groups, event_details=tuple(details))
+
+
+def compare(new: RunScores, old: RunScores, rules: Rules) -> Comparison:
+    """Compare run `new` against `old` (`rules` say which way is better). Pure; never
+    raises."""
+    new_ids, old_ids = dict.fromkeys(new.datapoints), dict.fromkeys(old.datapoints)
     common = tuple(d for d in new_ids if d in old_ids)
-    new_values, old_values = _per_datapoint(new, function), _per_datapoint(old, function)
-    new_summaries = {m.group: m for m in new.metrics}
-    old_summaries = {m.group: m for m in old.metrics}
     metrics = []
-    for group in sorted(new_summaries.keys() | old_summaries.keys()):
+    for group in sorted(new.groups.keys() | old.groups.keys()):
+        new_group, old_group = new.groups.get(group), old.groups.get(group)
+        new_values = new_group.by_datapoint if new_group else {}
+        old_values = old_group.by_datapoint if old_group else {}
         metrics.append(
             _compare_metric(
                 group,
-                new_summaries.get(group),
-                old_summaries.get(group),
+                new_group,
+                old_group,
                 [
-                    (d, new_values[group][d], old_values[group][d])
+                    (d, new_values[d], old_values[d])
                     for d in common
-                    if d in new_values.get(group, {}) and d in old_values.get(group, {})
+                    if d in new_values and d in old_values
                 ],
                 lower_is_better(rules.get(group[0])),
             )
@@ -235,38 +301,10 @@ def render_event_pairs(
     }
 
 
-def _datapoint_ids(result: RunResult) -> dict[str, None]:
-    return dict.fromkeys(
-        d.trace.datapoint_id for d in result.datapoints if d.trace.datapoint_id is not None
-    )
-
-
-def _per_datapoint(result: RunResult, function: AggregateFunction) -> dict[Group, dict[str, float]]:
-    """Group → datapoint id → its numeric values reduced by `function`."""
-    collected: dict[Group, dict[str, list[float]]] = {}
-    for outcome in result.datapoints:
-        datapoint_id = outcome.trace.datapoint_id
-        if datapoint_id is None:
-            continue
-        for metric in outcome.metrics:
-            number = numeric(metric.score.value)
-            if number is not None:
-                collected.setdefault(metric.score.group, {}).setdefault(datapoint_id, []).append(
-                    number
-                )
-    reduced: dict[Group, dict[str, float]] = {}
-    for group, by_datapoint in collected.items():
-        for datapoint_id, numbers in by_datapoint.items():
-            value = aggregate(function, numbers, len(numbers))
-            if value is not None:
-                reduced.setdefault(group, {})[datapoint_id] = value
-    return reduced
-
-
 def _compare_metric(
     group: Group,
-    new: MetricSummary | None,
-    old: MetricSummary | None,
+    new: GroupScores | None,
+    old: GroupScores | None,
     pairs: list[tuple[str, float, float]],
     lower_better: bool,
 ) -> MetricComparison:

@@ -157,3 +157,14 @@ def render_datapoint(
     for key, value in content.extra.items():
         out.setdefault(key, value)
     return out
+
+
+def render_record(record: DatapointRecord) -> JsonObject:
+    """The Datapoint object of a stored datapoint, as a read found it."""
+    return render_datapoint(
+        record.id,
+        record.content,
+        created_at_ms=record.created_at_ms,
+        updated_at_ms=record.updated_at_ms,
+        linked_datasets=list(record.linked_datasets),
+    )

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import iso_time
 from hivekeeper.domain.errors import ValidationFailed
-from hivekeeper.domain.evaluation._params import QueryParams, flag, last
+from hivekeeper.domain.evaluation._params import (
+    MAX_PAGE,
+    QueryParams,
+    flag,
+    last,
+    query_fields,
+    whole_number,
+)
 from hivekeeper.domain.evaluation.changelog import ChangeSummary, render_history
 from hivekeeper.domain.fields import Fields
 from hivekeeper.domain.types import JsonObject
@@ -107,11 +114,18 @@ def render_dataset(
 def parse_dataset_query(params: QueryParams) -> DatasetQuery:
     """`GET /v1/datasets` query: `dataset_id`, `name`, `include_datapoints`, `version`."""
     version = last(params, "version")
-    if version is not None and not (version.strip().isdigit() and int(version) >= 1):
-        raise ValidationFailed("version must be a version number from 1", field="version")
     return DatasetQuery(
         dataset_id=last(params, "dataset_id"),
         name=last(params, "name"),
         include_datapoints=flag(params, "include_datapoints"),
-        version=None if version is None else int(version),
+        version=None if version is None else whole_number(version, "version", MAX_PAGE),
     )
+
+
+def parse_delete(params: QueryParams, dataset_id: str | None = None) -> tuple[str, bool]:
+    """A dataset delete: `(dataset_id, force)`, the id from the path, else from the
+    query (`DELETE /v1/datasets?dataset_id=`, what the 1.7.0 client sends); `force=true`
+    deletes a dataset runs use."""
+    if dataset_id is None:
+        dataset_id = str(query_fields(params).identifier("dataset_id", required=True))
+    return dataset_id, flag(params, "force")

@@ -69,6 +69,11 @@ def parse_metric_query(params: QueryParams) -> tuple[str | None, str | None]:
     return query.choice("type", METRIC_TYPES), query.identifier("id")
 
 
+def parse_metric_id(params: QueryParams) -> str:
+    """`DELETE /v1/metrics?metric_id=` (what the 1.7.0 client sends): the required id."""
+    return str(query_fields(params).identifier("metric_id", required=True))
+
+
 def parse_metric(raw: object, *, where: str = "body") -> JsonObject:
     """A CreateMetric body (`name`, `type`, `criteria` required) → version content,
     defaults filled. Raises ValidationFailed naming the field."""

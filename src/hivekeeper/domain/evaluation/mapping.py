@@ -88,7 +88,8 @@ def parse_rows(body: object, *, max_rows: int) -> tuple[list[JsonObject], Column
         raise ValidationFailed(
             f"data holds {len(rows)} rows; at most {max_rows} per request", field="data"
         )
-    mapping = parse_mapping(fields.raw("mapping") or {})
+    raw_mapping = fields.raw("mapping")
+    mapping = parse_mapping({} if raw_mapping is None else raw_mapping)
     present = {column for row in rows for column in row}
     for role in _ROLES:
         for i, column in enumerate(getattr(mapping, role)):

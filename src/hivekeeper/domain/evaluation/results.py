@@ -24,7 +24,7 @@ from hivekeeper.domain.evaluation._params import QueryParams, conditions, last
 from hivekeeper.domain.evaluation.aggregates import AggregateFunction, aggregate, parse_aggregate
 from hivekeeper.domain.evaluation.traces import Score, ScoreValue, SessionTrace
 from hivekeeper.domain.evaluation.verdicts import Rules, verdict
-from hivekeeper.domain.filters import Condition
+from hivekeeper.domain.filters import DEFAULT_MAX_FILTERS, Condition
 from hivekeeper.domain.types import JsonObject
 
 Group = tuple[str, str, str]
@@ -91,11 +91,14 @@ class RunResult:
         return list(dict.fromkeys(d.trace.key for d in self.datapoints if not d.passed))
 
 
-def parse_result_query(params: QueryParams) -> ResultQuery:
-    """`aggregate_function` (default average) and `filters`. Raises ValidationFailed."""
+def parse_result_query(
+    params: QueryParams, *, max_filters: int = DEFAULT_MAX_FILTERS
+) -> ResultQuery:
+    """`aggregate_function` (default average) and `filters` (at most `max_filters`).
+    Raises ValidationFailed naming the parameter."""
     return ResultQuery(
         function=parse_aggregate(last(params, "aggregate_function")),
-        conditions=conditions(params, "filters"),
+        conditions=conditions(params, "filters", max_filters),
     )
 
 
@@ -109,7 +112,7 @@ def compute_result(
 ) -> RunResult:
     """The result of a run in state `status` whose planned datapoints are
     `datapoint_ids`, from the traces of its sessions. Pure; never raises."""
-    ordered = _in_run_order(list(traces), datapoint_ids)
+    ordered = in_run_order(list(traces), datapoint_ids)
     outcomes = tuple(_outcome(trace, rules) for trace in ordered)
     answered = {t.datapoint_id for t in ordered}
     return RunResult(
@@ -158,7 +161,9 @@ def numeric(value: ScoreValue) -> float | None:
     return None if isinstance(value, str) else float(value)
 
 
-def _in_run_order(traces: list[SessionTrace], datapoint_ids: Sequence[str]) -> list[SessionTrace]:
+def in_run_order(
+    traces: Iterable[SessionTrace], datapoint_ids: Sequence[str]
+) -> list[SessionTrace]:
     """Sessions in the order of the run's datapoints, then the rest as they came (by
     start time); `sorted` is stable, so sessions of one datapoint keep theirs."""
     rank = {d: i for i, d in enumerate(dict.fromkeys(datapoint_ids))}

@@ -4,7 +4,8 @@
 `completed` with the session ids (`PUT /v1/runs/{id}`). Updates merge as events
 do: `metadata`, `results`, `configuration` and `passing_ranges` key by key, id lists
 as ordered unions (several workers may each report their sessions), other values
-replace. A `run_id` is any id the client chooses (a UUID when it gives none). A
+replace. A `run_id` is any id the client chooses (a UUID when it gives none) that
+can stand as one URL path segment, since every later call names it in the path. A
 dataset id of local rows (`EXT-…`) is moved to `metadata.offline_dataset_id`, as
 HoneyHive does, so a run names a stored dataset or none.
 """
@@ -12,6 +13,7 @@ HoneyHive does, so a run names a stored dataset or none.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypedDict, cast, get_args
 
@@ -239,7 +241,7 @@ def _parse(raw: object, *, creating: bool) -> RunPatch:
     body = Fields(raw, "body")
     patch = RunPatch()
     if creating and (run_id := body.identifier("run_id")) is not None:
-        patch["run_id"] = run_id
+        patch["run_id"] = _path_segment(run_id, body.path("run_id"))
     if (name := body.string("name")) is not None:
         patch["name"] = name
     if (description := body.string("description")) is not None:
@@ -271,6 +273,30 @@ def _parse(raw: object, *, creating: bool) -> RunPatch:
     if extra := body.extra(_KNOWN):
         patch["extra"] = extra
     return patch
+
+
+def listed_metrics(runs: Iterable[Run]) -> list[str]:
+    """The metric names a run list answers (`metrics`): the evaluators the runs name in
+    `configuration.evaluators` or `evaluators`, in order of first mention."""
+    names: dict[str, None] = {}
+    for run in runs:
+        configured = run.configuration.get("evaluators")
+        for name in [*(configured if isinstance(configured, list) else ()), *run.evaluators]:
+            if isinstance(name, str):
+                names[name] = None
+    return list(names)
+
+
+def _path_segment(run_id: str, path: str) -> str:
+    """A run id the SDK can put in a URL path as it does (`/v1/runs/{run_id}`, unquoted):
+    no `/`, `?` or `#`, and not `.` or `..`. Raises ValidationFailed naming `path`."""
+    if any(c in run_id for c in "/?#") or run_id in (".", ".."):
+        raise ValidationFailed(
+            f"{path} must not contain '/', '?' or '#' nor be '.' or '..': "
+            "it is part of every later URL of the run",
+            field=path,
+        )
+    return run_id
 
 
 def _passing_ranges(ranges: Fields) -> JsonObject:

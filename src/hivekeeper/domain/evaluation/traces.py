@@ -18,6 +18,7 @@ Rows are plain mappings shaped like stored event rows (`RunRow`, a projection of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, TypedDict
@@ -113,10 +114,37 @@ def read_sessions(rows: Iterable[Mapping[str, object]]) -> list[SessionTrace]:
 
 
 def _trace(session_id: str, rows: list[Mapping[str, object]]) -> SessionTrace:
-    rows = sorted(rows, key=lambda r: (_order(r.get("start_time")), str(r.get("event_id"))))
-    session = next((r for r in rows if r.get("event_id") == session_id), None)
-    events = [r for r in rows if r is not session]
-    root = _function_span(session_id, events)
+    """One pass over the session's rows in start order: the session row, the function
+    span (the first carrying the datapoint row in `inputs.dp`, else the first child of
+    the session), the datapoint, the first error, every score and event."""
+    starts = [_start(row) for row in rows]
+    ordered = sorted(zip(starts, rows, strict=True), key=_row_order)
+    session: Mapping[str, object] | None = None
+    with_row: Mapping[str, object] | None = None
+    first_child: Mapping[str, object] | None = None
+    datapoint_id: str | None = None
+    error: str | None = None
+    scores: list[Score] = []
+    events: list[EventRef] = []
+    for start, row in ordered:
+        event_id = str(row.get("event_id"))
+        if session is None and event_id == session_id:
+            session = row
+        else:
+            if with_row is None and "dp" in as_object(row.get("inputs")):
+                with_row = row
+            if first_child is None and row.get("parent_id") in (session_id, None):
+                first_child = row
+            if datapoint_id is None:
+                datapoint_id = _datapoint_of(row)
+        if error is None and row.get("error") is not None:
+            error = str(row["error"])
+        name, kind = _name(row), str(row.get("event_type"))
+        scores.extend(_scores(row, name, kind, event_id))
+        events.append(EventRef(event_id, name, kind, start))
+    if session is not None:
+        datapoint_id = _datapoint_of(session) or datapoint_id
+    root = with_row or first_child
     dp = _row_of_dataset(root)
     feedback = as_object((session or {}).get("feedback"))
     ground_truth = feedback.get("ground_truth")
@@ -128,34 +156,27 @@ def _trace(session_id: str, rows: list[Mapping[str, object]]) -> SessionTrace:
         outputs = root_outputs.get("result", root_outputs or None)
     return SessionTrace(
         session_id=session_id,
-        datapoint_id=_datapoint_id(session, events),
-        start_time=finite_number((session or rows[0]).get("start_time")),
-        error=next((str(r["error"]) for r in rows if r.get("error") is not None), None),
+        datapoint_id=datapoint_id,
+        start_time=_start(session) if session is not None else ordered[0][0],
+        error=error,
         inputs=as_object((session or {}).get("inputs")) or as_object(dp.get("inputs")),
         outputs=outputs,
         ground_truth=ground_truth,
-        scores=tuple(score for row in rows for score in _scores(row)),
-        events=tuple(
-            EventRef(
-                event_id=str(r.get("event_id")),
-                event_name=_name(r),
-                event_type=str(r.get("event_type")),
-                start_time=finite_number(r.get("start_time")),
-            )
-            for r in rows
-        ),
+        scores=tuple(scores),
+        events=tuple(events),
     )
 
 
-def _function_span(
-    session_id: str, events: list[Mapping[str, object]]
-) -> Mapping[str, object] | None:
-    """The span of the evaluated function: the first carrying the datapoint row
-    (`inputs.dp`), else the first child of the session."""
-    with_row = next((e for e in events if "dp" in as_object(e.get("inputs"))), None)
-    if with_row is not None:
-        return with_row
-    return next((e for e in events if e.get("parent_id") in (session_id, None)), None)
+def _start(row: Mapping[str, object]) -> float | None:
+    start = row.get("start_time")
+    if type(start) is float and math.isfinite(start):  # the stored case: skip the checks
+        return start
+    return finite_number(start)
+
+
+def _row_order(started: tuple[float | None, Mapping[str, object]]) -> tuple[float, str]:
+    start, row = started
+    return (_order(start), str(row.get("event_id")))
 
 
 def _row_of_dataset(span: Mapping[str, object] | None) -> JsonObject:
@@ -169,30 +190,25 @@ def _row_of_dataset(span: Mapping[str, object] | None) -> JsonObject:
     return raw if isinstance(raw, dict) else {}
 
 
-def _datapoint_id(
-    session: Mapping[str, object] | None, events: list[Mapping[str, object]]
-) -> str | None:
-    for row in (session, *events):
-        value = as_object(row.get("metadata")).get("datapoint_id") if row is not None else None
-        if isinstance(value, str) and value:
-            return value
-    return None
+def _datapoint_of(row: Mapping[str, object]) -> str | None:
+    value = as_object(row.get("metadata")).get("datapoint_id")
+    return value if isinstance(value, str) and value else None
 
 
-def _scores(row: Mapping[str, object]) -> list[Score]:
+def _scores(row: Mapping[str, object], name: str, kind: str, event_id: str) -> list[Score]:
+    """The scores of one event's `metrics` (the types are checked inline: this runs
+    for every value of every run read)."""
     out = []
-    for name, raw in as_object(row.get("metrics")).items():
-        value = score_value(raw)
+    for metric, raw in as_object(row.get("metrics")).items():
+        kind_of = type(raw)
+        if kind_of is float:
+            value: ScoreValue | None = raw if math.isfinite(raw) else None
+        elif kind_of is bool or kind_of is str:
+            value = raw
+        else:
+            value = score_value(raw)
         if value is not None:
-            out.append(
-                Score(
-                    name=name,
-                    event_name=_name(row),
-                    event_type=str(row.get("event_type")),
-                    value=value,
-                    event_id=str(row.get("event_id")),
-                )
-            )
+            out.append(Score(metric, name, kind, value, event_id))
     return out
 
 
@@ -209,6 +225,6 @@ def _name(row: Mapping[str, object]) -> str:
     return name if isinstance(name, str) else "unknown"
 
 
-def _order(start: object) -> float:
-    number = finite_number(start)
-    return number if number is not None else float("inf")
+def _order(start: float | None) -> float:
+    """A start time as a sort key: a missing one sorts last."""
+    return math.inf if start is None else start

@@ -19,6 +19,7 @@ import orjson
 
 from hivekeeper.domain.errors import NotFound
 from hivekeeper.domain.evaluation.changelog import VersionKey
+from hivekeeper.domain.filters import integer_or_none
 from hivekeeper.domain.types import JsonObject
 
 DEPLOYED = "deployed"
@@ -93,8 +94,9 @@ def find(versions: Sequence[Version], ref: str) -> Version:
     versions = ordered(versions)
     text = ref.strip()
     digits = text[1:] if text[:1] in ("v", "V") else text
-    if digits.isdigit() and 1 <= int(digits) <= len(versions):
-        return versions[int(digits) - 1]
+    number = integer_or_none(digits, len(versions))
+    if number is not None and 1 <= number <= len(versions):
+        return versions[number - 1]
     for version in versions:
         if text in (version.change_id, version.sha, version.name):
             return version

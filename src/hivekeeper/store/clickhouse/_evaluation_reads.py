@@ -63,6 +63,11 @@ _RUN_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start
     if(JSONHas(metadata, 'datapoint_id'),
         concat('{"datapoint_id":', JSONExtractRaw(metadata, 'datapoint_id'), '}'), '{}')"""
 """A run's events as `traces.RunRow` (see `EvaluationDb.run_columns`)."""
+_SCORE_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start_time, error,
+    '{}', '{}', metrics, '{}',
+    if(JSONHas(metadata, 'datapoint_id'),
+        concat('{"datapoint_id":', JSONExtractRaw(metadata, 'datapoint_id'), '}'), '{}')"""
+"""`_RUN_COLUMNS` with inputs, outputs and feedback left out (see `EvaluationDb.score_columns`)."""
 _MARK = "{?}"
 
 
@@ -268,12 +273,18 @@ class ClickHouseEvaluationReads:
         ]
 
     def run_rows(
-        self, project_id: str, run_id: str, conditions: Sequence[Condition] = ()
+        self,
+        project_id: str,
+        run_id: str,
+        conditions: Sequence[Condition] = (),
+        *,
+        scores_only: bool = False,
     ) -> list[RunRow]:
         sessions = run_sessions_sql(project_id, run_id)
         project = param(project_id, _MARK)
+        columns = _SCORE_COLUMNS if scores_only else _RUN_COLUMNS
         query = sql(
-            f"SELECT {_RUN_COLUMNS} FROM events FINAL WHERE project_id = ",
+            f"SELECT {columns} FROM events FINAL WHERE project_id = ",
             project,
             " AND event_type IS NOT NULL AND session_id IN (",
             sessions,

@@ -150,8 +150,7 @@ class EvaluationBatch:
     def _live(self, project_id: str, entity: Entity, entity_id: str) -> Folded:
         folded = self._folded(project_id, entity, [entity_id]).get(entity_id)
         if folded is None:
-            field = {"dataset": "dataset_id", "run": "run_id"}.get(entity, "id")
-            raise NotFound(f"no {entity} {entity_id}", field=field)
+            raise NotFound(f"no {entity} {entity_id}", field=_id_field(entity))
         return folded
 
     def _save(
@@ -166,7 +165,7 @@ class EvaluationBatch:
     ) -> None:
         """Create a record (Conflict if live) or patch a live one (NotFound)."""
         if create and self._folded(project_id, entity, [entity_id]):
-            raise Conflict(f"{entity} {entity_id} already exists", field="id")
+            raise Conflict(f"{entity} {entity_id} already exists", field=_id_field(entity))
         if not create:
             self._live(project_id, entity, entity_id)
         kind = "create" if create else "update"
@@ -383,3 +382,8 @@ class EvaluationBatch:
             ids = sorted({row[0] for row in sessions} | set(queued))
             self._events.delete_sessions(op.project_id, ids)
         self._patch(op.project_id, "run", op.run_id, at_ms, op.change_id, "delete")
+
+
+def _id_field(entity: Entity) -> str:
+    """The field a NotFound or Conflict about `entity` names, as the row stores do."""
+    return {"dataset": "dataset_id", "run": "run_id"}.get(entity, "id")

@@ -401,6 +401,18 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         )
         return decode_row(rows[0]) if rows else None
 
+    def get_events(self, project_id: str, event_ids: Sequence[str]) -> list[StoredRow]:
+        rows: list[StoredRow] = []
+        session = self._session()
+        for chunk in chunks(list(dict.fromkeys(event_ids)), IN_CHUNK):
+            found = session.rows(
+                f"{SELECT_EVENTS} WHERE project_id = {{p:String}} "
+                f"AND event_id IN {{ids:Array(String)}} AND {VISIBLE}",
+                {"p": project_id, "ids": list(chunk)},
+            )
+            rows += map(decode_row, found)
+        return rows
+
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         rows = self._session().rows(
             f"{SELECT_EVENTS} WHERE project_id = {{p:String}} AND session_id = {{s:String}} "

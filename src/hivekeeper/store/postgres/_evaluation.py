@@ -28,6 +28,11 @@ _RUN_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start
     CASE WHEN metadata -> 'datapoint_id' IS NULL THEN '{}'::jsonb
         ELSE jsonb_build_object('datapoint_id', metadata -> 'datapoint_id') END"""
 
+_SCORE_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start_time, error,
+    '{}'::jsonb, '{}'::jsonb, metrics, '{}'::jsonb,
+    CASE WHEN metadata -> 'datapoint_id' IS NULL THEN '{}'::jsonb
+        ELSE jsonb_build_object('datapoint_id', metadata -> 'datapoint_id') END"""
+
 
 class PostgresEvaluationDb:
     """A psycopg connection as an `EvaluationDb`. The shared SQL holds no `?` but its
@@ -35,6 +40,7 @@ class PostgresEvaluationDb:
 
     for_update = " FOR UPDATE"
     run_columns = _RUN_COLUMNS
+    score_columns = _SCORE_COLUMNS
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

@@ -281,6 +281,14 @@ UPDATE events SET run_id = metadata ->> 'run_id'
 CREATE INDEX events_by_run ON events (project_id, run_id) WHERE run_id IS NOT NULL;
 """
 
+# Data-plane keys (`hh_fgdp_…`): PostgreSQL named the column's CHECK constraint
+# `<table>_<column>_check` when 0001 created it.
+_DATAPLANE_KEYS = """
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_kind_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check
+    CHECK (kind IN ('full', 'ingest', 'dataplane'));
+"""
+
 
 def _run(script: str) -> Migration:
     def step(conn: psycopg.Connection) -> None:
@@ -296,6 +304,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0004_pending_since", _run(_PENDING_SINCE)),
     ("0005_evaluation", _run(_EVALUATION)),
     ("0006_event_run_id", _run(_EVENT_RUN_ID)),
+    ("0007_dataplane_keys", _run(_DATAPLANE_KEYS)),
 )
 
 

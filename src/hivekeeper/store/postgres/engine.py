@@ -304,6 +304,17 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
             ).fetchone()
         return decode_row(row) if row else None
 
+    def get_events(self, project_id: str, event_ids: Sequence[str]) -> list[StoredRow]:
+        ids = list(dict.fromkeys(i for i in event_ids if "\x00" not in i))
+        if not ids:
+            return []
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"{SELECT_EVENTS} WHERE project_id = %s AND event_id = ANY(%s) AND {VISIBLE}",
+                (project_id, ids),
+            ).fetchall()
+        return [decode_row(r) for r in rows]
+
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         if "\x00" in session_id:
             return []

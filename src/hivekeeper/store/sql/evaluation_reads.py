@@ -260,12 +260,18 @@ class SqlEvaluationReads:
         return RunPage(runs, int(total), int(unfiltered))
 
     def run_rows(
-        self, project_id: str, run_id: str, conditions: Sequence[Condition] = ()
+        self,
+        project_id: str,
+        run_id: str,
+        conditions: Sequence[Condition] = (),
+        *,
+        scores_only: bool = False,
     ) -> list[RunRow]:
         sessions, params = _RUN_SESSIONS, [project_id, run_id, project_id, run_id]
         with self._evaluation_db() as db:
+            columns = db.score_columns if scores_only else db.run_columns
             query = (
-                f"SELECT {db.run_columns} FROM events WHERE project_id = ? "
+                f"SELECT {columns} FROM events WHERE project_id = ? "
                 f"AND event_type IS NOT NULL AND session_id IN ({sessions})"
             )
             args: list[object] = [project_id, *params]

@@ -24,12 +24,18 @@ _RUN_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start
     CASE WHEN json_type(metadata, '$.datapoint_id') IS NULL THEN '{}'
         ELSE json_object('datapoint_id', json(metadata -> '$.datapoint_id')) END"""
 
+_SCORE_COLUMNS = """event_id, session_id, parent_id, event_type, event_name, start_time, error,
+    '{}', '{}', metrics, '{}',
+    CASE WHEN json_type(metadata, '$.datapoint_id') IS NULL THEN '{}'
+        ELSE json_object('datapoint_id', json(metadata -> '$.datapoint_id')) END"""
+
 
 class SqliteEvaluationDb:
     """A SQLite connection as an `EvaluationDb`."""
 
     for_update = ""
     run_columns = _RUN_COLUMNS
+    score_columns = _SCORE_COLUMNS
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn

@@ -210,6 +210,25 @@ def _add_event_run_id(conn: sqlite3.Connection) -> None:
     )
 
 
+def _allow_dataplane_keys(conn: sqlite3.Connection) -> None:
+    # A CHECK constraint cannot be altered in SQLite: the table is rebuilt with the new
+    # kind allowed, its rows (ids, hashes, revocations) copied as they are. Nothing
+    # references api_keys, so dropping the old table breaks no foreign key.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE api_keys_new (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id),
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'ingest', 'dataplane')),
+            secret_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, revoked_at REAL);
+        INSERT INTO api_keys_new (id, project_id, kind, secret_hash, created_at, revoked_at)
+            SELECT id, project_id, kind, secret_hash, created_at, revoked_at FROM api_keys;
+        DROP TABLE api_keys;
+        ALTER TABLE api_keys_new RENAME TO api_keys;
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -229,6 +248,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0006_pending_since", _add_pending_since),
     ("0007_evaluation", _create_evaluation),
     ("0008_event_run_id", _add_event_run_id),
+    ("0009_dataplane_keys", _allow_dataplane_keys),
 )
 
 

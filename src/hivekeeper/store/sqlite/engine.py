@@ -310,6 +310,17 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
             ).fetchone()
         return decode_row(row) if row else None
 
+    def get_events(self, project_id: str, event_ids: Sequence[str]) -> list[StoredRow]:
+        rows = []
+        with self._read() as conn:
+            for chunk in chunks(list(dict.fromkeys(event_ids)), IN_CHUNK):
+                marks = ", ".join("?" for _ in chunk)
+                rows += conn.execute(
+                    f"{SELECT_EVENTS} WHERE project_id = ? AND event_id IN ({marks}) AND {VISIBLE}",
+                    (project_id, *chunk),
+                ).fetchall()
+        return [decode_row(r) for r in rows]
+
     def session_events(self, project_id: str, session_id: str) -> list[StoredRow]:
         with self._read() as conn:
             rows = conn.execute(
