@@ -293,6 +293,24 @@ def test_values_and_paths_are_bound_never_spliced(events: sqlite3.Connection) ->
     assert events.execute("SELECT COUNT(*) FROM events").fetchone() == (7,)
 
 
+def test_a_model_filter_is_answered_from_its_index(events: sqlite3.Connection) -> None:
+    # Filtering by model scanned every row of the project (a JSON parse each); the
+    # expression index answers it, its page and its total, from the matching rows only.
+    query = parse_export_body(
+        {"filters": [{"field": "config.model", "operator": "is", "value": "gpt-4o"}]},
+        now_ms=NOW_MS,
+    )
+    sql, params = where_clause("p1", query)
+    for statement in (
+        f"SELECT COUNT(*) FROM events WHERE {sql}",
+        f"SELECT * FROM events WHERE {sql} ORDER BY start_time DESC, event_id DESC LIMIT 50",
+    ):
+        plan = " ".join(row[3] for row in events.execute(f"EXPLAIN QUERY PLAN {statement}", params))
+        assert "USING INDEX events_by_model" in plan, plan
+    rows, total = select_events(events, "p1", query)
+    assert ([row["event_id"] for row in rows], total) == (["m1"], 1)
+
+
 def test_where_clause_shape() -> None:
     sql, params = where_clause("p1", EventQuery(conditions=(), start_ms=1.0, end_ms=2.0))
     assert (

@@ -229,6 +229,30 @@ def _allow_dataplane_keys(conn: sqlite3.Connection) -> None:
     )
 
 
+INDEXED_PATHS = frozenset({("config", ("model",))})
+"""JSON fields with an expression index (`_index_model`): `_reads` writes their path as
+a literal, so a filter's expression is the indexed one (a bound path never matches)."""
+
+
+def _index_model(conn: sqlite3.Connection) -> None:
+    # The text of `config.model` exactly as `_reads` renders a string filter on it, with
+    # the path a literal; then start_time (a filtered page comes in its order) and
+    # event_type (a count checks visibility without reading the row). A test checks
+    # that the planner picks it for such a filter.
+    value = """json_extract("config", '$."model"')"""
+    number = (
+        f"(CASE WHEN {value} = CAST({value} AS INTEGER) THEN CAST(CAST({value} AS INTEGER) "
+        f"AS TEXT) ELSE CAST({value} AS TEXT) END)"
+    )
+    text = (
+        f"""(CASE json_type("config", '$."model"') WHEN 'true' THEN 'true' """
+        f"WHEN 'false' THEN 'false' WHEN 'real' THEN {number} ELSE CAST({value} AS TEXT) END)"
+    )
+    conn.execute(
+        f"CREATE INDEX events_by_model ON events (project_id, {text}, start_time, event_type)"
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction.
 
@@ -249,6 +273,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_evaluation", _create_evaluation),
     ("0008_event_run_id", _add_event_run_id),
     ("0009_dataplane_keys", _allow_dataplane_keys),
+    ("0010_model_index", _index_model),
 )
 
 
