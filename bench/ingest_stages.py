@@ -33,12 +33,12 @@ from typing import Any
 
 from harness import raw_insert_rate, serve, stored_rows
 from otlp_ingest import (
-    DEFAULT_GENERATOR,
     LIMITS,
     PROJECT,
     SOURCE,
     load_generator,
     run_load,
+    scenario_arguments,
     wait_until_queryable,
 )
 
@@ -171,11 +171,7 @@ def server_cpu(gen: Any, requests: list[Any], spans: int, args: argparse.Namespa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--load-generator", type=Path, default=DEFAULT_GENERATOR)
-    parser.add_argument("--sessions", type=int, default=2000)
-    parser.add_argument("--spans-per-session", type=int, default=10)
-    parser.add_argument("--batch-spans", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=4)
+    scenario_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="stage the store on this (default: SQLite)")
     parser.add_argument("--no-server", action="store_true", help="stages in process only")
