@@ -64,6 +64,6 @@ def test_annotation_queues_answer_501_to_full_keys_only(
         with server.client(server.new_key(kind=kind)) as limited:
             for method, path in QUEUES:
                 refused(limited.request(method, path, json={}), 403, "FORBIDDEN")
-    with httpx.Client(base_url=server.url) as anonymous:
+    with server.anonymous() as anonymous:
         for method, path in QUEUES:
             refused(anonymous.request(method, path), 401, "UNAUTHORIZED")
