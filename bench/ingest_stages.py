@@ -4,7 +4,7 @@ Two measurements of the same requests (`otlp_ingest.py`'s scenario), in one run:
 
 1. in process, each stage alone over every request, in µs of CPU per span:
    decode (protobuf → `Span`s), mapping (`spans_to_ops`), and the store's write of
-   the writer's usual batch (4 requests), split into load (reading the keys),
+   the writer's usual batch (4 requests), split into load (locking and reading the keys),
    merge (`apply_ops` and the planner around it), encoding (`encode_row`), insert
    (the statements) and commit;
 2. a real `hivekeeper serve` fed by the load generator: the server process's CPU
@@ -81,6 +81,9 @@ class _TimedWrites:
     def __init__(self, inner: Any, clock: _Clock) -> None:
         self._inner = inner
         self.evaluation = inner.evaluation
+        # Taking the keys' locks (PostgreSQL) belongs with reading them; an older
+        # checkout (PYTHONPATH=<its src>, for a before/after) has no reserve step.
+        self.reserve = clock.wrap("load", getattr(inner, "reserve", lambda keys: None))
         self.load = clock.wrap("load", inner.load)
         self.insert_new = clock.wrap("insert", inner.insert_new)
         self.save = clock.wrap("insert", inner.save)
