@@ -311,6 +311,19 @@ def test_a_model_filter_is_answered_from_its_index(events: sqlite3.Connection) -
     assert ([row["event_id"] for row in rows], total) == (["m1"], 1)
 
 
+def test_the_session_total_is_counted_in_the_session_index(events: sqlite3.Connection) -> None:
+    # The total of a session list read every session row to check its type (seconds
+    # at a million events); the index holds the type, so the count reads only it.
+    query = parse_export_body(
+        {"filters": [{"field": "event_type", "operator": "is", "value": "session"}]},
+        now_ms=NOW_MS,
+    )
+    sql, params = where_clause("p1", query)
+    plan = events.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM events WHERE {sql}", params)
+    assert "COVERING INDEX events_sessions" in " ".join(row[3] for row in plan)
+    assert select_events(events, "p1", query)[1] == 2
+
+
 def test_where_clause_shape() -> None:
     sql, params = where_clause("p1", EventQuery(conditions=(), start_ms=1.0, end_ms=2.0))
     assert (
