@@ -324,6 +324,22 @@ def test_the_session_total_is_counted_in_the_session_index(events: sqlite3.Conne
     assert select_events(events, "p1", query)[1] == 2
 
 
+def test_sessions_sorted_by_cost_are_read_in_cost_order(events: sqlite3.Connection) -> None:
+    # Sorting sessions by cost sorted every session of the project for one page; the
+    # page now walks an index of session costs from its end.
+    sessions = parse_export_body(
+        {"filters": [{"field": "event_type", "operator": "is", "value": "session"}]},
+        now_ms=NOW_MS,
+    )
+    query = EventQuery(conditions=sessions.conditions, sort="cost", descending=True, limit=1)
+    sql, params = where_clause("p1", query)
+    page = f"SELECT * FROM events WHERE {sql} ORDER BY cost DESC, event_id DESC LIMIT 1"
+    plan = " ".join(row[3] for row in events.execute(f"EXPLAIN QUERY PLAN {page}", params))
+    assert "USING INDEX events_sessions_by_cost" in plan, plan
+    rows, total = select_events(events, "p1", query)
+    assert ([row["event_id"] for row in rows], total) == (["s2"], 2)  # 1.0 over 0.25
+
+
 def test_where_clause_shape() -> None:
     sql, params = where_clause("p1", EventQuery(conditions=(), start_ms=1.0, end_ms=2.0))
     assert (
