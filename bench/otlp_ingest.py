@@ -254,13 +254,18 @@ def measure_overload(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """The reference scenario's options (generator, sessions, spans, batch, connections)."""
     parser.add_argument("--load-generator", type=Path, default=DEFAULT_GENERATOR)
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--spans-per-session", type=int, default=10)
     parser.add_argument("--batch-spans", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    scenario_arguments(parser)
     parser.add_argument("--format", choices=["protobuf", "json"], default="protobuf")
     parser.add_argument("--overload", action="store_true", help="also measure memory at 10x")
     args = parser.parse_args()

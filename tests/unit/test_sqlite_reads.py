@@ -293,6 +293,53 @@ def test_values_and_paths_are_bound_never_spliced(events: sqlite3.Connection) ->
     assert events.execute("SELECT COUNT(*) FROM events").fetchone() == (7,)
 
 
+def test_a_model_filter_is_answered_from_its_index(events: sqlite3.Connection) -> None:
+    # Filtering by model scanned every row of the project (a JSON parse each); the
+    # expression index answers it, its page and its total, from the matching rows only.
+    query = parse_export_body(
+        {"filters": [{"field": "config.model", "operator": "is", "value": "gpt-4o"}]},
+        now_ms=NOW_MS,
+    )
+    sql, params = where_clause("p1", query)
+    for statement in (
+        f"SELECT COUNT(*) FROM events WHERE {sql}",
+        f"SELECT * FROM events WHERE {sql} ORDER BY start_time DESC, event_id DESC LIMIT 50",
+    ):
+        plan = " ".join(row[3] for row in events.execute(f"EXPLAIN QUERY PLAN {statement}", params))
+        assert "USING INDEX events_by_model" in plan, plan
+    rows, total = select_events(events, "p1", query)
+    assert ([row["event_id"] for row in rows], total) == (["m1"], 1)
+
+
+def test_the_session_total_is_counted_in_the_session_index(events: sqlite3.Connection) -> None:
+    # The total of a session list read every session row to check its type (seconds
+    # at a million events); the index holds the type, so the count reads only it.
+    query = parse_export_body(
+        {"filters": [{"field": "event_type", "operator": "is", "value": "session"}]},
+        now_ms=NOW_MS,
+    )
+    sql, params = where_clause("p1", query)
+    plan = events.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM events WHERE {sql}", params)
+    assert "COVERING INDEX events_sessions" in " ".join(row[3] for row in plan)
+    assert select_events(events, "p1", query)[1] == 2
+
+
+def test_sessions_sorted_by_cost_are_read_in_cost_order(events: sqlite3.Connection) -> None:
+    # Sorting sessions by cost sorted every session of the project for one page; the
+    # page now walks an index of session costs from its end.
+    sessions = parse_export_body(
+        {"filters": [{"field": "event_type", "operator": "is", "value": "session"}]},
+        now_ms=NOW_MS,
+    )
+    query = EventQuery(conditions=sessions.conditions, sort="cost", descending=True, limit=1)
+    sql, params = where_clause("p1", query)
+    page = f"SELECT * FROM events WHERE {sql} ORDER BY cost DESC, event_id DESC LIMIT 1"
+    plan = " ".join(row[3] for row in events.execute(f"EXPLAIN QUERY PLAN {page}", params))
+    assert "USING INDEX events_sessions_by_cost" in plan, plan
+    rows, total = select_events(events, "p1", query)
+    assert ([row["event_id"] for row in rows], total) == (["s2"], 2)  # 1.0 over 0.25
+
+
 def test_where_clause_shape() -> None:
     sql, params = where_clause("p1", EventQuery(conditions=(), start_ms=1.0, end_ms=2.0))
     assert (

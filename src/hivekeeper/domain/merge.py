@@ -236,6 +236,24 @@ def keys_to_load(ops: Iterable[MergeOp]) -> set[Key]:
     return keys
 
 
+def assumed_new(ops: Iterable[MergeOp]) -> set[Key]:
+    """The rows a batch may write without reading first: those of its upserts that no
+    op names as a session and no update targets. Such a row is new unless the event
+    was sent before (a retry), which inserting it reveals."""
+    upserted: set[Key] = set()
+    named: set[Key] = set()
+    for op in ops:
+        key = (op.project_id, op.patch["event_id"])
+        if isinstance(op, Upsert):
+            upserted.add(key)
+        else:
+            named.add(key)
+        session_id = op.patch.get("session_id")
+        if session_id:
+            named.add((op.project_id, session_id))
+    return upserted - named
+
+
 def session_keys(rows: Iterable[StoredRow]) -> set[Key]:
     """The session rows that roll-ups of these rows will update."""
     return {

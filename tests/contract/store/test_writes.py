@@ -81,6 +81,25 @@ def test_a_repeated_batch_changes_nothing(store: Store, project: str) -> None:
     assert _row(store, project, "s")["num_events"] == 1
 
 
+def test_a_retried_batch_with_new_events_counts_each_event_once(
+    store: Store, project: str
+) -> None:
+    # Row stores insert first and read only on a clash: the clash must undo the
+    # insert-first attempt whole, or the session would count the retried event twice.
+    first = Upsert(project, _event("m1", "s", "model", metadata={"total_tokens": 10}))
+    store.write_batch([first], NOW)
+    retry = [
+        Upsert(project, _event("m2", "s", "model", metadata={"total_tokens": 5})),
+        first,
+        Upsert(project, _event("t", "s", error="boom")),
+    ]
+    store.write_batch(retry, NOW + 1000)
+    session = _row(store, project, "s")
+    assert (session["num_events"], session["num_model_events"]) == (3, 2)
+    assert (session["total_tokens"], session["error_count"]) == (15, 1)
+    assert _ids(store, project) == {"s", "m1", "m2", "t"}
+
+
 def test_session_rollups_follow_their_events_in_out_and_away(store: Store, project: str) -> None:
     store.write_batch(
         [

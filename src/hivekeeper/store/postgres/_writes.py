@@ -29,6 +29,9 @@ class PostgresWrites:
         self._locks = locks
         self.evaluation = PostgresEvaluationDb(conn)
 
+    def reserve(self, keys: Collection[Key]) -> None:
+        self._locks.acquire(keys)
+
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         self._locks.acquire(keys)
         rows: dict[Key, StoredRow] = {}

@@ -4,9 +4,13 @@ A row store keeps one row per `(project_id, event_id)` and changes it in place, 
 the transaction the engine opens for a batch. `apply` runs the batch's steps in
 `in_write_order`, each step once for both engines:
 
-- a run of merges loads the rows it names and their sessions, applies
+- a run of merges is applied insert first: it loads only the rows it cannot assume
+  new (sessions, the targets of updates) and their sessions, applies
   `domain.merge.apply_ops` (the merge rule, the roll-ups, type conflicts, the
-  children cap), then inserts the rows that are new and saves the others;
+  children cap) as if every other row were new, inserts the new rows and saves the
+  others. Should an assumed-new row turn out to be stored (a retried export), its
+  inserted neighbours are deleted again and the run is applied read first: loading
+  every row it names, so roll-ups stay exact either way;
 - a delete takes an event's contribution off its session's roll-ups, or removes a
   whole session;
 - retention (`ExpireSessions`, `ExpirePending`) is each engine's own set-based SQL;
@@ -17,9 +21,9 @@ An engine (a `RowStore`) supplies `RowWrites` bound to its open transaction.
 PostgreSQL's key locks live inside its primitives: every key is locked before it is
 read or written.
 
-`insert_new` says which rows already existed, so an insert-first merge (insert what
-looks new, then read-merge-write only the keys that turn out to exist) changes
-`_merge` alone. Read first, as here, a row is new only if loading it found nothing.
+Almost every ingested event is new, and loading a key that is not there costs an
+index search per key for nothing (PostgreSQL: a round trip), so the common case reads
+only the sessions its roll-ups need.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hivekeeper.domain.errors import HivekeeperError
 from hivekeeper.domain.evaluation.ops import EvaluationOp, stamp
 from hivekeeper.domain.merge import (
     apply_ops,
+    assumed_new,
     in_write_order,
     keys_to_load,
     session_keys,
@@ -56,6 +61,10 @@ from hivekeeper.store.sql.evaluation_db import EvaluationDb
 
 class RowWrites(Protocol):
     """What a row store does inside one write transaction, each a statement or a few."""
+
+    def reserve(self, keys: Collection[Key]) -> None:
+        """Make these keys the transaction's before any is read or written (PostgreSQL:
+        their key locks, in one order; SQLite's one writer holds them all already)."""
 
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         """The stored rows of those `keys` that exist, pending ones included."""
@@ -128,11 +137,56 @@ def _merge(
     max_children_ids: int,
     skipped: list[Skipped],
 ) -> None:
+    if not _merge_insert_first(engine, ops, now_ms, max_children_ids, skipped):
+        _merge_read_first(engine, ops, now_ms, max_children_ids, skipped)
+
+
+def _merge_insert_first(
+    engine: RowWrites,
+    ops: list[MergeOp],
+    now_ms: float,
+    max_children_ids: int,
+    skipped: list[Skipped],
+) -> bool:
+    """Apply `ops` assuming their upserted rows are new; False, with nothing written,
+    when one is not (or when `apply_ops` refuses the batch, which the read-first path
+    then decides with every row at hand)."""
+    needed = keys_to_load(ops)
+    assumed = assumed_new(ops)
+    if not assumed:
+        return False
+    engine.reserve(needed)
+    rows = engine.load(needed - assumed)
+    rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
+    stored = set(rows)
+    notes: list[Skipped] = []
+    try:
+        changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=notes)
+    except HivekeeperError:
+        return False
+    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
+    ordered = sorted(changed)
+    fresh = [key for key in ordered if key not in stored]
+    existed = engine.insert_new([rows[key] for key in fresh])
+    if existed:
+        engine.delete_rows([key for key in fresh if key not in existed])
+        return False
+    engine.save([rows[key] for key in ordered if key in stored])
+    skipped.extend(notes)
+    return True
+
+
+def _merge_read_first(
+    engine: RowWrites,
+    ops: list[MergeOp],
+    now_ms: float,
+    max_children_ids: int,
+    skipped: list[Skipped],
+) -> None:
     rows = engine.load(keys_to_load(ops))
     rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
     stored = set(rows)
     changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
-    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
     ordered = sorted(changed)
     existed = engine.insert_new([rows[key] for key in ordered if key not in stored])
     if existed:

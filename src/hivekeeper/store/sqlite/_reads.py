@@ -34,7 +34,7 @@ from hivekeeper.store.sql.fragments import sql as _sql
 from hivekeeper.store.sql.identifiers import quote_column
 from hivekeeper.store.sql.keyset import after_row
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
-from hivekeeper.store.sqlite._schema import VISIBLE
+from hivekeeper.store.sqlite._schema import INDEXED_PATHS, VISIBLE
 
 _TEXT_COLUMNS = frozenset(COLUMNS) - {"start_time", "end_time", "duration"}
 # Session aggregates as `rollup_metadata()` names them; feedback_count surfaces only
@@ -235,7 +235,11 @@ def _operand(field: FieldRef) -> _Operand:
     namespace = quote_column(field.namespace or "")
     if not field.path:
         return _Operand(_Sql(namespace), _Sql(namespace), _Sql(f"{namespace} <> '{{}}'"))
-    path = _param(_json_path(field.path))
+    json_path = _json_path(field.path)
+    # An indexed field's path is written out (a fixed allow-listed literal), so the
+    # planner sees the index's expression; any other path stays a bound value.
+    indexed = (field.namespace, field.path) in INDEXED_PATHS
+    path = _Sql(f"'{json_path}'") if indexed else _param(json_path)
     value = _sql("json_extract(", namespace, ", ", path, ")")
     text = _sql(
         "(CASE json_type(", namespace, ", ", path, ") WHEN 'true' THEN 'true' "

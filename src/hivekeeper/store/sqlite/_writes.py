@@ -27,6 +27,9 @@ class SqliteWrites:
         self._conn = conn
         self.evaluation = SqliteEvaluationDb(conn)
 
+    def reserve(self, keys: Collection[Key]) -> None:
+        """Nothing to take: the writer's `BEGIN IMMEDIATE` already holds every key."""
+
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         rows: dict[Key, StoredRow] = {}
         for project_id, event_ids in by_project(keys, IN_CHUNK):
