@@ -958,11 +958,9 @@ def test_capture_openinference_instrumentor() -> None:
     assert chat["event_type"] == "model"
     assert chat["config"]["model"] == "gpt-4o-mini-2024-07-18"
     assert chat["config"]["provider"] == "openai"
-    assert chat["config"]["hyperparameters"] == {
-        "model": "gpt-4o-mini",
-        "max_tokens": 50,
-        "temperature": 0.1,
-    }
+    # The request's model is no hyperparameter (issue 15): it is the request model.
+    assert chat["config"]["hyperparameters"] == {"max_tokens": 50, "temperature": 0.1}
+    assert chat["config"]["request_model"] == "gpt-4o-mini"
     assert chat["config"]["tools"][0]["function"]["name"] == "get_weather"
     assert chat["inputs"] == {
         "chat_history": [
