@@ -227,3 +227,70 @@ def test_logfire_spans_are_named_by_their_rendered_message_and_keep_their_tags()
     assert patch["metadata"]["tags"] == ["checkout", "beta"]
     assert patch["metadata"]["logfire"]["msg_template"].startswith("Chat Completion with {")
     assert "msg" not in patch["metadata"]["logfire"]
+
+
+def _logfire_pair() -> tuple[Span, Span]:
+    request_data = '{"model": "gpt-4o-mini", "stream": true}'
+    request = span(
+        "b2",
+        "a1",
+        name="Chat Completion with {request_data[model]!r}",
+        kind=3,
+        **attrs(
+            logfire__span_type="span",
+            logfire__msg="Chat Completion with 'gpt-4o-mini'",
+            logfire__msg_template="Chat Completion with {request_data[model]!r}",
+            request_data=request_data,
+            gen_ai__request__model="gpt-4o-mini",
+        ),
+    )
+    log = span(
+        "c3",
+        "a1",
+        name="streaming response from {request_data[model]!r} took {duration:.2f}s",
+        **attrs(
+            logfire__span_type="log",
+            logfire__msg="streaming response from 'gpt-4o-mini' took 0.12s",
+            logfire__msg_template="streaming response from {request_data[model]!r} took "
+            "{duration:.2f}s",
+            request_data=request_data,
+            duration=0.12,
+            gen_ai__request__model="gpt-4o-mini",
+            gen_ai__response__model="gpt-4o-mini-2024-07-18",
+            gen_ai__usage__input_tokens=12,
+            gen_ai__usage__output_tokens=6,
+            gen_ai__output__messages='[{"role": "assistant", "parts": '
+            '[{"type": "text", "content": "Hello"}]}]',
+        ),
+    )
+    return request, log
+
+
+def _one_model(rows: dict[Key, StoredRow]) -> StoredRow:
+    (model,) = [row for row in rows.values() if row["event_type"] == "model"]
+    return model
+
+
+def test_a_logfire_stream_is_one_model_event_with_its_output_and_usage() -> None:
+    request, log = _logfire_pair()
+    model = _one_model(stored(spans_to_ops(P, [span("a1", name="turn"), request, log])))
+    assert model["event_id"] == span_event_id(TRACE, "b2" * 8)
+    assert model["outputs"]["content"] == "Hello"
+    assert (model["metadata"]["prompt_tokens"], model["metadata"]["completion_tokens"]) == (12, 6)
+    assert model["config"]["model"] == "gpt-4o-mini-2024-07-18"
+
+
+def test_a_logfire_stream_log_in_a_later_export_still_folds() -> None:
+    traces = TraceSessions()
+    request, log = _logfire_pair()
+    rows = stored(spans_to_ops(P, [request], traces=traces))
+    rows = stored(spans_to_ops(P, [log], traces=traces), rows)
+    stored(spans_to_ops(P, [span("a1", name="turn")], traces=traces), rows)
+    model = _one_model(rows)
+    assert model["outputs"]["content"] == "Hello"
+    assert model["metadata"]["completion_tokens"] == 6
+    log_event = rows[(P, span_event_id(TRACE, "c3" * 8))]
+    assert (log_event["event_type"], log_event["metadata"]["streamed_request"]) == (
+        "chain",
+        model["event_id"],
+    )

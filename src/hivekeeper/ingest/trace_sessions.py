@@ -29,11 +29,12 @@ _MAX_PARENTS_PER_TRACE: Final = 1_000
 
 
 class _Trace:
-    __slots__ = ("parents", "session_id")
+    __slots__ = ("parents", "requests", "session_id")
 
     def __init__(self) -> None:
         self.session_id: str | None = None
         self.parents: set[str] = set()
+        self.requests: dict[str, str] = {}
 
 
 class TraceSessions:
@@ -60,6 +61,22 @@ class TraceSessions:
         with self._lock:
             trace = self._traces.get((project_id, trace_id))
             return trace is not None and span_id in trace.parents
+
+    def request_of(self, project_id: str, trace_id: str, key: str) -> str | None:
+        """The span id last remembered under `key` for this trace (`remember_request`)."""
+        with self._lock:
+            trace = self._traces.get((project_id, trace_id))
+            return trace.requests.get(key) if trace is not None else None
+
+    def remember_request(self, project_id: str, trace_id: str, key: str, span_id: str) -> None:
+        """Note the span a later span of the trace may complete (Logfire's streamed
+        request, which its streaming log span finishes), under `key`."""
+        with self._lock:
+            trace = self._traces.get((project_id, trace_id))
+            if trace is not None and (
+                key in trace.requests or len(trace.requests) < _MAX_PARENTS_PER_TRACE
+            ):
+                trace.requests[key] = span_id
 
     def remember(
         self, project_id: str, trace_id: str, session_id: str | None, parents: set[str]
