@@ -57,17 +57,10 @@ def _stock_providers(*, grpc: bool = False, logs: bool = False) -> Callable[[], 
         from opentelemetry._logs import set_logger_provider
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         from opentelemetry.sdk._logs import LoggerProvider
-        from opentelemetry.sdk._logs.export import (
-            BatchLogRecordProcessor,
-            InMemoryLogRecordExporter,
-            SimpleLogRecordProcessor,
-        )
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
         logger_provider = LoggerProvider(resource=resource)
         logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
-        memory = InMemoryLogRecordExporter()
-        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
-        LOG_RECORDS.append(memory)
         set_logger_provider(logger_provider)
         closers.insert(0, logger_provider.shutdown)
     return lambda: [close() for close in closers] and None
@@ -132,13 +125,21 @@ def _setup() -> Callable[[], None]:
 def _shutdown_global() -> None:
     from opentelemetry import trace
 
+    from opentelemetry._logs import get_logger_provider
+
     provider: Any = trace.get_tracer_provider()
     provider.force_flush()
+    logger_provider: Any = get_logger_provider()
+    if hasattr(logger_provider, "force_flush"):
+        logger_provider.force_flush()
 
 
-def _record_spans() -> Any:
-    """An in-memory exporter on the global provider: what the library finished."""
+def _record() -> Any:
+    """In-memory exporters on the global providers: the spans the library finished
+    (returned) and the log records it emitted (`LOG_RECORDS`)."""
     from opentelemetry import trace
+    from opentelemetry._logs import get_logger_provider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -146,12 +147,17 @@ def _record_spans() -> Any:
     provider: Any = trace.get_tracer_provider()
     provider = getattr(provider, "provider", provider)  # logfire wraps the SDK's
     provider.add_span_processor(SimpleSpanProcessor(memory))
+    logger_provider: Any = get_logger_provider()
+    if hasattr(logger_provider, "add_log_record_processor"):
+        logs = InMemoryLogRecordExporter()
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+        LOG_RECORDS.append(logs)
     return memory
 
 
 def main() -> None:
     flush = _setup()
-    memory = _record_spans()
+    memory = _record()
     import openai
     from opentelemetry import trace
 
