@@ -124,7 +124,6 @@ def _setup() -> Callable[[], None]:
 
 def _shutdown_global() -> None:
     from opentelemetry import trace
-
     from opentelemetry._logs import get_logger_provider
 
     provider: Any = trace.get_tracer_provider()
