@@ -5,8 +5,9 @@ would be `unknown` from source `unknown`. Each span may say something about its
 session instead:
 
 - an explicit name (`honeyhive.session_name`, Langfuse's `langfuse.trace.name`);
-- a derived one: the trace's `traceloop.workflow.name`, else its root span's name,
-  marked by `metadata.session_name_source` so the merge rule keeps explicit names
+- a derived one: the trace's `traceloop.workflow.name`, else its root span's name
+  (not for spans of a HoneyHive session, which its start names), marked by
+  `metadata.session_name_source` so the merge rule keeps explicit names
   above it whatever the arrival order (`domain.session_names`);
 - the user (`user_properties.user_id`, which the conventions take from `user.id`,
   `traceloop.association.properties.user_id`, …);
@@ -30,6 +31,9 @@ ASSOCIATION_PREFIX = "traceloop.association.properties."
 # Association properties the span mapping already reads as the span's identity.
 _IDENTITY_PROPERTIES = frozenset({"session_id", "project", "source", "parent_id"})
 _ROOT = "root_span"
+# A HoneyHive session is named by its start (or `honeyhive.session_name`), never by
+# its spans: when the start failed, the session stays `unknown`, as the SDK expects.
+_HONEYHIVE_SESSION_KEYS = frozenset({"honeyhive.session_id", "honeyhive_session_id"})
 
 
 class _Session:
@@ -57,7 +61,9 @@ class SessionUpdates:
             session = self._sessions[patch["session_id"]] = _Session()
         if explicit_name is not None and session.explicit is None:
             session.explicit = explicit_name
-        derived = _derived_name(span, patch)
+        derived = None
+        if _HONEYHIVE_SESSION_KEYS.isdisjoint(span.attributes):
+            derived = _derived_name(span, patch)
         if derived is not None and (session.derived is None or derived[0] > session.derived[0]):
             session.derived = derived
         user_id = patch.get("user_properties", {}).get("user_id")
