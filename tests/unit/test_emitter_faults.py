@@ -10,6 +10,8 @@ from typing import Any
 from hivekeeper.domain.types import EventPatch, Upsert
 from hivekeeper.ingest.span_mapping import spans_to_ops
 from hivekeeper.ingest.spans import Span, StatusCode
+from hivekeeper.ui.detail import event_detail
+from hivekeeper.ui.formats import pretty_json
 
 
 def patch_of(attributes: dict[str, Any], status: StatusCode = StatusCode.UNSET) -> EventPatch:
@@ -87,3 +89,18 @@ def test_an_openinference_error_span_keeps_its_model() -> None:
     assert patch["event_type"] == "model"
     assert patch["config"]["model"] == "no-such-model"
     assert patch["error"] == "boom"
+
+
+def test_genai_tool_call_arguments_stay_an_object_and_render_as_json() -> None:
+    call = {"type": "tool_call", "id": "call_1", "name": "lookup_weather",
+            "arguments": {"city": "Paris"}}  # fmt: skip
+    patch = patch_of({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [call]}]),
+    })  # fmt: skip
+    (stored,) = patch["outputs"]["tool_calls"]
+    assert stored["function"] == {"name": "lookup_weather", "arguments": {"city": "Paris"}}
+
+    detail = event_detail({"event_type": "model", "outputs": patch["outputs"]})
+    (shown,) = detail.answers[0].tool_calls
+    assert json.loads(pretty_json(shown.arguments)) == {"city": "Paris"}
