@@ -126,7 +126,8 @@ def test_user_and_association_properties_of_any_span_reach_the_session() -> None
     rows = stored(spans_to_ops(P, [span("a1"), child]))
     session = rows[(P, trace_session_id(TRACE))]
     assert session["user_properties"] == {"user_id": "u-7"}
-    assert session["metadata"]["association_properties"] == {"user_id": "u-7", "chat_id": "c-1"}
+    # `user_id` and `session_id` are the session's user and identity, not extra properties.
+    assert session["metadata"]["association_properties"] == {"chat_id": "c-1"}
     rows = stored(spans_to_ops(P, [span("c3", trace_id="cd" * 16, **{"user.id": "u-8"})]))
     assert rows[(P, trace_session_id("cd" * 16))]["user_properties"] == {"user_id": "u-8"}
 

@@ -11,7 +11,8 @@ session instead:
   above it whatever the arrival order (`domain.session_names`);
 - the user (`user_properties.user_id`, which the conventions take from `user.id`,
   `traceloop.association.properties.user_id`, …);
-- Traceloop's association properties, as `metadata.association_properties`.
+- Traceloop's other association properties (besides the session id, user id,
+  project, source and parent the mapping reads), as `metadata.association_properties`.
 
 `SessionUpdates` gathers them per session and answers one `Update` per session,
 placed before the spans' upserts: it names a session a start created, and otherwise
@@ -27,7 +28,6 @@ from hivekeeper.domain.types import EventPatch, JsonObject, Update
 from hivekeeper.ingest.spans import Span
 
 WORKFLOW_KEY = "traceloop.workflow.name"
-ASSOCIATION_PREFIX = "traceloop.association.properties."
 # Association properties the span mapping already reads as the span's identity.
 _IDENTITY_PROPERTIES = frozenset({"session_id", "project", "source", "parent_id"})
 _ROOT = "root_span"
@@ -69,13 +69,13 @@ class SessionUpdates:
         user_id = patch.get("user_properties", {}).get("user_id")
         if user_id is not None:
             session.user.setdefault("user_id", user_id)
-        attributes = span.attributes
-        if any(key.startswith(ASSOCIATION_PREFIX) for key in attributes):
-            for key, value in attributes.items():
-                if key.startswith(ASSOCIATION_PREFIX):
-                    name = key[len(ASSOCIATION_PREFIX) :]
-                    if name not in _IDENTITY_PROPERTIES:
-                        session.association.setdefault(name, value)
+        # The mapping kept the properties it did not read, rebuilt, in `metadata`:
+        # read there rather than scanning every attribute of every span again.
+        properties = _at(patch.get("metadata"), ("traceloop", "association", "properties"))
+        if type(properties) is dict:
+            for name, value in properties.items():
+                if name not in _IDENTITY_PROPERTIES:
+                    session.association.setdefault(name, value)
 
     def ops(self, project_id: str) -> list[Update]:
         """One `Update` per session something was said about, in first-seen order."""
@@ -97,6 +97,14 @@ class SessionUpdates:
             if len(patch) > 1:
                 ops.append(Update(project_id, patch))
         return ops
+
+
+def _at(tree: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if type(tree) is not dict:
+            return None
+        tree = tree.get(key)
+    return tree
 
 
 def _derived_name(span: Span, patch: EventPatch) -> tuple[int, str, str] | None:
