@@ -9,20 +9,22 @@ are the event's `metadata.tags`. The template and Logfire's other attributes
 
 A streamed OpenAI completion is two Logfire spans: the request span (no output), and
 a zero-length `log` span, its sibling, written when the stream ends, holding the
-output and usage. `fold_stream` completes the request's event with them, so one
+output and usage. `fold_streams` completes the request's event with them, so one
 streamed completion is one model event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from hashlib import sha1
 from typing import Final
 
 import orjson
 
-from hivekeeper.domain.types import EventPatch
+from hivekeeper.domain.types import EventPatch, Update
 from hivekeeper.ingest.attributes import EventFields
 from hivekeeper.ingest.spans import Span
+from hivekeeper.ingest.trace_sessions import TraceSessions
 
 MESSAGE_KEY: Final = "logfire.msg"
 TEMPLATE_KEY: Final = "logfire.msg_template"
@@ -63,7 +65,7 @@ _FOLDED_METADATA = (
 )
 
 
-def stream_key(span: Span) -> str | None:
+def _stream_key(span: Span) -> str | None:
     """The key under which a Logfire request span and the streaming log span that
     finishes it meet: their common parent and request; None for other spans."""
     attributes = span.attributes
@@ -79,13 +81,13 @@ def stream_key(span: Span) -> str | None:
     return f"{span.parent_span_id or ''}:{digest}"
 
 
-def is_stream_log(span: Span) -> bool:
-    """Whether `span`, which has a `stream_key`, is the streaming log span (rather
+def _is_stream_log(span: Span) -> bool:
+    """Whether `span`, which has a `_stream_key`, is the streaming log span (rather
     than a request span)."""
     return span.attributes.get(_SPAN_TYPE_KEY) == "log"
 
 
-def fold_stream(log: EventPatch, request_event_id: str) -> EventPatch:
+def _fold_stream(log: EventPatch, request_event_id: str) -> EventPatch:
     """The update that completes a streamed request's event with what its streaming
     log span (`log`, mapped) says: the output, the response model, the usage (the
     stream's duration stays on the log span's event, `metadata.duration`).
@@ -109,3 +111,33 @@ def fold_stream(log: EventPatch, request_event_id: str) -> EventPatch:
     update["metadata"] = folded
     metadata["streamed_request"] = request_event_id
     return update
+
+
+def fold_streams(
+    mapped: Sequence[tuple[Span, EventPatch]],
+    project_id: str,
+    traces: TraceSessions | None,
+    event_id: Callable[[str, str], str],
+) -> list[Update]:
+    """The updates completing Logfire's streamed requests among `mapped` (spans and
+    their patches) with their streaming log spans (`_fold_stream`), the request in the
+    same export or remembered by `traces`. `event_id(trace_id, span_id)` is a span's
+    event id."""
+    requests: dict[tuple[str, str], str] = {}
+    updates = []
+    for span, patch in mapped:
+        key = _stream_key(span)
+        if key is None:
+            continue
+        trace_id = span.trace_id
+        if not _is_stream_log(span):
+            requests[(trace_id, key)] = span.span_id
+            if traces is not None:
+                traces.remember_request(project_id, trace_id, key, span.span_id)
+            continue
+        request = requests.get((trace_id, key))
+        if request is None and traces is not None:
+            request = traces.request_of(project_id, trace_id, key)
+        if request is not None:
+            updates.append(Update(project_id, _fold_stream(patch, event_id(trace_id, request))))
+    return updates

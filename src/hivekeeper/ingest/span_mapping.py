@@ -24,7 +24,7 @@ from hashlib import sha1
 from typing import Any
 
 from hivekeeper.domain.events import MAX_TIME_MS
-from hivekeeper.domain.types import EventPatch, EventType, MergeOp, Update, Upsert
+from hivekeeper.domain.types import EventPatch, EventType, MergeOp, Upsert
 from hivekeeper.ingest.attributes import (
     EventFields,
     JsonTree,
@@ -43,7 +43,7 @@ from hivekeeper.ingest.conventions import (
     fill_totals,
     infer_event_type,
 )
-from hivekeeper.ingest.logfire import apply_logfire, fold_stream, is_stream_log, stream_key
+from hivekeeper.ingest.logfire import apply_logfire, fold_streams
 from hivekeeper.ingest.session_updates import SessionUpdates
 from hivekeeper.ingest.span_kinds import http_client_name, is_http_client, mark_http_client
 from hivekeeper.ingest.spans import SPAN_KIND_NAMES, Attributes, Span, SpanEvent, StatusCode
@@ -186,7 +186,9 @@ def spans_to_ops(
             if parent in renamed:
                 patch["parent_id"] = renamed[parent]
     _join_named_sessions(mapped, batch)
-    folds = _fold_streams(mapped, batch)
+    folds = fold_streams(
+        [(span, patch) for span, patch, _ in mapped], project_id, batch.traces, batch.event_id
+    )
     sessions = SessionUpdates()
     for span, patch, session_name in mapped:
         sessions.add(span, patch, session_name)
@@ -195,31 +197,6 @@ def spans_to_ops(
     ops.extend(Upsert(project_id, patch, on_type_conflict="keep_stored") for _, patch, _ in mapped)
     ops.extend(folds)
     return ops
-
-
-def _fold_streams(mapped: list[tuple[Span, EventPatch, str | None]], batch: _Batch) -> list[Update]:
-    """The updates completing Logfire's streamed requests with their streaming log
-    spans (`logfire.fold_stream`), the request in this export or remembered."""
-    requests: dict[tuple[str, str], str] = {}
-    traces, project_id = batch.traces, batch.project_id
-    updates = []
-    for span, patch, _ in mapped:
-        key = stream_key(span)
-        if key is None:
-            continue
-        trace_id = span.trace_id
-        if not is_stream_log(span):
-            requests[(trace_id, key)] = span.span_id
-            if traces is not None:
-                traces.remember_request(project_id, trace_id, key, span.span_id)
-            continue
-        request = requests.get((trace_id, key))
-        if request is None and traces is not None:
-            request = traces.request_of(project_id, trace_id, key)
-        if request is not None:
-            update = fold_stream(patch, batch.event_id(trace_id, request))
-            updates.append(Update(project_id, update))
-    return updates
 
 
 def _join_named_sessions(mapped: list[tuple[Span, EventPatch, str | None]], batch: _Batch) -> None:
