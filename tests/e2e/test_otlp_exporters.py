@@ -345,7 +345,8 @@ def test_spans_without_a_session_get_one_per_trace(
     assert trees[0]["event_id"] != trees[1]["event_id"]
     for job, tree in zip(("job-1", "job-2"), trees, strict=True):
         assert tree["event_type"] == "session"
-        assert shape(tree) == {job: ("tool", {f"{job}-step": ("tool", {})})}
+        # A plain span with children is a chain (issue 15), a leaf a tool.
+        assert shape(tree) == {job: ("chain", {f"{job}-step": ("tool", {})})}
         assert tree["metadata"]["num_events"] == 2
 
 

@@ -19,7 +19,9 @@ from typing import Any
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "e2e" / "scenarios"
 # Variables the SDKs read on their own; a developer's shell must not change a run.
-_CLIENT_ENV = re.compile(r"^(HH_|HONEYHIVE_|OTEL_|TRACELOOP_|OPENAI_|OPENINFERENCE_)")
+_CLIENT_ENV = re.compile(
+    r"^(HH_|HONEYHIVE_|OTEL_|TRACELOOP_|OPENAI_|OPENINFERENCE_|OPENLIT_|LOGFIRE_|LANGFUSE_)"
+)
 # A warning or error from the honeyhive logger (JSON lines on stdout), from Python
 # logging (the OpenTelemetry exporter, on stderr), or an export failure in any words.
 # Clients log failed exports and failed session calls instead of raising.
@@ -49,10 +51,14 @@ def run_scenario(
     api_key: str,
     env: dict[str, str] | None = None,
     timeout_s: float = 60,
+    python: str = sys.executable,
 ) -> ScenarioRun:
-    """Run `scenarios/<name>.py` to completion; fail the test if it exits non-zero."""
+    """Run `scenarios/<name>.py` to completion with the interpreter `python` (this
+    one by default); fail the test if it exits non-zero."""
     script = SCENARIOS / f"{name}.py"
-    return run_script(script, server_url=server_url, api_key=api_key, env=env, timeout_s=timeout_s)
+    return run_script(
+        script, server_url=server_url, api_key=api_key, env=env, timeout_s=timeout_s, python=python
+    )
 
 
 def run_script(
@@ -62,6 +68,7 @@ def run_script(
     api_key: str,
     env: dict[str, str] | None = None,
     timeout_s: float = 60,
+    python: str = sys.executable,
 ) -> ScenarioRun:
     """Run the client script at `script` as `run_scenario` runs a scenario."""
     name = script.stem
@@ -69,7 +76,7 @@ def run_script(
     environ.update(SCENARIO_SERVER_URL=server_url, SCENARIO_API_KEY=api_key, PYTHONUNBUFFERED="1")
     environ.update(env or {})
     proc = subprocess.run(
-        [sys.executable, str(script)],
+        [python, str(script)],
         env=environ,
         capture_output=True,
         text=True,

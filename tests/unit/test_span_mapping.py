@@ -307,7 +307,7 @@ def test_foreign_spans_of_one_trace_share_a_session() -> None:
     child = make_span(span_id="b2" * 8, parent="a1" * 8)
     other = make_span(trace_id="ef" * 16, span_id="c3" * 8)
     ops = spans_to_ops(P, [child, root, other])
-    sessions = [op.patch["session_id"] for op in ops]
+    sessions = [op.patch["session_id"] for op in ops if isinstance(op, Upsert)]
     assert sessions[0] == sessions[1] == trace_session_id(TRACE) != sessions[2]
     rows = apply(ops)
     assert rows[(P, trace_session_id(TRACE))]["num_events"] == 2
@@ -325,7 +325,7 @@ def test_event_id_override_and_its_children() -> None:
         span_id="a1" * 8,
     )
     child = make_span({"honeyhive.session_id": SESSION}, span_id="b2" * 8, parent="a1" * 8)
-    ops = spans_to_ops(P, [child, renamed])
+    ops = [op for op in spans_to_ops(P, [child, renamed]) if isinstance(op, Upsert)]
     assert ops[1].patch["event_id"] == "aaaaaaaa-bbbb-4ccc-8ddd-eee"
     assert ops[0].patch["parent_id"] == "aaaaaaaa-bbbb-4ccc-8ddd-eee"
 
@@ -906,7 +906,7 @@ def test_capture_sessions_and_custom_event_id() -> None:
     assert events["custom_id_span"]["event_id"] == "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
     assert events["Service.run"]["session_id"] == "11111111-2222-4333-8444-555555555555"
     spans = fixture_spans("s08_sessions")
-    sessions = {op.patch["session_id"] for op in spans_to_ops(P, spans)}
+    sessions = {op.patch["session_id"] for op in spans_to_ops(P, spans) if isinstance(op, Upsert)}
     assert len(sessions) == 5
 
 
@@ -958,11 +958,9 @@ def test_capture_openinference_instrumentor() -> None:
     assert chat["event_type"] == "model"
     assert chat["config"]["model"] == "gpt-4o-mini-2024-07-18"
     assert chat["config"]["provider"] == "openai"
-    assert chat["config"]["hyperparameters"] == {
-        "model": "gpt-4o-mini",
-        "max_tokens": 50,
-        "temperature": 0.1,
-    }
+    # The request's model is no hyperparameter (issue 15): it is the request model.
+    assert chat["config"]["hyperparameters"] == {"max_tokens": 50, "temperature": 0.1}
+    assert chat["config"]["request_model"] == "gpt-4o-mini"
     assert chat["config"]["tools"][0]["function"]["name"] == "get_weather"
     assert chat["inputs"] == {
         "chat_history": [

@@ -14,6 +14,7 @@ from hivekeeper.ingest import (
     Encoding,
     OtlpLimits,
     Signal,
+    TraceSessions,
     accepted_items,
     export_ops,
     settle_export,
@@ -55,9 +56,9 @@ async def store_export(
     """
     args = (signal, body, encoding, otlp_limits(ctx.settings), project_id, source_header)
     if len(body) <= _INLINE_DECODE_BYTES:
-        decoded, ops = _decode_and_map(ctx.now_ms(), *args)
+        decoded, ops = _decode_and_map(ctx.now_ms(), ctx.writer.traces, *args)
     else:
-        decoded, ops = await ctx.decode(_decode_and_map, ctx.now_ms(), *args)
+        decoded, ops = await ctx.decode(_decode_and_map, ctx.now_ms(), ctx.writer.traces, *args)
     notes = await ctx.writer.submit(ops)
     settle_export(decoded, ops, notes)
     ctx.metrics.count_otlp(signal.name, accepted=accepted_items(decoded), rejected=decoded.rejected)
@@ -66,6 +67,7 @@ async def store_export(
 
 def _decode_and_map(
     now_ms: float,
+    traces: TraceSessions,
     signal: Signal,
     body: bytes,
     encoding: Encoding,
@@ -74,4 +76,7 @@ def _decode_and_map(
     source_header: str | None,
 ) -> tuple[Decoded, list[MergeOp]]:
     decoded = signal.decode(body, encoding, limits)
-    return decoded, export_ops(decoded, project_id, now_ms=now_ms, source_header=source_header)
+    ops = export_ops(
+        decoded, project_id, now_ms=now_ms, source_header=source_header, traces=traces
+    )
+    return decoded, ops

@@ -21,6 +21,7 @@ from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, Validat
 from hivekeeper.domain.evaluation.ops import EvaluationOp
 from hivekeeper.domain.events import OBJECT_FIELDS
 from hivekeeper.domain.log_slots import SLOTS_KEY, merge_slots, rebuild_from_slots
+from hivekeeper.domain.session_names import NAME_SOURCE_KEY, name_precedence
 from hivekeeper.domain.types import (
     ROLLUP_FIELDS,
     DeleteEvent,
@@ -66,9 +67,11 @@ def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str,
 
     Object namespaces (and `extra`) merge key by key, and so do the log-record slots
     in `metadata` (`log_slots`); `children_ids` is an ordered union, any other
-    non-null value replaces. Idempotent: merging the same patch twice
+    non-null value replaces, except that a derived session name never replaces a
+    better one (`session_names`). Idempotent: merging the same patch twice
     gives the same result. Neither argument is modified.
     """
+    patch, unmark = name_precedence(base, patch)
     merged = dict(base)
     for key, value in patch.items():
         if key in _MERGED_DICTS:
@@ -82,6 +85,8 @@ def merge_fields(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str,
                 merged[key] = list(dict.fromkeys([*(merged.get(key) or ()), *value]))
         elif value is not None:
             merged[key] = value
+    if unmark:
+        merged["metadata"] = {k: v for k, v in merged["metadata"].items() if k != NAME_SOURCE_KEY}
     return merged
 
 

@@ -52,6 +52,7 @@ from hivekeeper.ingest.rest_writes import (
 from hivekeeper.ingest.retention import RetentionJob
 from hivekeeper.ingest.span_mapping import span_event_id, spans_to_ops
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
+from hivekeeper.ingest.trace_sessions import TraceSessions
 from hivekeeper.ingest.writer import Writer, WriterState
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "Span",
     "SpanEvent",
     "StatusCode",
+    "TraceSessions",
     "Writer",
     "WriterState",
     "accepted_items",

@@ -300,7 +300,33 @@ def _map_hyperparameters(
     for suffix, value in requested or ():
         fields.put(hyper, where, suffix.replace(".", "_"), value)
     if invocation is not None:
+        parsed = parse_json(invocation)
+        if type(parsed) is dict:
+            invocation = _request_settings(parsed, fields)
         fields.put_object(hyper, where, invocation, "invocation_parameters")
+
+
+# What OpenInference's `llm.invocation_parameters` holds besides sampling settings:
+# the request's model and streaming switches, which are no hyperparameters.
+_INVOCATION_MODEL = "model"
+_INVOCATION_METADATA = ("stream", "stream_options")
+
+
+def _request_settings(invocation: JsonTree, fields: EventFields) -> JsonTree:
+    """`invocation` without the request's model (→ `config.request_model`, and
+    `config.model` when no response named one: an error span's only model) and its
+    streaming switches (→ `metadata`)."""
+    rest = dict(invocation)
+    model = rest.pop(_INVOCATION_MODEL, None)
+    if model is not None:
+        if fields.config.get("model") is None:
+            fields.config["model"] = model
+        fields.put(fields.config, "config", "request_model", model)
+    for key in _INVOCATION_METADATA:
+        value = rest.pop(key, None)
+        if value is not None:
+            fields.put(fields.metadata, "metadata", key, value)
+    return rest
 
 
 def _map_tools(found: dict[str, Any], families: dict[str, Pairs], fields: EventFields) -> None:

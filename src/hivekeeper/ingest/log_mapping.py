@@ -35,6 +35,7 @@ from hivekeeper.ingest.attributes import rebuild_object
 from hivekeeper.ingest.log_records import LogRecord
 from hivekeeper.ingest.messages import DETAILS_MESSAGE_KEYS, MESSAGE_EVENTS, record_messages
 from hivekeeper.ingest.span_mapping import namespaced_id, span_event_id, trace_session_id
+from hivekeeper.ingest.trace_sessions import TraceSessions
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 ATTACHED_EVENTS = MESSAGE_EVENTS | {EVALUATION_EVENT}
@@ -52,6 +53,7 @@ def logs_to_ops(
     *,
     now_ms: float,
     source_header: str | None = None,
+    traces: TraceSessions | None = None,
 ) -> list[MergeOp]:
     """The write operations that store `records` for `project_id`.
 
@@ -59,8 +61,9 @@ def logs_to_ops(
     span event that GenAI records attach to, then one `Upsert` (`keep_stored`) per
     other record. `now_ms` dates the implicit session of a record that carries no
     time at all; `source_header` (`X-Source`) is the source of records whose resource
-    names none. Deterministic for the same records and day. Never raises for a
-    decoded record.
+    names none. A record of a trace goes to the session a span of it named when
+    `traces` (the writer's memory) knows one. Deterministic for the same records,
+    day and memory. Never raises for a decoded record.
     """
     sessions: dict[str, str] = {}
     attached: dict[str, EventPatch] = {}
@@ -77,7 +80,10 @@ def logs_to_ops(
             if record.event_name == EVALUATION_EVENT:
                 _add_score(record, patch)
         else:
-            events.append(_event(record, digest, sessions, now_ms, source_header))
+            session_id = None
+            if record.trace_id and traces is not None:
+                session_id = traces.session_of(project_id, record.trace_id)
+            events.append(_event(record, digest, sessions, now_ms, source_header, session_id))
     ops: list[MergeOp] = [
         Update(project_id, {"event_id": session_id, "event_name": name})
         for session_id, name in sessions.items()
@@ -149,11 +155,13 @@ def _event(
     sessions: dict[str, str],
     now_ms: float,
     source_header: str | None,
+    named_session: str | None,
 ) -> EventPatch:
-    """The event of a record that is not attached to a span's event."""
+    """The event of a record that is not attached to a span's event; `named_session`
+    is the session a span of its trace named, if known."""
     trace_id, span_id = record.trace_id, record.span_id
     if trace_id is not None:
-        session_id = trace_session_id(trace_id)
+        session_id = named_session or trace_session_id(trace_id)
     else:
         service = record.resource.get("service.name")
         service = service if type(service) is str and service else UNKNOWN_SERVICE

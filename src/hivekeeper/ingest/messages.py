@@ -228,16 +228,29 @@ def _family_messages(
 
 
 def _genai_input(instructions: Any, messages: Any) -> list[JsonTree]:
+    """The system instructions, then the input messages. Instructions the messages
+    already hold as a system turn (openlit sends both) are not repeated."""
     history: list[JsonTree] = []
+    if messages is not None:
+        history.extend(_message(item) for item in as_list(parse_json(messages)))
     if instructions is not None:
         parsed = parse_json(instructions)
         if type(parsed) is list:
-            history.append(_message({"role": "system", "parts": parsed}))
+            system = _message({"role": "system", "parts": parsed})
         else:
-            history.append({"role": "system", "content": parsed})
-    if messages is not None:
-        history.extend(_message(item) for item in as_list(parse_json(messages)))
+            system = {"role": "system", "content": parsed}
+        if not any(_same_system_turn(system, item) for item in history):
+            history.insert(0, system)
     return history
+
+
+def _same_system_turn(system: JsonTree, item: Any) -> bool:
+    return (
+        type(item) is dict
+        and item.get("role") == "system"
+        and item.get("content") == system.get("content")
+        and item.get("parts") == system.get("parts")
+    )
 
 
 def _add_part(

@@ -38,6 +38,7 @@ from hivekeeper.ingest.otlp_logs import decode_logs_json, decode_logs_protobuf
 from hivekeeper.ingest.otlp_metrics import decode_metrics_json, decode_metrics_protobuf
 from hivekeeper.ingest.otlp_protobuf import decode_protobuf
 from hivekeeper.ingest.span_mapping import spans_to_ops
+from hivekeeper.ingest.trace_sessions import TraceSessions
 
 Encoding = Literal["protobuf", "json"]
 SignalName = Literal["traces", "logs", "metrics"]
@@ -135,15 +136,22 @@ def decode_traces(body: bytes, encoding: Encoding, limits: OtlpLimits) -> Decode
 
 
 def export_ops(
-    decoded: Decoded, project_id: str, *, now_ms: float, source_header: str | None
+    decoded: Decoded,
+    project_id: str,
+    *,
+    now_ms: float,
+    source_header: str | None,
+    traces: TraceSessions | None = None,
 ) -> list[MergeOp]:
     """The write operations that store a decoded export for `project_id` (none for
-    metrics, which are not stored)."""
+    metrics, which are not stored); `traces` is the writer's memory of recent traces."""
     if isinstance(decoded, DecodedTraces):
-        return spans_to_ops(project_id, decoded.spans, source_header=source_header)
+        return spans_to_ops(
+            project_id, decoded.spans, source_header=source_header, traces=traces
+        )
     if isinstance(decoded, DecodedLogs):
         return logs_to_ops(
-            project_id, decoded.records, now_ms=now_ms, source_header=source_header
+            project_id, decoded.records, now_ms=now_ms, source_header=source_header, traces=traces
         )
     return []
 

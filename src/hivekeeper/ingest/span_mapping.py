@@ -19,12 +19,12 @@ OpenTelemetry tools.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha1
 from typing import Any
 
 from hivekeeper.domain.events import MAX_TIME_MS
-from hivekeeper.domain.types import EventPatch, EventType, MergeOp, Update, Upsert
+from hivekeeper.domain.types import EventPatch, EventType, MergeOp, Upsert
 from hivekeeper.ingest.attributes import (
     EventFields,
     JsonTree,
@@ -43,7 +43,11 @@ from hivekeeper.ingest.conventions import (
     fill_totals,
     infer_event_type,
 )
+from hivekeeper.ingest.logfire import apply_logfire, fold_streams
+from hivekeeper.ingest.session_updates import SessionUpdates
+from hivekeeper.ingest.span_kinds import http_client_name, is_http_client, mark_http_client
 from hivekeeper.ingest.spans import SPAN_KIND_NAMES, Attributes, Span, SpanEvent, StatusCode
+from hivekeeper.ingest.trace_sessions import TraceSessions
 
 ID_NAMESPACE = uuid.UUID("fdd01780-562d-421b-a230-d66706ff4259")
 """UUIDv5 namespace of every id hivekeeper derives from OTLP trace and span ids.
@@ -62,6 +66,10 @@ _SESSION_KEYS = (
     "gen_ai.conversation.id",
 )
 _SOURCE_KEYS = ("honeyhive.source", "honeyhive_source", "traceloop.association.properties.source")
+# Where a span from a library that sets no source says where it runs: its deployment
+# environment, else the service's name (resource attributes; Langfuse's on the span).
+_ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
+_LANGFUSE_ENVIRONMENT = "langfuse.environment"
 _PARENT_KEYS = ("honeyhive.parent_id", "traceloop.association.properties.parent_id")
 _TYPE_KEYS = ("honeyhive_event_type", "honeyhive.event_type")
 _NAME_KEYS = ("honeyhive_event_name", "honeyhive.event_name")
@@ -142,57 +150,130 @@ def namespaced_id(name: str) -> str:
 
 
 def spans_to_ops(
-    project_id: str, spans: Iterable[Span], *, source_header: str | None = None
+    project_id: str,
+    spans: Sequence[Span],
+    *,
+    source_header: str | None = None,
+    traces: TraceSessions | None = None,
 ) -> list[MergeOp]:
     """The write operations that store `spans` as events of `project_id` (spec §7).
 
     One `Upsert` per span, in order, each `keep_stored` (see `otlp.reject_skipped`).
-    Sessions named by their spans (auto-create mode, §7.3) get an `Update` setting
-    only `event_name`, placed before every span op and emitted once per session: it
-    names a session a `/session/start` created, and otherwise stays pending until the
-    first span creates the session, so real start and end times are never replaced.
-    A child of a span renamed by `honeyhive_event_id` names the new id when both are
-    in `spans`. `source_header` (`X-Source`) is the source of spans that carry none.
-    Pure and deterministic: the same spans give the same ops. Never raises for a
-    decoded span.
+    Before them, one `Update` per session its spans say something about
+    (`session_updates`: a name, explicit or derived, the user, grouping): it names a
+    session a `/session/start` created, and otherwise stays pending until the first
+    span creates the session, so real start and end times are never replaced.
+    A span that names no session joins the one another span of its trace names, in
+    `spans` or remembered by `traces` (which learns from `spans`), else its trace's
+    own (`trace_session_id`). A child of a span renamed by `honeyhive_event_id` names
+    the new id when both are in `spans`. `source_header` (`X-Source`) is the source
+    of spans that carry none. Deterministic for the same spans and memory. Never
+    raises for a decoded span.
     """
-    patches: list[EventPatch] = []
-    names: dict[str, str] = {}
+    batch = _Batch(project_id, spans, source_header, traces)
+    mapped: list[tuple[Span, EventPatch, str | None]] = []
     renamed: dict[str, str] = {}
-    batch = _Batch(source_header)
     for span in spans:
         patch, session_name, derived_id = _span_patch(span, batch)
-        patches.append(patch)
-        if session_name is not None:
-            names.setdefault(patch["session_id"], session_name)
+        mapped.append((span, patch, session_name))
         if derived_id is not None:
             renamed[derived_id] = patch["event_id"]
     if renamed:
         # A span renamed by `honeyhive_event_id` keeps its children when they come in
         # the same export (the usual case: a batch holds a trace's spans together).
-        for patch in patches:
+        for _, patch, _ in mapped:
             parent = patch.get("parent_id")
             if parent in renamed:
                 patch["parent_id"] = renamed[parent]
-    ops: list[MergeOp] = [
-        Update(project_id, {"event_id": session_id, "event_name": name})
-        for session_id, name in names.items()
-    ]
+    _join_named_sessions(mapped, batch)
+    folds = fold_streams(
+        [(span, patch) for span, patch, _ in mapped], project_id, batch.traces, batch.event_id
+    )
+    sessions = SessionUpdates()
+    for span, patch, session_name in mapped:
+        sessions.add(span, patch, session_name)
+    ops: list[MergeOp] = [*sessions.ops(project_id)]
     # A span naming a stored event of another type is skipped alone, not the export.
-    ops.extend(Upsert(project_id, patch, on_type_conflict="keep_stored") for patch in patches)
+    ops.extend(Upsert(project_id, patch, on_type_conflict="keep_stored") for _, patch, _ in mapped)
+    ops.extend(folds)
     return ops
 
 
+def _join_named_sessions(mapped: list[tuple[Span, EventPatch, str | None]], batch: _Batch) -> None:
+    """Move spans left in their trace's own session to the session another span of
+    the trace named (in this export, else remembered), and teach the memory."""
+    named: dict[str, str] = {}
+    for span, patch, _ in mapped:
+        if patch["session_id"] != batch.trace_session(span.trace_id):
+            named.setdefault(span.trace_id, patch["session_id"])
+    traces = batch.traces
+    for span, patch, _ in mapped:
+        own = batch.trace_session(span.trace_id)
+        if patch["session_id"] != own:
+            continue
+        target = named.get(span.trace_id)
+        if target is None and traces is not None:
+            target = traces.session_of(batch.project_id, span.trace_id)
+        if target is not None:
+            patch["session_id"] = target
+            if patch.get("parent_id") == own:
+                patch["parent_id"] = target
+    if traces is not None:
+        for trace_id, parents in batch.parents.items():
+            traces.remember(batch.project_id, trace_id, named.get(trace_id), parents)
+
+
 class _Batch:
-    """What the spans of one `spans_to_ops` call share: the header, and memos of the
-    ids and resources that many of them repeat (siblings name the same parent)."""
+    """What the spans of one `spans_to_ops` call share: the header, the memory of
+    traces, which spans have children, and memos of the ids and resources that many
+    of them repeat (siblings name the same parent)."""
 
-    __slots__ = ("ids", "resources", "source_header")
+    __slots__ = (
+        "ids",
+        "parents",
+        "project_id",
+        "resources",
+        "sessions",
+        "source_header",
+        "traces",
+    )
 
-    def __init__(self, source_header: str | None) -> None:
+    def __init__(
+        self,
+        project_id: str,
+        spans: Sequence[Span],
+        source_header: str | None,
+        traces: TraceSessions | None,
+    ) -> None:
+        self.project_id = project_id
         self.source_header = source_header
+        self.traces = traces
         self.ids: dict[str, str] = {}
+        self.sessions: dict[str, str] = {}
         self.resources: dict[int, tuple[Attributes, JsonTree]] = {}
+        self.parents: dict[str, set[str]] = {}
+        for span in spans:
+            parents = self.parents.get(span.trace_id)
+            if parents is None:
+                parents = self.parents[span.trace_id] = set()
+            if span.parent_span_id:
+                parents.add(span.parent_span_id)
+
+    def has_children(self, span: Span) -> bool:
+        """Whether a span of this export, or one remembered, names `span` as parent."""
+        if span.span_id in self.parents.get(span.trace_id, ()):
+            return True
+        traces = self.traces
+        return traces is not None and traces.has_children(
+            self.project_id, span.trace_id, span.span_id
+        )
+
+    def trace_session(self, trace_id: str) -> str:
+        """`trace_session_id`, computed once per trace of the batch."""
+        session_id = self.sessions.get(trace_id)
+        if session_id is None:
+            session_id = self.sessions[trace_id] = trace_session_id(trace_id)
+        return session_id
 
     def event_id(self, trace_id: str, span_id: str) -> str:
         """`span_event_id`, computed once per span id of the batch."""
@@ -229,6 +310,8 @@ def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str 
     _add_name_and_source(span, found, unmapped, batch, patch)
     _add_times(span, patch)
     _add_honeyhive_values(found, fields)
+    apply_logfire(span, fields, patch)
+    mark_http_client(span, fields)
     exceptions, others = _split_events(span.events)
     if convention or families or others:
         others = apply_conventions(convention, families, others, fields)
@@ -303,7 +386,7 @@ def _identify(
     """The patch's identity (event, session and parent id, event type), and the id the
     span would have had if `honeyhive_event_id` did not rename it."""
     trace_id = span.trace_id
-    session_id = _first_id(found, _SESSION_KEYS, unmapped) or trace_session_id(trace_id)
+    session_id = _first_id(found, _SESSION_KEYS, unmapped) or batch.trace_session(trace_id)
     event_id = _first_id(found, ("honeyhive_event_id",), unmapped)
     derived_id = None
     if event_id is None:
@@ -325,7 +408,7 @@ def _identify(
         "event_id": event_id,
         "session_id": session_id,
         "parent_id": parent_id,
-        "event_type": _event_type(span, found, unmapped),
+        "event_type": _event_type(span, found, unmapped, batch),
     }
     return patch, derived_id
 
@@ -333,18 +416,32 @@ def _identify(
 def _add_name_and_source(
     span: Span, found: dict[str, Any], unmapped: dict[str, Any], batch: _Batch, patch: EventPatch
 ) -> None:
-    """`event_name` (the SDK's, else the span's) and `source` (the span's, its
-    resource's, else the `X-Source` header), when there is one."""
-    name = _first_text(found, _NAME_KEYS, unmapped) or span.name
+    """`event_name` (the SDK's, else an HTTP client call's method and URL, else the
+    span's) and `source` (the span's, its resource's, the `X-Source` header, the
+    deployment environment, else the service's name), when there is one."""
+    name = _first_text(found, _NAME_KEYS, unmapped) or http_client_name(span) or span.name
     if name:
         patch["event_name"] = name
     source = (
         _first_text(found, _SOURCE_KEYS, unmapped)
         or _text(span.resource.get("honeyhive.source"))
         or batch.source_header
+        or _environment(span)
     )
     if source:
         patch["source"] = source
+
+
+def _environment(span: Span) -> str | None:
+    """Where a span runs, by OpenTelemetry's resource conventions (or Langfuse's)."""
+    resource = span.resource
+    for key in _ENVIRONMENT_KEYS:
+        value = _text(resource.get(key)) or _text(span.attributes.get(key))
+        if value:
+            return value
+    return _text(span.attributes.get(_LANGFUSE_ENVIRONMENT)) or _text(
+        resource.get("service.name")
+    )
 
 
 def _split_events(events: Iterable[SpanEvent]) -> tuple[list[SpanEvent], list[SpanEvent]]:
@@ -462,8 +559,12 @@ def _first_valid(
     return chosen
 
 
-def _event_type(span: Span, found: dict[str, Any], unmapped: dict[str, Any]) -> EventType:
-    """Spec §7.4: the SDK's stamp for its decorator spans; else what attributes imply."""
+def _event_type(
+    span: Span, found: dict[str, Any], unmapped: dict[str, Any], batch: _Batch
+) -> EventType:
+    """Spec §7.4: the SDK's stamp for its decorator spans; else what attributes imply;
+    else a `chain` for a span with children or an HTTP client call, a `tool` for a
+    leaf of the application's own."""
     stamped: EventType | None = None
     for key in _TYPE_KEYS:
         value = found.get(key)
@@ -481,7 +582,10 @@ def _event_type(span: Span, found: dict[str, Any], unmapped: dict[str, Any]) -> 
     )
     if stamped is not None and from_sdk:
         return stamped
-    return infer_event_type(span.attributes) or stamped or "tool"
+    inferred = infer_event_type(span.attributes) or stamped
+    if inferred is not None:
+        return inferred
+    return "chain" if is_http_client(span) or batch.has_children(span) else "tool"
 
 
 def _add_times(span: Span, patch: EventPatch) -> None:

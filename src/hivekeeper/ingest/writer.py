@@ -37,6 +37,7 @@ from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
 from hivekeeper.domain.evaluation.ops import batch_span_ms, weight
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.types import WriteNote, WriteOp
+from hivekeeper.ingest.trace_sessions import TraceSessions
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class Writer:
         self._on_commit = on_commit
         self._redact = redact
         self._max_children_ids = max_children_ids
+        self.traces = TraceSessions()
+        """What the OTLP mapping remembers of recent traces between exports."""
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
         self._writing_ops = 0
