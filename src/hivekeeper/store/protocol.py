@@ -26,6 +26,7 @@ from hivekeeper.domain.evaluation.traces import RunRow
 from hivekeeper.domain.evaluation.versions import Definition
 from hivekeeper.domain.filters import Condition, EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.saved_charts import SavedChart
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
@@ -65,10 +66,12 @@ class EventStore(Protocol):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         """Apply the operations in one transaction: all or nothing. Idempotent.
 
-        Merges follow `domain.merge.apply_ops` (its errors leave nothing written).
+        Merges follow `domain.merge.apply_ops`, model events priced from `prices` (its
+        errors leave nothing written).
         Returns what the caller must know beyond success: the `keep_stored` upserts
         skipped for naming another type (`Skipped`) and what each `ExpirePending`
         removed (`Expired`)."""

@@ -30,6 +30,7 @@ from hivekeeper.domain.errors import Unavailable, ValidationFailed
 from hivekeeper.domain.evaluation.ops import EvaluationOp, stamp
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, in_write_order
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import (
     ApiKey,
@@ -367,6 +368,7 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         batch = Batch(self._session())
         evaluation = EvaluationBatch(self._session(), batch)
@@ -375,7 +377,7 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         skipped: list[Skipped] = []
         for step in in_write_order(ops):
             if isinstance(step, list):
-                batch.merge(step, now_ms, max_children_ids, skipped)
+                batch.merge(step, now_ms, max_children_ids, skipped, prices)
             elif isinstance(step, ExpireSessions):
                 batch.expire(step)
             elif isinstance(step, ExpirePending):

@@ -18,6 +18,7 @@ from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
@@ -255,9 +256,10 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         with self.write_transaction() as writes:
-            return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
+            return apply(writes, ops, now_ms, max_children_ids=max_children_ids, prices=prices)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
