@@ -17,6 +17,7 @@ from hivekeeper.api import (
     evaluators,
     events,
     health,
+    langfuse,
     otlp,
     projects,
     queries,
@@ -149,6 +150,7 @@ def create_app(
     app.include_router(runs_router)  # experiment runs, and `/v1/events/schema`
     for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
+    app.include_router(langfuse.router)  # Langfuse's SDK: auth check, scores
     # The evaluation plane: datasets, prompts, evaluators, saved charts, and what is not
     # served yet (501).
     for module in (datasets, datapoints, configurations, evaluators, charts, projects, queues):

@@ -298,6 +298,28 @@ def _otlp_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _otlp(c, a, "/v1/traces")
 
 
+@case("POST", "/api/public/otel/v1/traces", "write")
+def _otlp_langfuse(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp(c, a, "/api/public/otel/v1/traces")
+
+
+@case("POST", "/api/public/scores", "write")
+def _langfuse_scores(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    """Scores naming A's spans, trace and session: they wait in B for B's events."""
+    scores = [
+        {"name": "s", "value": 1, "traceId": a.trace_id, "observationId": a.span_ids[0]},
+        {"name": "t", "value": 2, "traceId": a.trace_id},
+        {"name": "u", "value": "ok", "sessionId": a.session_id},
+    ]
+    return [c.post("/api/public/scores", json=scores), c.post("/api/public/scores", json=scores[1])]
+
+
+# Langfuse's auth check: a telemetry key's own project, like the writes above.
+@case("GET", "/api/public/projects", "write")
+def _langfuse_projects(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/api/public/projects")]
+
+
 def _otlp_logs(c: httpx.Client, a: Seeded, path: str) -> list[httpx.Response]:
     """GenAI messages naming A's spans (they attach to B's events of those ids, which
     B's deletes then remove with them)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "e2e" / "scenarios"
 # Variables the SDKs read on their own; a developer's shell must not change a run.
-_CLIENT_ENV = re.compile(r"^(HH_|HONEYHIVE_|OTEL_|TRACELOOP_|OPENAI_|OPENINFERENCE_)")
+_CLIENT_ENV = re.compile(r"^(HH_|HONEYHIVE_|OTEL_|TRACELOOP_|OPENAI_|OPENINFERENCE_|LANGFUSE_)")
 # A warning or error from the honeyhive logger (JSON lines on stdout), from Python
 # logging (the OpenTelemetry exporter, on stderr), or an export failure in any words.
 # Clients log failed exports and failed session calls instead of raising.

@@ -59,7 +59,7 @@ def bill(row: StoredRow, written: Mapping[str, Any] | None, table: PriceTable) -
     if cost is not None:
         row["metadata"] = {
             **metadata,
-            "cost": cost.total,
+            "cost": _usd(cost.total),
             COST_SOURCE: COMPUTED,
             BREAKDOWN: _breakdown(cost),
         }
@@ -97,9 +97,15 @@ def _day(row: StoredRow) -> date:
     return datetime.fromtimestamp((start or 0.0) / 1000, UTC).date()
 
 
+def _usd(amount: float) -> float:
+    # Rates per million tokens leave binary noise in the last digits (0.000164999…);
+    # twelve decimals are a millionth of a millionth of a dollar.
+    return round(amount, 12)
+
+
 def _breakdown(cost: Cost) -> JsonObject:
     return {
-        "parts": dict(cost.parts),
+        "parts": {part: _usd(usd) for part, usd in cost.parts.items()},
         "provider": cost.provider,
         "model": cost.model,
         "price_source": cost.source,
