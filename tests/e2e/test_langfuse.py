@@ -92,11 +92,7 @@ def test_a_langfuse_trace_lands_whole_with_costs_and_scores(server: LiveServer) 
     assert session_cost == pytest.approx(llm["metadata"]["cost"] + 0.03)
 
 
-@pytest.mark.parametrize(
-    "secret", ["hh_not-a-key", ""], ids=["unknown-key", "no-key"]
-)
-def test_the_auth_check_of_a_wrong_key_fails(server: LiveServer, secret: str) -> None:
-    with server.anonymous() as anonymous:
-        answer = anonymous.get("/api/public/projects", auth=("pk-lf-anything", secret))
-    assert answer.status_code == 401
-    assert answer.json()["errorCode"] == "UNAUTHORIZED"
+def test_the_sdks_auth_check_fails_with_an_unknown_key(server: LiveServer) -> None:
+    env = {**_langfuse_env(server.url, "hh_not-a-key"), "SCENARIO_AUTH_ONLY": "1"}
+    run = run_scenario("langfuse_sdk", server_url=server.url, api_key=server.key, env=env)
+    assert run.result == {"authorized": False, "error": "UnauthorizedError"}

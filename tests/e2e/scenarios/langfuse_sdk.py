@@ -4,16 +4,25 @@ and cost, a tool, an error, and scores, sent by the stock Langfuse SDK.
 Run by `tests/e2e/test_langfuse.py` in its own interpreter (the SDK installs a global
 tracer provider). The SDK is configured only through `LANGFUSE_BASE_URL`,
 `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`, which the test sets. The last stdout
-line is a JSON object naming the trace and its observations.
+line is a JSON object naming the trace and its observations; with `SCENARIO_AUTH_ONLY`
+set, only the auth check runs and the object says how it ended.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from langfuse import get_client, propagate_attributes
 
 langfuse = get_client()
+if os.environ.get("SCENARIO_AUTH_ONLY"):
+    try:
+        print(json.dumps({"authorized": langfuse.auth_check()}))
+    except Exception as exc:  # what the SDK raises for a refused key
+        print(json.dumps({"authorized": False, "error": type(exc).__name__}))
+    sys.exit(0)
 authorized = langfuse.auth_check()
 
 with langfuse.start_as_current_observation(name="answer-question", input={"q": "2+2?"}) as root:
