@@ -74,6 +74,7 @@ class Seeded:
     span_ids: tuple[str, ...]
     evaluation: SeededEvaluation
     run_id: str
+    price_id: int
 
     @property
     def otlp_event_ids(self) -> list[str]:
@@ -699,6 +700,22 @@ def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return [c.put(f"/v1/runs/{a.run_id}", json=body)]
 
 
+# --- a project's own prices ---
+@case("GET", "/v1/prices", "read")
+def _list_prices(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/prices")]
+
+
+@case("POST", "/v1/prices", "own")
+def _add_price(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/prices", json={"provider": "openai", "model": "b", "rates": {"input": 2}})]
+
+
+@case("DELETE", "/v1/prices/{price_id}", "delete")
+def _remove_price(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/prices/{a.price_id}")]
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []
@@ -767,7 +784,11 @@ def seed_project_a(api: httpx.Client) -> Seeded:
         span_ids=span_ids,
         evaluation=seed_evaluation_of_a(api, project_id=_ok(api.get("/v1/projects"))[0]["id"]),
         run_id=run_id,
+        price_id=_ok(api.post("/v1/prices", json=_PRICE_OF_A))["price"]["id"],
     )
+
+
+_PRICE_OF_A = {"provider": "openai", "model": MARKER, "rates": {"input": 1.0}}
 
 
 def seed_evaluation_of_a(api: httpx.Client, project_id: str) -> SeededEvaluation:
@@ -829,6 +850,7 @@ def snapshot(api: httpx.Client, a: Seeded) -> dict[str, bytes]:
     reads["run"] = api.get(f"/v1/runs/{a.run_id}")
     reads["run result"] = api.get(f"/v1/runs/{a.run_id}/result")
     reads["runs"] = api.get("/v1/runs")
+    reads["prices"] = api.get("/v1/prices")
     for name, answer in reads.items():
         assert answer.status_code == 200, (name, answer.text)
     assert MARKER in reads["export"].text and MARKER in reads["datasets"].text

@@ -16,8 +16,7 @@ from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.filters import EventQuery, parse_conditions
 from hivekeeper.domain.tenancy import Principal
 from hivekeeper.domain.types import Update
-from hivekeeper.ingest.langfuse_scores import Score, ScoreError, parse_score, score_update
-from hivekeeper.ingest.span_mapping import trace_session_id
+from hivekeeper.ingest import Score, ScoreError, parse_score, score_update, trace_session_id
 from hivekeeper.web import AppContext, JsonResponse, context, read_json
 
 router = APIRouter(tags=["langfuse"])

@@ -27,6 +27,7 @@ from hivekeeper.domain.evaluation.versions import Definition
 from hivekeeper.domain.filters import Condition, EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.saved_charts import SavedChart
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
@@ -281,6 +282,19 @@ class CareStore(Protocol):
         """Remove a rule and return it. NotFound for an unknown id."""
 
 
+class PriceStore(Protocol):
+    """Projects' own model prices (admin, like redaction rules; the server reads them)."""
+
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        """Store a price of `project_id` (an existing project's id)."""
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        """The prices of `project_id` (None: of every project), oldest first."""
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        """Remove a price (of `project_id` only, when given). NotFound otherwise."""
+
+
 class TransferStore(Protocol):
     """Copy between stores of any engines (`hivekeeper copy`, `store.transfer`)."""
 
@@ -326,6 +340,7 @@ class Store(
     EvaluationStore,
     TenancyStore,
     CareStore,
+    PriceStore,
     TransferStore,
     BackupStore,
     Protocol,

@@ -32,6 +32,7 @@ from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFai
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
@@ -42,7 +43,7 @@ from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql import prices, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -244,6 +245,19 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._transaction() as conn:
             return tenancy.remove_redaction(_Qmark(conn), rule_id)
+
+    # --- project prices ---
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        with self._transaction() as conn:
+            return prices.add_price(_Qmark(conn), project_id, spec)
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        with self._connection() as conn:
+            return prices.list_prices(_Qmark(conn), project_id)
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        with self._transaction() as conn:
+            return prices.remove_price(_Qmark(conn), project_id, price_id)
 
     def backup(self, target: Path) -> None:
         raise ValidationFailed(

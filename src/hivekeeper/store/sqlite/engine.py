@@ -19,12 +19,13 @@ from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFai
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
 from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import tenancy, transfer
+from hivekeeper.store.sql import prices, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -289,6 +290,19 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
             return tenancy.remove_redaction(conn, rule_id)
+
+    # --- project prices ---
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        with self._admin() as conn, _transaction(conn):
+            return prices.add_price(conn, project_id, spec)
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        with self._read() as conn:
+            return prices.list_prices(conn, project_id)
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        with self._admin() as conn, _transaction(conn):
+            return prices.remove_price(conn, project_id, price_id)
 
     def backup(self, target: Path) -> None:
         self._check_not_closed()
