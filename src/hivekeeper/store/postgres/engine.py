@@ -383,11 +383,12 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._transaction() as conn:
             transfer.import_tenancy(_Qmark(conn), dump)
-            # Rules keep their ids; the next new rule must be numbered past them.
-            conn.execute(
-                "SELECT setval(pg_get_serial_sequence('redaction_rules', 'id'), "
-                "COALESCE(MAX(id), 0) + 1, false) FROM redaction_rules"
-            )
+            # Rules and prices keep their ids; new ones must be numbered past them.
+            for table in ("redaction_rules", "model_prices"):
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+                )
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._connection() as conn:
