@@ -4,6 +4,7 @@ OTLP path in JSON too, its project answer and its scores, partly refused."""
 from __future__ import annotations
 
 import base64
+import time
 
 from hivekeeper.ingest.span_mapping import span_event_id, trace_session_id
 from tests.support.server import LiveServer
@@ -17,19 +18,22 @@ def _basic(public: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Basic {pair}"}
 
 
-def _span_export() -> dict[str, object]:
+def _span_export(
+    trace_id: str = TRACE, start_ns: int = 1_751_371_200_000_000_000, **extra: str
+) -> dict[str, object]:
     attributes = {
         "langfuse.observation.type": "generation",
         "langfuse.observation.model.name": "gpt-4o-mini",
         "langfuse.observation.usage_details": '{"input": 1000, "output": 100}',
         "langfuse.trace.name": "json-trace",
+        **extra,
     }
     span = {
-        "traceId": TRACE,
+        "traceId": trace_id,
         "spanId": SPAN,
         "name": "llm",
-        "startTimeUnixNano": "1751371200000000000",
-        "endTimeUnixNano": "1751371201000000000",
+        "startTimeUnixNano": str(start_ns),
+        "endTimeUnixNano": str(start_ns + 1_000_000_000),
         "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()],
     }
     return {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
@@ -90,6 +94,22 @@ def test_langfuse_otlp_json_and_scores_land_on_the_events(server: LiveServer) ->
     assert event["metadata"]["cost_source"] == "computed"  # gpt-4o-mini, 1000 in, 100 out
     assert session["event_name"] == "json-trace"
     assert session["feedback"] == {"overall": "good"}
+
+
+def test_a_trace_score_finds_the_session_its_spans_named(server: LiveServer) -> None:
+    other_trace = "1" * 32
+    # A trace's spans are looked for among those that started in the last 30 days.
+    recent = _span_export(other_trace, time.time_ns() - 86_400 * 10**9, **{"session.id": "chat-1"})
+    with server.anonymous(_basic("pk-lf", server.key)) as client:
+        exported = client.post("/api/public/otel/v1/traces", json=recent)
+        assert exported.status_code == 200, exported.text
+        scored = client.post("/api/public/scores", json=[
+            {"name": "helpful", "value": 1, "traceId": other_trace}
+        ])
+        assert scored.status_code == 200, scored.text
+    with server.client() as api:
+        session = api.get("/v1/events/chat-1").json()["event"]
+    assert session["metrics"] == {"helpful": 1}
 
 
 def test_an_ingest_key_passes_the_auth_check_and_a_data_plane_key_does_not(

@@ -9,13 +9,12 @@ prices of its own is priced with the shipped table.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 
 from hivekeeper.domain.pricing import PriceTable, shipped_table
 from hivekeeper.domain.pricing.project import ProjectPrice, project_table
-from hivekeeper.ingest.periodic import Periodic
+from hivekeeper.ingest.periodic import Mirror
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)
@@ -24,14 +23,14 @@ REFRESH_S = 2.0
 """How soon a price added or removed with the CLI applies to a running server."""
 
 
-class ProjectPrices:
+class ProjectPrices(Mirror):
     """Price tables per project id; `table` is the writer's `PriceBook`."""
 
     def __init__(self, store: Store, *, refresh_s: float = REFRESH_S) -> None:
         self._store = store
         self._tables: dict[str, PriceTable] = {}
         self._loaded: tuple[ProjectPrice, ...] = ()
-        self._refresher = Periodic("project-prices", self._refresh, refresh_s, run_at_start=False)
+        super().__init__("project-prices", refresh_s)
 
     def table(self, project_id: str) -> PriceTable:
         """The table `project_id`'s events are priced with: its prices over the shipped."""
@@ -53,18 +52,3 @@ class ProjectPrices:
         self._loaded = prices
         logger.info("project prices loaded: %d prices in %d projects", len(prices), len(tables))
 
-    async def start(self) -> None:
-        """Load the prices, then keep them fresh on a task of the running loop."""
-        self.load()
-        self._refresher.start()
-
-    async def close(self) -> None:
-        """Stop refreshing; idempotent."""
-        await self._refresher.close()
-
-    async def _refresh(self) -> None:
-        try:
-            await asyncio.to_thread(self.load)
-        except Exception:
-            # Keep the prices we have; the next refresh tries again.
-            logger.exception("could not re-read project prices; keeping the current ones")
