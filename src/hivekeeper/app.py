@@ -17,7 +17,9 @@ from hivekeeper.api import (
     evaluators,
     events,
     health,
+    langfuse,
     otlp,
+    prices,
     projects,
     queries,
     queues,
@@ -26,7 +28,7 @@ from hivekeeper.api import (
 from hivekeeper.api.otlp_grpc import OtlpGrpcServer
 from hivekeeper.api.runs import router as runs_router
 from hivekeeper.config import Settings
-from hivekeeper.ingest import RedactionRules, RetentionJob, Writer
+from hivekeeper.ingest import ProjectPrices, RedactionRules, RetentionJob, Writer
 from hivekeeper.store import Store, open_store
 from hivekeeper.web import (
     AccessLog,
@@ -68,6 +70,7 @@ def create_app(
     )
     the_metrics = Metrics()
     redactions = RedactionRules(the_store)
+    project_prices = ProjectPrices(the_store)
     writer = Writer(
         the_store,
         max_queue_ops=settings.max_queue_ops,
@@ -76,6 +79,7 @@ def create_app(
         on_commit=the_metrics.observe_commit,
         redact=redactions.apply,
         max_children_ids=settings.max_children_ids,
+        prices=project_prices.table,
     )
     retention = RetentionJob(
         the_store,
@@ -102,6 +106,7 @@ def create_app(
         lanes=Lanes(),
         read_slots=read_slots,
         body_budget=body_budget,
+        prices=project_prices,
     )
 
     grpc_server = (
@@ -117,6 +122,7 @@ def create_app(
         start(ctx)
         try:
             await redactions.start()  # before the first request: no write escapes the rules
+            await project_prices.start()
             retention.start()
             if grpc_server is not None:
                 await grpc_server.start()
@@ -126,6 +132,7 @@ def create_app(
                 await grpc_server.stop(settings.shutdown_timeout_s)
             await retention.close()
             await redactions.close()
+            await project_prices.close()
             stop(ctx)
 
     app = FastAPI(
@@ -149,6 +156,8 @@ def create_app(
     app.include_router(runs_router)  # experiment runs, and `/v1/events/schema`
     for module in (health, sessions, queries, events, otlp):
         app.include_router(module.router)
+    app.include_router(langfuse.router)  # Langfuse's SDK: auth check, scores
+    app.include_router(prices.router)  # a project's own model prices
     # The evaluation plane: datasets, prompts, evaluators, saved charts, and what is not
     # served yet (501).
     for module in (datasets, datapoints, configurations, evaluators, charts, projects, queues):

@@ -7,6 +7,7 @@ convention).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -25,10 +26,11 @@ import click
 from hivekeeper import __version__
 from hivekeeper.config import Settings, build_settings, settings_options
 from hivekeeper.domain.errors import HivekeeperError
+from hivekeeper.domain.pricing.project import parse_day, parse_price
 from hivekeeper.domain.redaction import DEFAULT_REPLACEMENT, compile_pattern
 from hivekeeper.domain.retention import describe_retention, parse_retention
 from hivekeeper.domain.tenancy import KEY_KINDS, key_id_of
-from hivekeeper.ingest import check_rules
+from hivekeeper.ingest import check_rules, recompute_costs
 from hivekeeper.store import Store, allows_workers, open_store
 from hivekeeper.store.transfer import copy_store
 
@@ -268,6 +270,117 @@ def projects_remove_redaction(rule_id: int, **options: Any) -> None:
     with _store(build_settings(options)) as store:
         rule = _run(lambda: store.remove_redaction(rule_id))
     click.echo(f"removed redaction rule {rule.id} ({rule.pattern}) of project {rule.project_name}")
+
+
+@main.group()
+def costs() -> None:
+    """Model prices and event costs: a project's own prices, re-pricing stored events."""
+
+
+@costs.group("prices")
+def costs_prices() -> None:
+    """A project's own model prices, which win over the shipped ones from their day on."""
+
+
+@costs_prices.command("add")
+@click.argument("project")
+@click.option("--provider", required=True, help="Price list: openai, anthropic, azure, ….")
+@click.option("--model", required=True, help="Model name (snapshot ids match it too).")
+@click.option("--from", "effective_from", help="First day it applies (YYYY-MM-DD, UTC).")
+@click.option(
+    "--rate",
+    "rates",
+    multiple=True,
+    required=True,
+    metavar="CLASS=USD",
+    help="USD per million tokens of a class (input, cache_read, cache_write, "
+    "cache_write_1h, input_audio, output, reasoning, output_audio) or per request "
+    "(request); repeat for each.",
+)
+@settings_options(serve=False)
+def costs_prices_add(
+    project: str,
+    provider: str,
+    model: str,
+    effective_from: str | None,
+    rates: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Add a price to project PROJECT; a running server applies it within 2 seconds
+    to the events it writes (`costs recompute` re-prices stored ones)."""
+    parsed = _usage(lambda: _rates(rates), "--rate")
+    raw = {"provider": provider, "model": model, "effective_from": effective_from}
+    spec = _usage(lambda: parse_price({**raw, "rates": parsed}), "--provider/--model/--from")
+    with _store(build_settings(options)) as store:
+        project_id = _project_id(store, project)
+        price = _run(lambda: store.add_price(project_id, spec))
+    click.echo(f"added price {price.id} of {price.provider}/{price.model} to project {project}")
+
+
+@costs_prices.command("list")
+@click.argument("project", required=False)
+@settings_options(serve=False)
+def costs_prices_list(project: str | None, **options: Any) -> None:
+    """List the prices of project PROJECT (or of all), oldest first."""
+    with _store(build_settings(options)) as store:
+        names = {p.id: p.name for p in store.list_projects()}
+        project_id = _project_id(store, project) if project is not None else None
+        rows = [
+            (
+                str(p.id),
+                names.get(p.project_id, p.project_id),
+                p.provider,
+                p.model,
+                p.effective_from.isoformat() if p.effective_from else "-",
+                " ".join(f"{k}={v:g}" for k, v in p.rates.items()),
+            )
+            for p in store.list_prices(project_id)
+        ]
+    _table(("ID", "PROJECT", "PROVIDER", "MODEL", "FROM", "RATES (USD/1M TOKENS)"), rows)
+
+
+@costs_prices.command("remove")
+@click.argument("price_id", type=int)
+@settings_options(serve=False)
+def costs_prices_remove(price_id: int, **options: Any) -> None:
+    """Remove price PRICE_ID (a running server stops applying it within 2 s)."""
+    with _store(build_settings(options)) as store:
+        price = _run(lambda: store.remove_price(price_id))
+    click.echo(f"removed price {price.id} ({price.provider}/{price.model})")
+
+
+@costs.command("recompute")
+@click.option("--project", required=True, help="Project whose events to re-price.")
+@click.option("--since", required=True, help="First day (YYYY-MM-DD, UTC) of events to re-price.")
+@settings_options(serve=False)
+def costs_recompute(project: str, since: str, **options: Any) -> None:
+    """Price again the model events of PROJECT that started on or after SINCE, with the
+    prices in force now: computed costs follow, costs the clients sent stay."""
+    day = _usage(lambda: parse_day(since, "since"), "--since")
+    assert day is not None  # --since is required
+    since_ms = datetime.datetime.combine(day, datetime.time(), datetime.UTC).timestamp() * 1000
+    with _store(build_settings(options)) as store:
+        project_id = _project_id(store, project)
+        done = _run(lambda: asyncio.run(recompute_costs(store, project_id, since_ms)))
+    click.echo(f"re-priced {done.events:,} model events of project {project} since {day}")
+
+
+def _rates(rates: Sequence[str]) -> dict[str, float]:
+    parsed: dict[str, float] = {}
+    for item in rates:
+        name, equals, value = item.partition("=")
+        try:
+            parsed[name.strip()] = float(value) if equals else float("nan")
+        except ValueError:
+            parsed[name.strip()] = float("nan")
+    return parsed
+
+
+def _project_id(store: Store, name: str) -> str:
+    for project in store.list_projects():
+        if project.name == name:
+            return project.id
+    raise click.ClickException(f"no project named {name!r}")
 
 
 @main.group()

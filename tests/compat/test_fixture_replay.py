@@ -506,6 +506,7 @@ def test_api_client_capture_is_stored(server: LiveServer, api: httpx.Client, nam
         "completion_tokens": 1,
         "total_tokens": 4,
         "cost": 0.0001,
+        "cost_source": "given",  # the client's cost, marked so (issue 15)
         "late": True,
         "x": 1,
     }

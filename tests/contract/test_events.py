@@ -186,6 +186,7 @@ def test_legacy_model_events(api: httpx.Client) -> None:
         "completion_tokens": 1,
         "total_tokens": 4,
         "cost": 0.001,
+        "cost_source": "given",  # the client's cost, marked so (issue 15)
     }
     batch = api.post(
         "/events/model/batch",

@@ -74,6 +74,7 @@ class Seeded:
     span_ids: tuple[str, ...]
     evaluation: SeededEvaluation
     run_id: str
+    price_id: int
 
     @property
     def otlp_event_ids(self) -> list[str]:
@@ -296,6 +297,28 @@ def _otlp_honeyhive(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
 @case("POST", "/v1/traces", "write")
 def _otlp_stock(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return _otlp(c, a, "/v1/traces")
+
+
+@case("POST", "/api/public/otel/v1/traces", "write")
+def _otlp_langfuse(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return _otlp(c, a, "/api/public/otel/v1/traces")
+
+
+@case("POST", "/api/public/scores", "write")
+def _langfuse_scores(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    """Scores naming A's spans, trace and session: they wait in B for B's events."""
+    scores = [
+        {"name": "s", "value": 1, "traceId": a.trace_id, "observationId": a.span_ids[0]},
+        {"name": "t", "value": 2, "traceId": a.trace_id},
+        {"name": "u", "value": "ok", "sessionId": a.session_id},
+    ]
+    return [c.post("/api/public/scores", json=scores), c.post("/api/public/scores", json=scores[1])]
+
+
+# Langfuse's auth check: a telemetry key's own project, like the writes above.
+@case("GET", "/api/public/projects", "write")
+def _langfuse_projects(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/api/public/projects")]
 
 
 def _otlp_logs(c: httpx.Client, a: Seeded, path: str) -> list[httpx.Response]:
@@ -677,6 +700,22 @@ def _update_run(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return [c.put(f"/v1/runs/{a.run_id}", json=body)]
 
 
+# --- a project's own prices ---
+@case("GET", "/v1/prices", "read")
+def _list_prices(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.get("/v1/prices")]
+
+
+@case("POST", "/v1/prices", "own")
+def _add_price(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.post("/v1/prices", json={"provider": "openai", "model": "b", "rates": {"input": 2}})]
+
+
+@case("DELETE", "/v1/prices/{price_id}", "delete")
+def _remove_price(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    return [c.delete(f"/v1/prices/{a.price_id}")]
+
+
 # --- seeding and snapshots ---
 def _otlp_body(trace_id: str, span_ids: tuple[str, ...], session_id: str, *, tag: str) -> bytes:
     spans = []
@@ -745,7 +784,11 @@ def seed_project_a(api: httpx.Client) -> Seeded:
         span_ids=span_ids,
         evaluation=seed_evaluation_of_a(api, project_id=_ok(api.get("/v1/projects"))[0]["id"]),
         run_id=run_id,
+        price_id=_ok(api.post("/v1/prices", json=_PRICE_OF_A))["price"]["id"],
     )
+
+
+_PRICE_OF_A = {"provider": "openai", "model": MARKER, "rates": {"input": 1.0}}
 
 
 def seed_evaluation_of_a(api: httpx.Client, project_id: str) -> SeededEvaluation:
@@ -807,6 +850,7 @@ def snapshot(api: httpx.Client, a: Seeded) -> dict[str, bytes]:
     reads["run"] = api.get(f"/v1/runs/{a.run_id}")
     reads["run result"] = api.get(f"/v1/runs/{a.run_id}/result")
     reads["runs"] = api.get("/v1/runs")
+    reads["prices"] = api.get("/v1/prices")
     for name, answer in reads.items():
         assert answer.status_code == 200, (name, answer.text)
     assert MARKER in reads["export"].text and MARKER in reads["datasets"].text

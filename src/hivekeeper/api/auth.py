@@ -9,10 +9,17 @@ Three dependencies, one per kind of route:
   keys of that project; another project's id answers 404, as a foreign id does.
 
 A key whose kind may not use a route gets 403 saying what that kind may do.
+
+Under `/api/public/` (the Langfuse routes, `api.langfuse`) a key may also come as HTTP
+Basic credentials, the way Langfuse's SDKs send theirs: the secret (password) is the
+hivekeeper key, the public key (user name) is not checked. Nowhere else: a browser
+keeps Basic credentials and sends them by itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -25,6 +32,8 @@ from hivekeeper.web import AppContext, client_address, context
 logger = logging.getLogger(__name__)
 # Literal tokens clients send when no key is configured (the tracer sends "Bearer None").
 _NO_KEY = frozenset({"", "none", "null", "undefined"})
+BASIC_AUTH_PREFIX = "/api/public/"
+"""Paths under which a key may come as HTTP Basic credentials (Langfuse's SDKs)."""
 
 
 async def writer_principal(request: Request) -> Principal:
@@ -87,11 +96,15 @@ async def _principal(request: Request) -> Principal:
         ctx,
         request.headers.get("authorization", ""),
         lambda: client_address(request, trust_forwarded_for=trust_forwarded_for),
+        allow_basic=request.url.path.startswith(BASIC_AUTH_PREFIX),
     )
 
 
-async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], str]) -> Principal:
-    """The principal of an `Authorization` value (`Bearer <key>`), of any kind.
+async def bearer_principal(
+    ctx: AppContext, header: str, client: Callable[[], str], *, allow_basic: bool = False
+) -> Principal:
+    """The principal of an `Authorization` value (`Bearer <key>`, or with
+    `allow_basic` `Basic base64(anything:<key>)`), of any kind.
 
     `client` names the caller for the failed-key throttle; it is called only when
     needed. Raises as `writer_principal` does; HTTP routes and gRPC calls both use it.
@@ -107,8 +120,13 @@ async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], st
     # but not charged against the client's budget.
     if not header:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <api key>'")
-    if scheme.lower() != "bearer" or token.lower() in _NO_KEY:
-        raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
+    if allow_basic and scheme.lower() == "basic":
+        token = _basic_secret(token)
+    elif scheme.lower() != "bearer":
+        token = ""
+    if token.lower() in _NO_KEY:
+        basic = " or 'Basic base64(<public key>:<api key>)'" if allow_basic else ""
+        raise Unauthorized(f"the Authorization header must be 'Bearer <api key>'{basic}")
     principal = await ctx.lookup(ctx.store.authenticate, token)
     if principal is None:
         caller = client()
@@ -117,3 +135,13 @@ async def bearer_principal(ctx: AppContext, header: str, client: Callable[[], st
         logger.debug("refused an unknown or revoked API key from client %s", caller)
         raise Unauthorized("unknown or revoked API key")
     return principal
+
+
+def _basic_secret(credentials: str) -> str:
+    """The password of Basic credentials (`base64(user:password)`); "" if malformed."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    _, colon, secret = decoded.partition(":")
+    return secret.strip() if colon else ""

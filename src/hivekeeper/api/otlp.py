@@ -114,6 +114,13 @@ _REQUEST_BODY = _request_body("resourceSpans", "rejectedSpans", "spans")
     openapi_extra=_REQUEST_BODY,
     response_class=Response,
 )
+@router.post(
+    "/api/public/otel/v1/traces",
+    summary="Export OTLP traces (Langfuse's path; HTTP Basic credentials too)",
+    description=_DESCRIPTION,
+    openapi_extra=_REQUEST_BODY,
+    response_class=Response,
+)
 async def export_traces(request: Request) -> Response:
     return await _export(request, TRACES)
 

@@ -21,6 +21,7 @@ from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, Validat
 from hivekeeper.domain.evaluation.ops import EvaluationOp
 from hivekeeper.domain.events import OBJECT_FIELDS
 from hivekeeper.domain.log_slots import SLOTS_KEY, merge_slots, rebuild_from_slots
+from hivekeeper.domain.pricing.billing import PriceBook, bill, shipped_prices
 from hivekeeper.domain.session_names import NAME_SOURCE_KEY, name_precedence
 from hivekeeper.domain.types import (
     ROLLUP_FIELDS,
@@ -166,13 +167,16 @@ def apply_ops(
     *,
     max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     skipped: list[Skipped] | None = None,
+    prices: PriceBook = shipped_prices,
 ) -> set[Key]:
     """Apply upserts and updates, in order, to `rows` (the loaded existing rows).
 
     `rows` must hold every existing row named by `keys_to_load(ops)` and the session
     rows of those rows (`session_keys(...)`). Missing sessions are created on the fly
-    (a span or event that names an unknown session). Returns the keys whose rows
-    changed and must be saved. Idempotent for a repeated batch.
+    (a span or event that names an unknown session). Model events are priced with
+    their project's table from `prices` (`pricing.billing.bill`) before their session's
+    roll-ups take their cost. Returns the keys whose rows changed and must be saved.
+    Idempotent for a repeated batch.
 
     Raises EventTypeConflict when an op names another type than its row already has
     (a `keep_stored` upsert is appended to `skipped` instead and changes nothing), and
@@ -198,6 +202,8 @@ def apply_ops(
             if after["event_type"] is not None:
                 after["pending_since"] = None
                 _derive_duration(after)
+        if after["event_type"] == "model":
+            bill(after, op.patch.get("metadata"), prices(op.project_id))
         _check_children(before, after, op, max_children_ids)
         if SLOTS_KEY in after["metadata"]:
             rebuild_from_slots(after)

@@ -155,7 +155,8 @@ class TenancyDump:
     created_at), `workspaces` (id, org_id, name, created_at), `projects` (id,
     workspace_id, name, created_at, retention_days), `api_keys` (id, project_id, kind,
     secret_hash, created_at, revoked_at), `redaction_rules` (id, project_id, pattern,
-    replacement, created_at).
+    replacement, created_at), `model_prices` (id, project_id, provider, model,
+    effective_from, rates, created_at).
     """
 
     organizations: tuple[TenancyRow, ...] = ()
@@ -163,3 +164,4 @@ class TenancyDump:
     projects: tuple[TenancyRow, ...] = ()
     api_keys: tuple[TenancyRow, ...] = ()
     redaction_rules: tuple[TenancyRow, ...] = ()
+    model_prices: tuple[TenancyRow, ...] = ()

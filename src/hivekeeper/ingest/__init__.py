@@ -10,13 +10,17 @@
   and the answers;
 - `rest_writes`: HoneyHive REST bodies (sessions, events, batches, legacy model
   events) → the write operations the writer takes;
-- `span_mapping` (with `conventions`, `messages` and `attributes`): decoded spans → the
+- `prices`: each project's price table, refreshed from the store, which the writer
+  prices model events with; `recompute`: stored events priced again;
+- `langfuse_scores`: Langfuse scores → updates of the events they score;
+- `span_mapping` (with `conventions`, `langfuse`, `messages` and `attributes`): decoded spans → the
   event write operations the writer takes; `log_mapping`: decoded log records → the
   same (GenAI messages as slots of their span's event, other records as events).
 
 Code outside this package uses what is exported here.
 """
 
+from hivekeeper.ingest.langfuse_scores import Score, ScoreError, parse_score, score_update
 from hivekeeper.ingest.otlp import (
     LOGS,
     MEDIA_TYPES,
@@ -41,6 +45,8 @@ from hivekeeper.ingest.otlp import (
     sniff_encoding,
 )
 from hivekeeper.ingest.otlp_batch import Decoded, DecodedTraces, OtlpLimits
+from hivekeeper.ingest.prices import ProjectPrices
+from hivekeeper.ingest.recompute import Recomputed, recompute_costs
 from hivekeeper.ingest.redaction import RedactionRules, check_rules
 from hivekeeper.ingest.rest_writes import (
     PlannedWrite,
@@ -50,7 +56,7 @@ from hivekeeper.ingest.rest_writes import (
     unwrap,
 )
 from hivekeeper.ingest.retention import RetentionJob
-from hivekeeper.ingest.span_mapping import span_event_id, spans_to_ops
+from hivekeeper.ingest.span_mapping import span_event_id, spans_to_ops, trace_session_id
 from hivekeeper.ingest.spans import Span, SpanEvent, StatusCode
 from hivekeeper.ingest.trace_sessions import TraceSessions
 from hivekeeper.ingest.writer import Writer, WriterState
@@ -66,8 +72,12 @@ __all__ = [
     "Encoding",
     "OtlpLimits",
     "PlannedWrite",
+    "ProjectPrices",
+    "Recomputed",
     "RedactionRules",
     "RetentionJob",
+    "Score",
+    "ScoreError",
     "Signal",
     "SignalName",
     "Span",
@@ -87,13 +97,17 @@ __all__ = [
     "export_ops",
     "grpc_code",
     "is_otlp_metrics",
+    "parse_score",
     "plan_batch",
     "plan_event",
     "plan_session",
+    "recompute_costs",
     "reject_skipped",
+    "score_update",
     "settle_export",
     "sniff_encoding",
     "span_event_id",
     "spans_to_ops",
+    "trace_session_id",
     "unwrap",
 ]

@@ -2,6 +2,7 @@
 
 A failing run is logged and the job carries on at its next interval, so one bad run
 (a locked database, a full write queue) never ends a job for the life of the server.
+`Mirror` is such a job keeping the server's copy of records the CLI may change.
 """
 
 from __future__ import annotations
@@ -63,3 +64,36 @@ class Periodic:
             await asyncio.wait_for(self.stopping.wait(), self._interval_s)
             return True
         return False
+
+
+class Mirror:
+    """The server's copy of records the CLI may change under it (redaction rules,
+    prices): read at `start`, again every `refresh_s` on a worker thread, and kept as
+    it is when a read fails. Subclasses read in `load`."""
+
+    def __init__(self, name: str, refresh_s: float) -> None:
+        self._what = name.replace("-", " ")
+        self._refresher = Periodic(name, self._refresh, refresh_s, run_at_start=False)
+
+    def load(self) -> None:
+        """Read the records now; raise if they cannot be read or used."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Load, raising what `load` raises, then keep fresh on a task of the loop."""
+        self.load()
+        self._refresher.start()
+
+    async def close(self) -> None:
+        """Stop refreshing; idempotent."""
+        await self._refresher.close()
+
+    def refresh_failed(self, exc: Exception) -> None:
+        """Report a failed refresh; the copy in force stays, the next refresh retries."""
+        logger.error("could not re-read %s; keeping the current ones", self._what, exc_info=exc)
+
+    async def _refresh(self) -> None:
+        try:
+            await asyncio.to_thread(self.load)
+        except Exception as exc:
+            self.refresh_failed(exc)

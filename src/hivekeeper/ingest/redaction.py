@@ -13,14 +13,13 @@ command that removes it; on a refresh the rules already loaded stay in force.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.redaction import RedactionRule, Redactor, compile_pattern, redact_ops
 from hivekeeper.domain.types import WriteOp
-from hivekeeper.ingest.periodic import Periodic
+from hivekeeper.ingest.periodic import Mirror
 from hivekeeper.store import Store
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ def check_rules(rules: Sequence[RedactionRule]) -> dict[str, Redactor]:
     return {project_id: Redactor(rules) for project_id, rules in by_project.items()}
 
 
-class RedactionRules:
+class RedactionRules(Mirror):
     """Compiled rules per project id; `apply()` redacts a request's operations."""
 
     def __init__(self, store: Store, *, refresh_s: float = REFRESH_S) -> None:
@@ -56,7 +55,7 @@ class RedactionRules:
         self._redactors: dict[str, Redactor] = {}
         self._loaded: tuple[RedactionRule, ...] = ()
         self._refused: tuple[RedactionRule, ...] | None = None
-        self._refresher = Periodic("redaction-rules", self._refresh, refresh_s, run_at_start=False)
+        super().__init__("redaction-rules", refresh_s)
 
     def load(self) -> None:
         """Read the rules now. Raises the store's error if it cannot, ValidationFailed
@@ -77,21 +76,8 @@ class RedactionRules:
         """`ops` redacted by their projects' rules; `ops` itself when no project has any."""
         return redact_ops(ops, self._redactors)
 
-    async def start(self) -> None:
-        """Load the rules (raising if one cannot be compiled), then keep them fresh on a
-        task of the running loop."""
-        self.load()
-        self._refresher.start()
-
-    async def close(self) -> None:
-        """Stop refreshing; idempotent."""
-        await self._refresher.close()
-
-    async def _refresh(self) -> None:
-        try:
-            await asyncio.to_thread(self.load)
-        except ValidationFailed as exc:
+    def refresh_failed(self, exc: Exception) -> None:
+        if isinstance(exc, ValidationFailed):
             logger.error("new redaction rules not applied; the previous ones stay: %s", exc)
-        except Exception:
-            # Keep the rules we have; the next refresh tries again.
-            logger.exception("could not re-read redaction rules; keeping the current ones")
+        else:
+            super().refresh_failed(exc)

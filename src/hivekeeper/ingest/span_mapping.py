@@ -43,6 +43,8 @@ from hivekeeper.ingest.conventions import (
     fill_totals,
     infer_event_type,
 )
+from hivekeeper.ingest.langfuse import FAMILY as LANGFUSE
+from hivekeeper.ingest.langfuse import map_langfuse
 from hivekeeper.ingest.logfire import apply_logfire, fold_streams
 from hivekeeper.ingest.session_updates import SessionUpdates
 from hivekeeper.ingest.span_kinds import http_client_name, is_http_client, mark_http_client
@@ -313,8 +315,12 @@ def _span_patch(span: Span, batch: _Batch) -> tuple[EventPatch, str | None, str 
     apply_logfire(span, fields, patch)
     mark_http_client(span, fields)
     exceptions, others = _split_events(span.events)
+    langfuse = families.pop(LANGFUSE, None)
     if convention or families or others:
         others = apply_conventions(convention, families, others, fields)
+    if langfuse is not None:
+        trace_name = map_langfuse(langfuse, fields, patch)
+        session_name = session_name or trace_name
     fill_totals(fields.metadata)
     _add_error(span, found, exceptions, fields, patch)
     if unmapped:
@@ -370,6 +376,9 @@ def _sort_attributes(
             if target is not None:
                 touched[id(target)] = target
                 continue
+        elif head == LANGFUSE and rest:
+            families.setdefault(LANGFUSE, []).append((rest, value))
+            continue
         elif head == "baggage" and rest:
             insert(metadata, ["baggage", *split_key(rest)], value)
             touched[id(metadata)] = metadata

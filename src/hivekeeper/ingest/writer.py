@@ -11,7 +11,8 @@ overload. A request heavier than a whole batch is committed in a transaction of 
 own, never split. Each transaction's time starts past the previous one's last op
 stamp (`ops.batch_span_ms`), so versioned evaluation records order as they commit. The
 thread also passes each request's operations through the optional `redact` hook just
-before their transaction, keeping that cost off the event loop.
+before their transaction, keeping that cost off the event loop, and hands the store
+the `prices` model events are priced with (`domain.pricing.billing`).
 
 A request the store refuses (a type conflict, a bad value) must not fail the others
 sharing its transaction: when the error names its culprit op, that request alone is
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from hivekeeper.domain.errors import HivekeeperError, Overloaded, Unavailable
 from hivekeeper.domain.evaluation.ops import batch_span_ms, weight
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
 from hivekeeper.domain.types import WriteNote, WriteOp
 from hivekeeper.ingest.trace_sessions import TraceSessions
 from hivekeeper.store import Store
@@ -78,6 +80,7 @@ class Writer:
         on_commit: CommitObserver | None = None,
         redact: Callable[[Sequence[WriteOp]], Sequence[WriteOp]] | None = None,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> None:
         if max_batch_ops < 1 or max_queue_ops < max_batch_ops:
             raise ValueError("need 1 <= max_batch_ops <= max_queue_ops")
@@ -90,6 +93,7 @@ class Writer:
         self._max_children_ids = max_children_ids
         self.traces = TraceSessions()
         """What the OTLP mapping remembers of recent traces between exports."""
+        self._prices = prices
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
         self._writing_ops = 0
@@ -236,7 +240,10 @@ class Writer:
         """One transaction; reported to `on_commit` once it has committed."""
         started = time.perf_counter()
         notes = self._store.write_batch(
-            ops, self._now_ms(len(ops)), max_children_ids=self._max_children_ids
+            ops,
+            self._now_ms(len(ops)),
+            max_children_ids=self._max_children_ids,
+            prices=self._prices,
         )
         if self._on_commit is None:
             return notes

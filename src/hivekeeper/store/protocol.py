@@ -26,6 +26,8 @@ from hivekeeper.domain.evaluation.traces import RunRow
 from hivekeeper.domain.evaluation.versions import Definition
 from hivekeeper.domain.filters import Condition, EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.saved_charts import SavedChart
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
@@ -66,10 +68,12 @@ class EventStore(Protocol):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         """Apply the operations in one transaction: all or nothing. Idempotent.
 
-        Merges follow `domain.merge.apply_ops` (its errors leave nothing written).
+        Merges follow `domain.merge.apply_ops`, model events priced from `prices` (its
+        errors leave nothing written).
         Returns what the caller must know beyond success: the `keep_stored` upserts
         skipped for naming another type (`Skipped`) and what each `ExpirePending`
         removed (`Expired`)."""
@@ -279,6 +283,19 @@ class CareStore(Protocol):
         """Remove a rule and return it. NotFound for an unknown id."""
 
 
+class PriceStore(Protocol):
+    """Projects' own model prices (admin, like redaction rules; the server reads them)."""
+
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        """Store a price of `project_id` (an existing project's id)."""
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        """The prices of `project_id` (None: of every project), oldest first."""
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        """Remove a price (of `project_id` only, when given). NotFound otherwise."""
+
+
 class TransferStore(Protocol):
     """Copy between stores of any engines (`hivekeeper copy`, `store.transfer`)."""
 
@@ -339,6 +356,7 @@ class Store(
     EvaluationStore,
     TenancyStore,
     CareStore,
+    PriceStore,
     TransferStore,
     BackupStore,
     Protocol,

@@ -9,7 +9,7 @@ from typing import TypeVar
 from starlette.requests import HTTPConnection
 
 from hivekeeper.config import Settings
-from hivekeeper.ingest import Writer
+from hivekeeper.ingest import ProjectPrices, Writer
 from hivekeeper.store import Store
 from hivekeeper.web.admission import BodyBudget, ReadSlots
 from hivekeeper.web.lanes import Lanes, run_in
@@ -30,6 +30,7 @@ class AppContext:
     lanes: Lanes
     read_slots: ReadSlots
     body_budget: BodyBudget
+    prices: ProjectPrices
 
     def now_ms(self) -> float:
         return self.clock() * 1000.0

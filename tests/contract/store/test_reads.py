@@ -178,6 +178,9 @@ def test_rows_and_tenancy_copy_in_key_order(
     # An update before its event leaves a pending row: copied too.
     pending = api.put("/events", json={"event_id": str(uuid.uuid4()), "metadata": {"a": 1}})
     assert pending.status_code == 200, pending.text
+    # A project's own price travels with its project.
+    price = api.post("/v1/prices", json={"provider": "openai", "model": "m", "rates": {"input": 1}})
+    assert price.status_code == 200, price.text
     source = server.store
     everything = source.scan_rows(None, 1000)
     keys = [(r["project_id"], r["event_id"]) for r in everything]
@@ -198,6 +201,7 @@ def test_rows_and_tenancy_copy_in_key_order(
     assert empty_store.scan_rows(None, 1000) == everything
     assert empty_store.last_key() == source.last_key()
     assert empty_store.export_tenancy() == source.export_tenancy()
+    assert empty_store.list_prices() == source.list_prices() != []
     # The copied key signs in on the target.
     principal = empty_store.authenticate(server.key)
     assert principal is not None and principal.project.id == _project_id(server)

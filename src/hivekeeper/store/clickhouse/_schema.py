@@ -155,6 +155,20 @@ REDACTION_RULES = Table(
     ("id",),
     "cityHash64(id)",
 )
+MODEL_PRICES = Table(
+    "model_prices",
+    (
+        ("id", "Int64"),
+        ("project_id", "String"),
+        ("provider", "String"),
+        ("model", "String"),
+        ("effective_from", "Nullable(String)"),
+        ("rates", "String"),
+        ("created_at", "Float64"),
+    ),
+    ("id",),
+    "cityHash64(id)",
+)
 MIGRATIONS_TABLE = Table(
     "hivekeeper_migrations",
     (("name", "String"), ("applied_at", "Float64")),
@@ -340,6 +354,7 @@ MIGRATIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
         ),
     ),
     ("0005_evaluation", EVALUATION_TABLES),
+    ("0006_model_prices", (MODEL_PRICES,)),
 )
 
 

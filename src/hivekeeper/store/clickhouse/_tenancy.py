@@ -28,6 +28,7 @@ from hivekeeper.domain.tenancy import (
 )
 from hivekeeper.store.clickhouse._schema import (
     API_KEYS,
+    MODEL_PRICES,
     ORGANIZATIONS,
     PROJECTS,
     REDACTION_RULES,
@@ -233,15 +234,19 @@ def _rule(row: dict[str, Any], project_name: str) -> RedactionRule:
     )
 
 
+_DUMPED_TABLES = (*TENANCY_TABLES, MODEL_PRICES)
+"""What `copy` moves, parents first: tenancy, and projects' own prices."""
+
+
 def export_tenancy(session: Session) -> TenancyDump:
     return TenancyDump(
-        **{table.name: tuple(select_all(session, table)) for table in TENANCY_TABLES}
+        **{table.name: tuple(select_all(session, table)) for table in _DUMPED_TABLES}
     )
 
 
 def import_tenancy(session: Session, dump: TenancyDump, version: Version) -> None:
     """Insert the rows whose id this store lacks, parents first."""
-    for table in TENANCY_TABLES:
+    for table in _DUMPED_TABLES:
         known = {name for name, _ in table.columns}
         present = {row["id"] for row in select_all(session, table)}
         fresh: list[TenancyRow] = []

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from hivekeeper.domain.merge import apply_ops, keys_to_load, session_keys, subtract_from_session
+from hivekeeper.domain.pricing.billing import PriceBook
 from hivekeeper.domain.types import (
     DeleteEvent,
     DeleteSession,
@@ -64,13 +65,20 @@ class Batch:
         return out
 
     def merge(
-        self, ops: list[MergeOp], now_ms: float, max_children_ids: int, skipped: list[Skipped]
+        self,
+        ops: list[MergeOp],
+        now_ms: float,
+        max_children_ids: int,
+        skipped: list[Skipped],
+        prices: PriceBook,
     ) -> None:
         if not ops:
             return
         rows = self.load(keys_to_load(ops))
         rows.update(self.load(session_keys(rows.values()) - rows.keys()))
-        changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
+        changed = apply_ops(
+            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped, prices=prices
+        )
         for key in changed:
             self._written[key] = rows[key]
 

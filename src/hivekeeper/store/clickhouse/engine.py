@@ -30,6 +30,8 @@ from hivekeeper.domain.errors import Unavailable, ValidationFailed
 from hivekeeper.domain.evaluation.ops import EvaluationOp, stamp
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS, in_write_order
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import (
     ApiKey,
@@ -49,7 +51,7 @@ from hivekeeper.domain.types import (
     WriteNote,
     WriteOp,
 )
-from hivekeeper.store.clickhouse import _care, _evaluation_transfer, _reads, _tenancy
+from hivekeeper.store.clickhouse import _care, _evaluation_transfer, _prices, _reads, _tenancy
 from hivekeeper.store.clickhouse._evaluation_reads import ClickHouseEvaluationReads
 from hivekeeper.store.clickhouse._evaluation_writes import EvaluationBatch
 from hivekeeper.store.clickhouse._schema import (
@@ -345,6 +347,20 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         with self._admin_lock:
             return _tenancy.remove_redaction(self._session(), rule_id, self._next_version)
 
+    # --- project prices ---
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        with self._admin_lock:
+            return _prices.add_price(self._session(), project_id, spec, self._next_version)
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        return _prices.list_prices(self._session(), project_id)
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        with self._admin_lock:
+            return _prices.remove_price(
+                self._session(), price_id, project_id, self._next_version
+            )
+
     def backup(self, target: Path) -> None:
         raise ValidationFailed(
             "hivekeeper backs up SQLite only; back up ClickHouse with its own command: "
@@ -368,6 +384,7 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         batch = Batch(self._session())
         evaluation = EvaluationBatch(self._session(), batch)
@@ -376,7 +393,7 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
         skipped: list[Skipped] = []
         for step in in_write_order(ops):
             if isinstance(step, list):
-                batch.merge(step, now_ms, max_children_ids, skipped)
+                batch.merge(step, now_ms, max_children_ids, skipped, prices)
             elif isinstance(step, ExpireSessions):
                 batch.expire(step)
             elif isinstance(step, ExpirePending):

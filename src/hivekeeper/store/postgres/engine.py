@@ -31,6 +31,8 @@ from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
@@ -42,7 +44,7 @@ from hivekeeper.store.postgres._locks import KeyLocks, LockConflict
 from hivekeeper.store.postgres._schema import VISIBLE, migrate
 from hivekeeper.store.postgres._writes import PostgresWrites, upsert
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import evaluation_transfer, tenancy, transfer
+from hivekeeper.store.sql import evaluation_transfer, prices, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -245,6 +247,19 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
         with self._transaction() as conn:
             return tenancy.remove_redaction(_Qmark(conn), rule_id)
 
+    # --- project prices ---
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        with self._transaction() as conn:
+            return prices.add_price(_Qmark(conn), project_id, spec)
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        with self._connection() as conn:
+            return prices.list_prices(_Qmark(conn), project_id)
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        with self._transaction() as conn:
+            return prices.remove_price(_Qmark(conn), project_id, price_id)
+
     def backup(self, target: Path) -> None:
         raise ValidationFailed(
             "backup copies a SQLite file; for PostgreSQL use pg_dump "
@@ -276,12 +291,15 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         known: set[int] = set()
         for _ in range(_WRITE_ATTEMPTS):
             try:
                 with self.write_transaction(locked=known) as writes:
-                    return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
+                    return apply(
+                        writes, ops, now_ms, max_children_ids=max_children_ids, prices=prices
+                    )
             except LockConflict as conflict:
                 known |= conflict.lock_ids
             except Unavailable as exc:
@@ -366,11 +384,12 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
     def import_tenancy(self, dump: TenancyDump) -> None:
         with self._transaction() as conn:
             transfer.import_tenancy(_Qmark(conn), dump)
-            # Rules keep their ids; the next new rule must be numbered past them.
-            conn.execute(
-                "SELECT setval(pg_get_serial_sequence('redaction_rules', 'id'), "
-                "COALESCE(MAX(id), 0) + 1, false) FROM redaction_rules"
-            )
+            # Rules and prices keep their ids; new ones must be numbered past them.
+            for table in ("redaction_rules", "model_prices"):
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+                )
 
     def scan_rows(self, after: Key | None, limit: int) -> list[StoredRow]:
         with self._connection() as conn:

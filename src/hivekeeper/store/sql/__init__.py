@@ -5,6 +5,7 @@
 - `identifiers`: the one identifier-quoting helper, and the events columns a query may
   name.
 - `rows`: an events row as bound parameters and back (the row codec).
+- `prices`: projects' own model prices (the `model_prices` table).
 - `tenancy`: organizations, projects, keys, retention and redaction rules in SQL, and
   the rules every engine applies (project names, key checks).
 - `transfer`: what `hivekeeper copy` reads from and writes to SQLite and PostgreSQL.

@@ -17,14 +17,23 @@ from hivekeeper.store.sql.rows import SELECT_EVENTS, decode_row
 from hivekeeper.store.sql.tenancy import Connection
 
 # Parents before children, so foreign keys hold at every insert.
-_TENANCY_TABLES = ("organizations", "workspaces", "projects", "api_keys", "redaction_rules")
+_TENANCY_TABLES = (
+    "organizations",
+    "workspaces",
+    "projects",
+    "api_keys",
+    "redaction_rules",
+    "model_prices",
+)
+_BY_ID = frozenset({"redaction_rules", "model_prices"})
+"""Tables whose rows keep the order of their ids (rules apply in it, prices win by it)."""
 
 
 def export_tenancy(conn: Connection) -> TenancyDump:
     """Every tenancy record, each table oldest first (rules by id, the order they apply)."""
     tables: dict[str, tuple[TenancyRow, ...]] = {}
     for table in _TENANCY_TABLES:
-        order = "id" if table == "redaction_rules" else "created_at, id"
+        order = "id" if table in _BY_ID else "created_at, id"
         cursor = conn.execute(f"SELECT * FROM {quote_identifier(table)} ORDER BY {order}")
         names = [column[0] for column in cursor.description]
         tables[table] = tuple(dict(zip(names, row, strict=True)) for row in cursor)

@@ -42,6 +42,7 @@ from hivekeeper.domain.merge import (
     session_keys,
     subtract_from_session,
 )
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
 from hivekeeper.domain.types import (
     DeleteEvent,
     DeleteSession,
@@ -103,7 +104,12 @@ class RowStore(Protocol):
 
 
 def apply(
-    engine: RowWrites, ops: Sequence[WriteOp], now_ms: float, *, max_children_ids: int
+    engine: RowWrites,
+    ops: Sequence[WriteOp],
+    now_ms: float,
+    *,
+    max_children_ids: int,
+    prices: PriceBook = shipped_prices,
 ) -> list[WriteNote]:
     """Apply the operations through `engine`'s transaction; return the write notes: the
     `keep_stored` upserts skipped (`Skipped`), then what each `ExpirePending` removed
@@ -117,7 +123,7 @@ def apply(
     place = {id(op): i for i, op in enumerate(ops)}
     for step in in_write_order(ops):
         if isinstance(step, list):
-            _merge(engine, step, now_ms, max_children_ids, skipped)
+            _merge(engine, step, now_ms, max_children_ids, skipped, prices)
         elif isinstance(step, ExpireSessions):
             engine.expire_sessions(step)
         elif isinstance(step, ExpirePending):
@@ -136,9 +142,10 @@ def _merge(
     now_ms: float,
     max_children_ids: int,
     skipped: list[Skipped],
+    prices: PriceBook,
 ) -> None:
-    if not _merge_insert_first(engine, ops, now_ms, max_children_ids, skipped):
-        _merge_read_first(engine, ops, now_ms, max_children_ids, skipped)
+    if not _merge_insert_first(engine, ops, now_ms, max_children_ids, skipped, prices):
+        _merge_read_first(engine, ops, now_ms, max_children_ids, skipped, prices)
 
 
 def _merge_insert_first(
@@ -147,6 +154,7 @@ def _merge_insert_first(
     now_ms: float,
     max_children_ids: int,
     skipped: list[Skipped],
+    prices: PriceBook,
 ) -> bool:
     """Apply `ops` assuming their upserted rows are new; False, with nothing written,
     when one is not (or when `apply_ops` refuses the batch, which the read-first path
@@ -161,7 +169,9 @@ def _merge_insert_first(
     stored = set(rows)
     notes: list[Skipped] = []
     try:
-        changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=notes)
+        changed = apply_ops(
+            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=notes, prices=prices
+        )
     except HivekeeperError:
         return False
     # Sorted: PostgreSQL then takes row locks in one order in every transaction.
@@ -182,11 +192,15 @@ def _merge_read_first(
     now_ms: float,
     max_children_ids: int,
     skipped: list[Skipped],
+    prices: PriceBook,
 ) -> None:
     rows = engine.load(keys_to_load(ops))
     rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
     stored = set(rows)
-    changed = apply_ops(rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped)
+    changed = apply_ops(
+        rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped, prices=prices
+    )
+    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
     ordered = sorted(changed)
     existed = engine.insert_new([rows[key] for key in ordered if key not in stored])
     if existed:

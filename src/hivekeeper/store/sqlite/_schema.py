@@ -90,6 +90,20 @@ def _create_redaction_rules(conn: sqlite3.Connection) -> None:
     )
 
 
+def _create_model_prices(conn: sqlite3.Connection) -> None:
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE model_prices (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id TEXT NOT NULL REFERENCES projects(id),
+            provider TEXT NOT NULL, model TEXT NOT NULL, effective_from TEXT,
+            rates TEXT NOT NULL, created_at REAL NOT NULL);
+        CREATE INDEX model_prices_by_project ON model_prices (project_id, id);
+        """,
+    )
+
+
 def _index_sessions(conn: sqlite3.Connection) -> None:
     # The UI's session list filters on event_type = 'session' and sorts by time or a
     # roll-up: this index reads the ~1 in 10 rows that are sessions, not the project.
@@ -317,6 +331,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0011_model_index", _index_model),
     ("0012_sessions_index_type", _cover_session_types),
     ("0013_sessions_by_cost", _index_sessions_by_cost),
+    ("0014_model_prices", _create_model_prices),
 )
 
 

@@ -19,13 +19,15 @@ from hivekeeper.domain.charts import ChartPoint, ChartQuery
 from hivekeeper.domain.errors import HivekeeperError, Unavailable, ValidationFailed
 from hivekeeper.domain.filters import EventQuery
 from hivekeeper.domain.merge import DEFAULT_MAX_CHILDREN_IDS
+from hivekeeper.domain.pricing.billing import PriceBook, shipped_prices
+from hivekeeper.domain.pricing.project import PriceSpec, ProjectPrice
 from hivekeeper.domain.redaction import RedactionRule
 from hivekeeper.domain.tenancy import ApiKey, KeyKind, Principal, Project, TenancyDump
 from hivekeeper.domain.types import Key, OutlineRow, StoredRow, WriteNote, WriteOp
 from hivekeeper.store.evaluation_tables import EvaluationRow
 from hivekeeper.store.lifecycle import StoreLifecycle, StoreState
 from hivekeeper.store.protocol import Bootstrap, StoreFactory
-from hivekeeper.store.sql import evaluation_transfer, tenancy, transfer
+from hivekeeper.store.sql import evaluation_transfer, prices, tenancy, transfer
 from hivekeeper.store.sql.evaluation_reads import SqlEvaluationReads
 from hivekeeper.store.sql.rows import SELECT_EVENTS, chunks, decode_row, encode_row
 from hivekeeper.store.sql.writes import RowStore, apply
@@ -257,9 +259,10 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
         now_ms: float,
         *,
         max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
+        prices: PriceBook = shipped_prices,
     ) -> list[WriteNote]:
         with self.write_transaction() as writes:
-            return apply(writes, ops, now_ms, max_children_ids=max_children_ids)
+            return apply(writes, ops, now_ms, max_children_ids=max_children_ids, prices=prices)
 
     # --- data care ---
     def set_retention(self, project_name: str, days: int | None) -> None:
@@ -289,6 +292,19 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
     def remove_redaction(self, rule_id: int) -> RedactionRule:
         with self._admin() as conn, _transaction(conn):
             return tenancy.remove_redaction(conn, rule_id)
+
+    # --- project prices ---
+    def add_price(self, project_id: str, spec: PriceSpec) -> ProjectPrice:
+        with self._admin() as conn, _transaction(conn):
+            return prices.add_price(conn, project_id, spec)
+
+    def list_prices(self, project_id: str | None = None) -> list[ProjectPrice]:
+        with self._read() as conn:
+            return prices.list_prices(conn, project_id)
+
+    def remove_price(self, price_id: int, project_id: str | None = None) -> ProjectPrice:
+        with self._admin() as conn, _transaction(conn):
+            return prices.remove_price(conn, project_id, price_id)
 
     def backup(self, target: Path) -> None:
         self._check_not_closed()
