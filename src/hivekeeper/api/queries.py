@@ -23,6 +23,7 @@ from hivekeeper.domain.filters import (
     EventQuery,
     parse_export_body,
     parse_query_params,
+    parse_session_params,
     project_event,
 )
 from hivekeeper.domain.tenancy import Principal
@@ -70,6 +71,20 @@ async def list_events(request: Request, principal: Reader) -> Response:
 
 
 @router.get(
+    "/v1/sessions",
+    summary="Sessions matching filters (query parameters), sorted and paged",
+    openapi_extra=query_parameters("SessionList"),
+)
+async def list_sessions(request: Request, principal: Reader) -> Response:
+    ctx = context(request)
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    query = parse_session_params(
+        params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters
+    )
+    return await _page(request, principal, query, totals=("totalSessions",), key=b"sessions")
+
+
+@router.get(
     "/v1/events/chart",
     summary="Time buckets x group of a metric: count, avg, sum, min, max, percentiles",
     openapi_extra=query_parameters("Chart"),
@@ -84,21 +99,26 @@ async def chart_events(request: Request, principal: Reader) -> JsonResponse:
 
 
 async def _page(
-    request: Request, principal: Principal, query: EventQuery, *, totals: tuple[str, ...]
+    request: Request,
+    principal: Principal,
+    query: EventQuery,
+    *,
+    totals: tuple[str, ...],
+    key: bytes = b"events",
 ) -> Response:
-    """`{"events": [the page's events], <each of totals>: matches in all}`, streamed."""
+    """`{<key>: [the page's events], <each of totals>: matches in all}`, streamed."""
     events = await read_events(context(request), principal.project, query, rows=query.limit)
     assert events.total is not None, "the API's queries always count"
     # `{"totalEvents":N,...}` without its `{`: the members that follow the events.
     members = json_bytes(dict.fromkeys(totals, events.total))[1:]
-    body = _events_json(events, query.projections, members)
+    body = _events_json(events, query.projections, members, key)
     return await chunked_response(body, "application/json")
 
 
 async def _events_json(
-    events: EventBatches, projections: tuple[str, ...] | None, members: bytes
+    events: EventBatches, projections: tuple[str, ...] | None, members: bytes, key: bytes
 ) -> AsyncIterator[bytes]:
-    yield b'{"events":['
+    yield b'{"' + key + b'":['
     separator = b""
     async for found in events:
         listed = [project_event(e, projections) for e in found] if projections else found

@@ -16,6 +16,7 @@ from hivekeeper.domain.charts import BUCKETS, Bucket
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import parse_time_ms
 from hivekeeper.domain.filters import (
+    SESSIONS_ONLY,
     SORT_KEYS,
     Condition,
     EventQuery,
@@ -184,7 +185,7 @@ def event_query(
     match); ValidationFailed names the form field at fault."""
     found = conditions(state, max_filters)
     if sessions_only:
-        found.append(Condition(FieldRef(column="event_type"), "is", "string", "session"))
+        found.append(SESSIONS_ONLY)
     start, end = date_bounds(state, now_ms)
     if state.sort not in SORT_KEYS:
         raise ValidationFailed(f"sort must be one of {', '.join(SORT_KEYS)}", field="sort")

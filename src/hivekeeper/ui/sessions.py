@@ -231,6 +231,11 @@ class Outline:
     t1: float | None
 
     @property
+    def num_events(self) -> int:
+        """The session's events, its own row left out (`metadata.num_events`)."""
+        return max(len(self.rows) - 1, 0)
+
+    @property
     def span_ms(self) -> float:
         if self.t0 is None or self.t1 is None:
             return 0.0
