@@ -222,7 +222,9 @@ class EventQuery:
     `search`, when set, keeps rows whose `inputs` or `outputs` JSON text contains it
     (case-insensitively); a session row is also kept when any event of its session
     matches. `count_total` False skips counting the matches (the total is then None),
-    which a paged list that only needs "is there a next page" should do.
+    which a paged list that only needs "is there a next page" should do; a
+    `count_limit` counts at most that many (a total equal to it means "that many or
+    more"), so a count over a million matches reads only that many.
     """
 
     conditions: tuple[Condition, ...] = ()
@@ -236,6 +238,7 @@ class EventQuery:
     after: tuple[float | None, str] | None = None
     search: str | None = None
     count_total: bool = True
+    count_limit: int | None = None
 
     @property
     def offset(self) -> int:

@@ -18,8 +18,11 @@ from starlette.responses import Response
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.filters import OPERATORS, SORT_KEYS
+from hivekeeper.domain.render import render_event
+from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import OutlineRow, StoredRow
-from hivekeeper.ui import auth, params
+from hivekeeper.ui import auth, formats, params, previews
+from hivekeeper.ui.columns import value_at
 from hivekeeper.ui.detail import load_detail
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
@@ -50,12 +53,22 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
     error = None
     rows = []
     more = False
+    total: int | None = None
+    columns: tuple[str, ...] = ()
     try:
+        columns = params.columns(state)
         query = params.event_query(
             state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
         )
         found, more = await read_page(ctx, page.project.id, query)
-        rows = [session_row(r) for r in found]
+        _, total = await ctx.read(
+            ctx.store.query_events, page.project.id, previews.count_query(query)
+        )
+        shown = await previews.previews(ctx, page.project.id, found)
+        rows = [
+            session_row(r, preview, _cells(r, page.project, columns) if columns else [])
+            for r, preview in zip(found, shown, strict=True)
+        ]
     except ValidationFailed as exc:
         error = exc.message
     return render_page(
@@ -66,6 +79,9 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
         rows=rows,
         more=more,
         error=error,
+        match_count=previews.bounded_count(total),
+        columns=columns,
+        column_choices=COLUMN_CHOICES,
         sort_keys=SORT_KEYS,
         sort_labels=SORT_LABELS,
         operators=OPERATORS,
@@ -139,6 +155,17 @@ def _int(raw: str | None, default: int) -> int:
 # --- a line of the sessions list -------------------------------------------------
 
 _USER_KEYS = ("user_id", "user", "email", "id", "name")
+SHORT_ID_CHARS = 8
+# Offered in the list's column chooser; any field path may be typed.
+COLUMN_CHOICES = (
+    "metadata.num_events",
+    "metadata.total_tokens",
+    "metadata.cost",
+    "config.model",
+    "user_properties.user_id",
+    "metrics",
+    "feedback.rating",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +181,22 @@ class SessionRow:
     cost: float
     error_count: int
     feedback: str
+    first_input: str = ""
+    last_output: str = ""
+    cells: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return self.session_id[:SHORT_ID_CHARS]
 
 
-def session_row(row: StoredRow) -> SessionRow:
-    """One line of the sessions list, from a session row and its roll-ups."""
+def session_row(
+    row: StoredRow,
+    preview: previews.Preview | None = None,
+    cells: Sequence[str] = (),
+) -> SessionRow:
+    """One line of the sessions list, from a session row and its roll-ups, with its
+    preview and the chosen columns' cells."""
     return SessionRow(
         session_id=row["event_id"],
         name=row["event_name"] or "",
@@ -170,7 +209,21 @@ def session_row(row: StoredRow) -> SessionRow:
         cost=row["cost"],
         error_count=row["error_count"] + (1 if row["error"] is not None else 0),
         feedback=feedback_summary(row["feedback"], row["feedback_count"]),
+        first_input=preview.first_input if preview else "",
+        last_output=preview.last_output if preview else "",
+        cells=tuple(cells),
     )
+
+
+def _cells(row: StoredRow, project: Project, columns: Sequence[str]) -> list[str]:
+    """The chosen columns of a session, read from it as the API renders it (roll-ups
+    in `metadata`)."""
+    event = render_event(row, project)
+    out = []
+    for column in columns:
+        value = value_at(event, column)
+        out.append(formats.cost(value) if column.endswith("cost") else formats.cell(value))
+    return out
 
 
 def feedback_summary(feedback: Mapping[str, Any], events_with_feedback: int = 0) -> str:

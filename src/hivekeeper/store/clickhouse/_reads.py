@@ -153,7 +153,13 @@ def select_events(
     clause = where_clause(project_id, query)
     total: int | None = None
     if query.count_total:
-        text, params = render(sql("SELECT count() FROM events FINAL WHERE ", clause))
+        counted = sql("SELECT count() FROM events FINAL WHERE ", clause)
+        if query.count_limit is not None:
+            counted = sql(
+                "SELECT count() FROM (SELECT 1 FROM events FINAL WHERE ", clause,
+                f" LIMIT {int(query.count_limit)})",
+            )  # fmt: skip
+        text, params = render(counted)
         total = int(query_rows(text, params)[0][0])
         if total <= query.offset:
             return [], total

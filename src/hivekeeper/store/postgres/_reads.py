@@ -119,7 +119,13 @@ def select_events(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         total: int | None = None
         if query.count_total:
-            row = conn.execute(f"SELECT COUNT(*) FROM events WHERE {where.text}", where.params)
+            counted = f"SELECT COUNT(*) FROM events WHERE {where.text}"
+            if query.count_limit is not None:
+                counted = (
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {where.text} "
+                    f"LIMIT {int(query.count_limit)}) AS matches"
+                )
+            row = conn.execute(counted, where.params)
             total = _first(row.fetchone())
             if total <= query.offset:
                 return [], total

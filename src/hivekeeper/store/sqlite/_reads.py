@@ -130,9 +130,11 @@ def select_events(
     with _read_snapshot(conn):
         total: int | None = None
         if query.count_total:
-            (total,) = conn.execute(
-                f"SELECT COUNT(*) FROM events WHERE {clause}", params
-            ).fetchone()
+            counted = f"SELECT COUNT(*) FROM events WHERE {clause}"
+            if query.count_limit is not None:
+                counted = f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {clause} LIMIT ?)"
+            limit = [] if query.count_limit is None else [query.count_limit]
+            (total,) = conn.execute(counted, [*params, *limit]).fetchone()
             if total <= query.offset:
                 return [], total
         cursor = conn.execute(

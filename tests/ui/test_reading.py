@@ -1,0 +1,80 @@
+"""Reading sessions without a browser (issue 16): list rows that differ, numbers that
+agree, and what a session page shows."""
+
+from __future__ import annotations
+
+import re
+
+from hivekeeper.ui.previews import COUNT_BOUND, bounded_count, input_text, output_text
+from tests.ui.client import signed_in
+from tests.ui.conftest import Seeded
+
+
+def _row_html(html: str, session_id: str) -> str:
+    match = re.search(rf'<tr data-session-id="{session_id}".*?</tr>', html, re.DOTALL)
+    assert match, f"no row for {session_id}"
+    return match.group(0)
+
+
+def test_list_rows_show_previews_short_ids_users_and_a_match_count(seeded: Seeded) -> None:
+    base = f"/p/{seeded.project_id}/sessions"
+    with signed_in(seeded.url, seeded.key) as client:
+        html = client.get(base).text
+        checkout = _row_html(html, seeded.sessions["checkout"])
+        assert "Where is my parcel?" in checkout  # the session's own first input
+        short = seeded.sessions["checkout"][:8]
+        assert f"<code>{short}</code>" in checkout
+        assert f'data-copy="{seeded.sessions["checkout"]}"' in checkout
+        assert "alice" in checkout
+        assert "routine run 3" in _row_html(html, seeded.sessions["batch-3"])
+        count = re.search(r'id="match-count">([\d,+]+) sessions match', html)
+        assert count is not None and int(count.group(1)) == html.count("<tr data-session-id=")
+        staging = client.get(base, params={"f": "source", "op": "is", "v": "staging"}).text
+        assert 'id="match-count">3 sessions match' in staging
+
+
+def test_a_session_without_inputs_previews_its_first_and_last_events(seeded: Seeded) -> None:
+    with signed_in(seeded.url, seeded.reading_key) as client:
+        html = client.get(f"/p/{seeded.reading_project_id}/sessions").text
+        bare = _row_html(html, seeded.sessions["bare"])
+        assert "book a table for two" in bare and "booked for 8 pm" in bare
+        assert "plan" not in bare.split("preview in")[1].split("</span>")[0]
+
+
+def test_chosen_metadata_columns_are_kept_in_the_url(seeded: Seeded) -> None:
+    base = f"/p/{seeded.project_id}/sessions"
+    with signed_in(seeded.url, seeded.key) as client:
+        html = client.get(
+            base, params=[("col", "metadata.num_events"), ("col", "user_properties.user_id")]
+        ).text
+        assert '<th scope="col" class="picked">metadata.num_events</th>' in html
+        checkout = _row_html(html, seeded.sessions["checkout"])
+        assert re.search(r'data-label="metadata.num_events" class="picked">4<', checkout)
+        assert 'data-label="user_properties.user_id" class="picked">alice<' in checkout
+        # The pager and the sort links carry the columns on.
+        assert "col=metadata.num_events" in html.split("<thead>")[1]
+
+
+def test_the_session_page_counts_events_as_the_list_does(seeded: Seeded) -> None:
+    with signed_in(seeded.url, seeded.key) as client:
+        html = client.get(seeded.session_url("checkout")).text
+        assert '<span class="tree-cell">4 events</span>' in html
+        listed = _row_html(client.get(f"/p/{seeded.project_id}/sessions").text,
+                           seeded.sessions["checkout"])  # fmt: skip
+        assert 'data-label="Events">4<' in listed
+
+
+def test_counts_read_with_separators_and_a_bound() -> None:
+    assert bounded_count(1234) == "1,234"
+    assert bounded_count(COUNT_BOUND) == "10,000"
+    assert bounded_count(COUNT_BOUND + 1) == "10,000+"
+
+
+def test_previews_take_the_gist_of_inputs_and_outputs() -> None:
+    chat = {"chat_history": [{"role": "system", "content": "be brief"},
+                             {"role": "user", "content": "what  is\nup?"}]}  # fmt: skip
+    assert input_text(chat) == "what is up?"
+    assert input_text({"n": 7, "query": "weather in Oslo"}) == "weather in Oslo"
+    assert input_text({"n": 7}) == '{"n":7}'
+    assert output_text({"role": "assistant", "content": "hello"}) == "hello"
+    assert len(output_text({"text": "x" * 500})) == 140
