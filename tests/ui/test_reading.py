@@ -78,3 +78,52 @@ def test_previews_take_the_gist_of_inputs_and_outputs() -> None:
     assert input_text({"n": 7}) == '{"n":7}'
     assert output_text({"role": "assistant", "content": "hello"}) == "hello"
     assert len(output_text({"text": "x" * 500})) == 140
+
+
+
+def _event_ids(seeded: Seeded, session: str) -> dict[str, str]:
+    """Event ids of a session of the reading project, by name."""
+    with seeded.server.client(seeded.reading_key) as api:
+        tree = api.get(f"/v1/sessions/{seeded.sessions[session]}").json()
+    ids: dict[str, str] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        ids[node["event_name"]] = node["event_id"]
+        stack.extend(node.get("children", []))
+    return ids
+
+
+def test_an_sdk_exception_reads_as_a_stack_trace_and_counts_once(seeded: Seeded) -> None:
+    ids = _event_ids(seeded, "sdk-exception")
+    base = f"/p/{seeded.reading_project_id}/sessions"
+    session = f"{base}/{seeded.sessions['sdk-exception']}"
+    with signed_in(seeded.url, seeded.reading_key) as client:
+        html = client.get(session, params={"event": ids["inner"]}).text
+        box = html.split('class="error-box"')[1].split("</section>")[0]
+        assert '<strong class="exc-type">ValueError</strong>' in box
+        assert '<span class="exc-message">boom 3</span>' in box
+        # The frames, outermost first, with their source lines: the raise is last.
+        frames = re.findall(r'<code class="frame-fn">([^<]+)</code>', box)
+        assert frames[-1] == "inner"
+        assert "raise ValueError(f&#34;boom {n}&#34;)" in box
+        outer = client.get(session, params={"event": ids["outer"]}).text
+        outer_frames = re.findall(r'<code class="frame-fn">([^<]+)</code>', outer)
+        assert outer_frames.index("outer") < outer_frames.index("inner")
+        assert "Counted once: this repeats the error of" in outer
+        listed = _row_html(client.get(base).text, seeded.sessions["sdk-exception"])
+        assert '<span class="badge err">1</span>' in listed
+
+
+def test_otel_bookkeeping_moves_to_a_closed_raw_section(seeded: Seeded) -> None:
+    ids = _event_ids(seeded, "sdk-exception")
+    session = f"/p/{seeded.reading_project_id}/sessions/{seeded.sessions['sdk-exception']}"
+    with signed_in(seeded.url, seeded.reading_key) as client:
+        html = client.get(session, params={"event": ids["inner"]}).text
+        metadata = html.split('data-section="metadata"')[1].split("</details>")[0]
+        raw = html.split('data-section="raw"')[1].split("</details>")[0]
+        assert "trace_id" not in metadata and "duration_ms" not in metadata
+        assert "&#34;metadata.otel&#34;" in raw and "trace_id" in raw
+        assert "&#34;metadata.exceptions&#34;" in raw
+        before_raw = html.split('data-section="raw"')[0]
+        assert before_raw.endswith('<details class="json-section" ')  # closed: no `open`
