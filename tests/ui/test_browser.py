@@ -84,7 +84,7 @@ def test_sign_in_filter_and_walk_a_session_with_the_keyboard(page: Page, seeded:
     page.get_by_label("Filter 1 operator").select_option("is")
     page.get_by_label("Filter 1 value").fill("staging")
     page.get_by_role("button", name="Apply").click()
-    expect(page).to_have_url(re.compile(r"f=source&op=is&v=staging&t=string"))
+    expect(page).to_have_url(re.compile(r"f=source&op=is&v=staging&t=auto"))
     expect(table.locator("tbody tr")).to_have_count(3)
     expect(table).not_to_contain_text("checkout-flow")
     page.get_by_label("Remove filter 1").click()

@@ -127,3 +127,21 @@ def test_otel_bookkeeping_moves_to_a_closed_raw_section(seeded: Seeded) -> None:
         assert "&#34;metadata.exceptions&#34;" in raw
         before_raw = html.split('data-section="raw"')[0]
         assert before_raw.endswith('<details class="json-section" ')  # closed: no `open`
+
+
+def test_a_greater_than_filter_on_cost_works_with_the_default_type(seeded: Seeded) -> None:
+    base = f"/p/{seeded.project_id}/sessions"
+    cost = {"f": "metadata.cost", "op": "greater than", "v": "0.001"}
+    with signed_in(seeded.url, seeded.key) as client:
+        for type_ in ("auto", "string", None):  # the form's default, an old link's, none
+            params = {**cost, "t": type_} if type_ else cost
+            html = client.get(base, params=params).text
+            assert 'id="query-error"' not in html, type_
+            ids = re.findall(r'data-session-id="([^"]+)"', html)
+            assert ids == [seeded.sessions["checkout"]], type_
+        # A choice that really conflicts is still an error, naming the row.
+        bad = client.get(base, params={**cost, "v": "cheap", "t": "number"}).text
+        assert "filter 1 value must be a number" in bad
+        form = client.get(base).text
+        assert '<option selected>auto</option>' in form
+        assert 'placeholder="e.g. 2024-05-01 09:30"' in form

@@ -101,6 +101,8 @@ _VALUELESS: frozenset[str] = frozenset({"exists", "not exists"})
 _ORDERING: frozenset[str] = frozenset(
     {"greater than", "less than", "greater than or equal", "less than or equal", "after", "before"}
 )
+ORDERING_OPERATORS = _ORDERING
+"""The operators that compare by order: a number's or a time's, never a text's."""
 # The spec's operators per type, plus the comparisons any ordered type supports.
 _ALLOWED: dict[str, frozenset[str]] = {
     "string": frozenset({"exists", "not exists", "is", "is not", "contains", "not contains"}),
