@@ -32,6 +32,7 @@ from hivekeeper.web import JsonResponse, context
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 # Rows a page without JavaScript renders at once; the script draws any number.
 STATIC_ROWS = 200
+MAX_SEARCH_CHARS = 500
 # The outline of a 10,000-event session is ~1 MB of JSON and ~10% of that gzipped.
 _GZIP_OVER_BYTES = 16 * 1024
 SORT_LABELS = {
@@ -139,6 +140,20 @@ async def session_outline(request: Request, session_id: str, page: auth.Page) ->
         response.headers["Content-Length"] = str(len(response.body))
         response.headers["Vary"] = "Accept-Encoding"
     return response
+
+
+@router.get("/p/{pid}/sessions/{session_id}/search.json")
+async def session_search(request: Request, session_id: str, page: auth.Page) -> Response:
+    """The ids of the session's events whose name, inputs, outputs or metadata hold `q`,
+    in start order: what the session page's search steps through."""
+    ctx = context(request)
+    text = (request.query_params.get("q") or "").strip()
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ValidationFailed(f"q is longer than {MAX_SEARCH_CHARS} characters", field="q")
+    ids = []
+    if text:
+        ids = await ctx.read(ctx.store.search_session, page.project.id, session_id, text)
+    return JsonResponse({"q": text, "ids": ids}, headers={"Cache-Control": "no-store"})
 
 
 def _query(request: Request) -> dict[str, list[str]]:

@@ -40,16 +40,24 @@ class StackTrace:
 
 
 def event_traces(event: Mapping[str, Any]) -> list[StackTrace]:
-    """The stack traces of a rendered event: each of `metadata.exceptions`, else a
-    traceback written into `error`; none for an event without either."""
+    """The stack traces of a rendered event: each exception of `metadata.exceptions`
+    once (the honeyhive tracer records one exception twice, from two places: the one
+    with more frames is kept), else a traceback written into `error`; none for an
+    event without either."""
     metadata = event.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
     found = metadata.get("exceptions")
-    traces = []
+    traces: list[StackTrace] = []
     if isinstance(found, list):
         for raw in found:
-            if isinstance(raw, Mapping):
-                traces.append(_from_exception(raw))
+            if not isinstance(raw, Mapping):
+                continue
+            trace = _from_exception(raw)
+            same = next((i for i, t in enumerate(traces) if _same(t, trace)), None)
+            if same is None:
+                traces.append(trace)
+            elif len(trace.frames) > len(traces[same].frames):
+                traces[same] = trace
     error = event.get("error")
     if not traces and isinstance(error, str) and _TRACEBACK_HEAD in error:
         traces.append(parse(error, str(metadata.get("error_type") or "")))
@@ -87,6 +95,10 @@ def parse(text: str, type_: str = "", message: str = "") -> StackTrace:
         elif not message:
             message = rest if head == type_ else tail
     return StackTrace(type_, message, tuple(frames), text)
+
+
+def _same(a: StackTrace, b: StackTrace) -> bool:
+    return (a.type, a.message) == (b.type, b.message)
 
 
 def _from_exception(raw: Mapping[str, Any]) -> StackTrace:

@@ -245,6 +245,20 @@ def session_outline(query_rows: Query, project_id: str, session_id: str) -> list
     return out
 
 
+def search_session(query_rows: Query, project_id: str, session_id: str, text: str) -> list[str]:
+    """The ids of the session's visible events whose name, inputs, outputs or metadata
+    contain `text`, case-insensitively, by start time then event id."""
+    needle = _param(text.lower())
+    select = sql(
+        "SELECT event_id FROM events FINAL WHERE project_id = ", _param(project_id),
+        " AND session_id = ", _param(session_id), f" AND {VISIBLE} AND (",
+        "position(lower(ifNull(event_name, '')), ", needle, ") > 0 OR ",
+        "position(lower(inputs), ", needle, ") > 0 OR position(lower(outputs), ", needle,
+        ") > 0 OR position(lower(metadata), ", needle, ") > 0) ORDER BY start_time, event_id",
+    )  # fmt: skip
+    return [row[0] for row in query_rows(*render(select))]
+
+
 def _outline_number(key: str) -> str:
     # The type travels with the value: SQLite answers JSON 5 as int 5, 5.0 as 5.0.
     return f"toString(JSONType(metadata, '{key}')), JSONExtractFloat(metadata, '{key}')"

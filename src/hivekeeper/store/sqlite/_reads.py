@@ -161,6 +161,22 @@ def session_outline(conn: sqlite3.Connection, project_id: str, session_id: str) 
     return [OutlineRow(zip(_OUTLINE_FIELDS, values, strict=True)) for values in cursor]  # type: ignore[misc]
 
 
+def search_session(
+    conn: sqlite3.Connection, project_id: str, session_id: str, text: str
+) -> list[str]:
+    """The ids of the session's visible events whose name, inputs, outputs or metadata
+    contain `text`, case-insensitively, by start time then event id."""
+    needle = text.lower()
+    cursor = conn.execute(
+        "SELECT event_id FROM events WHERE project_id = ? AND session_id = ? AND "
+        f"{VISIBLE} AND (instr(lower(event_name), ?) > 0 OR instr(lower(inputs), ?) > 0 "
+        "OR instr(lower(outputs), ?) > 0 OR instr(lower(metadata), ?) > 0) "
+        "ORDER BY start_time, event_id",
+        (project_id, session_id, needle, needle, needle, needle),
+    )
+    return [event_id for (event_id,) in cursor]
+
+
 def chart(conn: sqlite3.Connection, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
     """Chart points for the events `chart.query` matches, one per (bucket, group).
 
