@@ -145,3 +145,21 @@ def test_a_greater_than_filter_on_cost_works_with_the_default_type(seeded: Seede
         form = client.get(base).text
         assert '<option selected>auto</option>' in form
         assert 'placeholder="e.g. 2024-05-01 09:30"' in form
+
+
+def test_the_dashboard_totals_agree_with_the_sessions_list(seeded: Seeded) -> None:
+    with signed_in(seeded.url, seeded.reading_key) as client:
+        html = client.get(f"/p/{seeded.reading_project_id}/dashboard").text
+        totals = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
+        # Every event type but sessions: the bare run's 2 and the SDK run's 4.
+        assert totals["Requests"] == "6"
+        assert totals["Sessions"] == "2"
+        assert totals["Errors"] == "1 (16.7%)"  # the SDK's exception, once
+        assert set(totals) == {"Requests", "Sessions", "Errors", "Tokens", "Cost", "p95 latency"}
+        # Counts tick on whole numbers.
+        requests = html.split("<figcaption>Requests</figcaption>")[1].split("</svg>")[0]
+        y_axis = r'<text class="axis" x="52" y="[\d.]+" text-anchor="end">([^<]+)<'
+        ticks = re.findall(y_axis, requests)
+        assert ticks and all(re.fullmatch(r"[\d,]+", t) for t in ticks), ticks
+        by_user = client.get(f"/p/{seeded.reading_project_id}/dashboard", params={"split": "user"})
+        assert by_user.status_code == 200 and 'id="query-error"' not in by_user.text

@@ -184,3 +184,30 @@ def test_the_phone_list_stacks_rows_without_sideways_scroll(page: Page, seeded: 
     expect(first.locator('td[data-label="Events"]')).to_be_visible()
 
 
+
+
+def test_a_saved_dashboard_view_round_trips_through_the_charts_api(
+    page: Page, seeded: Seeded
+) -> None:
+    sign_in(page, seeded.reading_key)
+    base = f"/p/{seeded.reading_project_id}/dashboard"
+    page.goto(f"{base}?split=event_name&range=7d&type=tool")
+    expect(page.locator("#totals")).to_contain_text("Requests")
+    page.get_by_label("Save this view as").fill("tool calls by name")
+    page.get_by_role("button", name="Save", exact=True).click()
+    link = page.get_by_role("link", name="tool calls by name")
+    expect(link).to_be_visible()
+
+    with seeded.server.client(seeded.reading_key) as api:
+        charts = api.get("/v1/charts").json()["data"]
+    chart = next(c for c in charts if c["name"] == "tool calls by name")
+    assert (chart["metric"], chart["func"], chart["groupBy"]) == ("duration", "count", "event_name")
+    assert chart["dateRange"] == {"relative": "7d"}
+    assert chart["query"] == [{"field": "event_type", "operator": "is", "value": "tool"}]
+
+    # The saved view opens as it was saved, from the dashboard's list.
+    page.goto(f"{base}?range=24h")
+    page.get_by_role("link", name="tool calls by name").click()
+    expect(page.get_by_label("Split by")).to_have_value("event_name")
+    expect(page.get_by_label("Range")).to_have_value("7d")
+    expect(page.get_by_label("Events")).to_have_value("tool")
