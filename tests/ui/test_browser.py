@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -54,8 +55,15 @@ def chromium(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def page(chromium: Browser, seeded: Seeded) -> Iterator[Page]:
     """A fresh browser profile (no cookies) per test."""
-    context = chromium.new_context(base_url=seeded.url, accept_downloads=True)
-    context.set_default_timeout(10_000)
+    yield from browser_tab(chromium, seeded.url)
+
+
+def browser_tab(
+    chromium: Browser, base_url: str, *, timeout_ms: float = 10_000, **options: Any
+) -> Iterator[Page]:
+    """A tab of a fresh profile on `base_url`; fails the test on a JavaScript error."""
+    context = chromium.new_context(base_url=base_url, accept_downloads=True, **options)
+    context.set_default_timeout(timeout_ms)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from hivekeeper.demo import big_session_id
 from tests.support.process import serve_process
 from tests.ui.conftest import Seeded
-from tests.ui.test_browser import chromium, page, playwright, sign_in
+from tests.ui.test_browser import browser_tab, chromium, page, playwright, sign_in
 
 __all__ = ["chromium", "page", "playwright"]  # fixtures shared with test_browser
 _DEMO_KEY = re.compile(r"^\s+(support-bot|rag-search|agent-lab)\s+(hh_\S+)$", re.MULTILINE)
@@ -37,14 +37,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 @pytest.fixture
 def demo_page(chromium: Browser, demo: Demo) -> Iterator[Page]:
-    context = chromium.new_context(base_url=demo.url, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+    yield from browser_tab(
+        chromium, demo.url, timeout_ms=20_000, viewport={"width": 1440, "height": 900}
+    )
+
+
+def _open_big_session(page: Page, demo: Demo) -> Locator:
+    """Sign in to agent-lab and open its 10,000-event session; the tree, once drawn."""
+    sign_in(page, demo.keys["agent-lab"])
+    page.goto(f"/p/{_project_id(page)}/sessions/{big_session_id()}")
+    tree = page.locator("#outline")
+    expect(tree.locator(".virtual .row").first).to_be_visible()
+    return tree
 
 
 def _edge(axis: Locator, which: str) -> float:
@@ -73,11 +77,7 @@ def test_the_list_shows_distinct_previews_and_a_match_count(page: Page, seeded: 
 
 def test_search_and_next_error_in_the_10000_event_session(demo_page: Page, demo: Demo) -> None:
     page = demo_page
-    sign_in(page, demo.keys["agent-lab"])
-    project = _project_id(page)
-    page.goto(f"/p/{project}/sessions/{big_session_id()}")
-    tree = page.locator("#outline")
-    expect(tree.locator(".virtual .row").first).to_be_visible()
+    tree = _open_big_session(page, demo)
     expect(page.locator(".trace-head .tree-cell")).to_have_text("10,000 events")
 
     page.get_by_label("Search this session").fill("final_report")
@@ -111,11 +111,8 @@ def test_zooming_the_waterfall_changes_the_visible_time_range(
     demo_page: Page, demo: Demo
 ) -> None:
     page = demo_page
-    sign_in(page, demo.keys["agent-lab"])
-    project = _project_id(page)
-    page.goto(f"/p/{project}/sessions/{big_session_id()}")
+    _open_big_session(page, demo)
     axis = page.locator(".trace-head .axis")
-    expect(page.locator("#outline .virtual .row").first).to_be_visible()
     whole = float(axis.get_attribute("data-to") or 0)
     assert whole > 3_600_000  # a two-hour session
     labels = axis.locator("span").all_text_contents()

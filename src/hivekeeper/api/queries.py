@@ -9,7 +9,7 @@ as a 4xx JSON error; the count and the page's first row come from one read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -64,9 +64,7 @@ async def export_events(request: Request, principal: Reader) -> Response:
     openapi_extra=query_parameters("EventList"),
 )
 async def list_events(request: Request, principal: Reader) -> Response:
-    ctx = context(request)
-    params = {k: request.query_params.getlist(k) for k in request.query_params}
-    query = parse_query_params(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
+    query = _from_params(request, parse_query_params)
     return await _page(request, principal, query, totals=("totalEvents",))
 
 
@@ -76,11 +74,7 @@ async def list_events(request: Request, principal: Reader) -> Response:
     openapi_extra=query_parameters("SessionList"),
 )
 async def list_sessions(request: Request, principal: Reader) -> Response:
-    ctx = context(request)
-    params = {k: request.query_params.getlist(k) for k in request.query_params}
-    query = parse_session_params(
-        params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters
-    )
+    query = _from_params(request, parse_session_params)
     return await _page(request, principal, query, totals=("totalSessions",), key=b"sessions")
 
 
@@ -96,6 +90,13 @@ async def chart_events(request: Request, principal: Reader) -> JsonResponse:
     buckets = await ctx.read(ctx.store.chart, principal.project.id, chart)
     total = sum(b["count"] for b in buckets)
     return JsonResponse({"events": buckets, "totalEvents": total})
+
+
+def _from_params(request: Request, parse: Callable[..., EventQuery]) -> EventQuery:
+    """The query `parse` reads from the request's query parameters (`parse_qs` shape)."""
+    ctx = context(request)
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    return parse(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
 
 
 async def _page(

@@ -17,7 +17,7 @@ engine counts the same. Pure code: the loading is the caller's.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
 from hivekeeper.domain.types import Key, StoredRow
@@ -73,19 +73,13 @@ def error_shape(row: StoredRow | None) -> tuple[object, ...] | None:
     return (row["event_type"], row["event_name"], row["parent_id"], row["error"])
 
 
-def neighbours(row: StoredRow, rows: Mapping[Key, StoredRow]) -> set[Key]:
+def neighbours(row: StoredRow, siblings_named: Callable[[Key, str], list[Key]]) -> set[Key]:
     """Whose marks a change to `row` may change: itself, its parent, and its
-    `<name>_error` siblings among `rows`."""
+    `<name>_error` siblings (`siblings_named((project_id, parent_id), name)`)."""
     project_id = row["project_id"]
     found = {(project_id, row["event_id"])}
     if row["parent_id"]:
         found.add((project_id, row["parent_id"]))
-    sibling_name = f"{row['event_name']}{_SIBLING_SUFFIX}"
-    found.update(
-        key
-        for key, other in rows.items()
-        if key[0] == project_id
-        and other["parent_id"] == row["parent_id"]
-        and other["event_name"] == sibling_name
-    )
+    parent = (project_id, row["parent_id"] or "")
+    found.update(siblings_named(parent, f"{row['event_name']}{_SIBLING_SUFFIX}"))
     return found

@@ -214,7 +214,8 @@ def apply_ops(
         changed.add(key)
         _roll_up(rows, before, after, now_ms, changed)
         if error_shape(before) != error_shape(after):
-            moved.extend(row for row in (before, after) if row is not None)
+            # A row without an error, before or after, makes no other row a repeat.
+            moved.extend(row for row in (before, after) if row is not None and row["error"])
     if family is not None and moved:
         _mark_repeats(rows, moved, family, now_ms, changed)
     return changed
@@ -311,9 +312,12 @@ def _mark_repeats(
                 view.setdefault((project_id, child["event_id"]), child)
 
     read_children(moved)
+    named: dict[tuple[Key, str], list[Key]] = defaultdict(list)
+    for key, row in view.items():
+        named[((key[0], row["parent_id"] or ""), row["event_name"] or "")].append(key)
     candidates: set[Key] = set()
     for row in moved:
-        candidates |= neighbours(row, view)
+        candidates |= neighbours(row, lambda parent, name: named.get((parent, name), []))
     view.update(family.load(candidates - view.keys()))
     read_children(view[key] for key in candidates if key in view)
     kids: dict[Key, list[StoredRow]] = defaultdict(list)
