@@ -137,6 +137,10 @@ CASES: dict[tuple[str, str], list[Case]] = {
         _own_project("/p/{pid}/sessions/{eid}/search.json?q=SMTP"),
     ],
     ("POST", "/p/{pid}/dashboard/save"): [_save_view],
+    ("GET", "/p/{pid}/session-count"): [
+        _foreign_project("/p/{pid}/session-count?q=parcel"),
+        _listing("/p/{pid}/session-count"),
+    ],
 }
 
 

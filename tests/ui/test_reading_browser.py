@@ -167,6 +167,7 @@ def test_a_greater_than_filter_on_cost_works_with_the_default_type(
     expect(page.locator("#query-error")).to_have_count(0)
     expect(page.locator("#sessions tbody tr")).to_have_count(1)
     expect(page.locator("#sessions")).to_contain_text("checkout-flow")
+    expect(page.locator("#match-count")).to_have_text("1 session matches")
 
 
 def test_the_phone_list_stacks_rows_without_sideways_scroll(page: Page, seeded: Seeded) -> None:

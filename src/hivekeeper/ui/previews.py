@@ -19,7 +19,7 @@ from hivekeeper.web import AppContext
 PREVIEW_CHARS = 140
 COUNT_BOUND = 10_000
 """Matches counted exactly; past it the list says `10,000+`. Counting stops one row
-past the bound, so a page costs at most that many index rows, never a full scan."""
+past the bound, so a count reads at most that many rows, never a full scan."""
 # Keys whose value reads as the gist of an input or an output, most telling first.
 _INPUT_KEYS = ("question", "query", "prompt", "input", "task", "message", "text")
 _OUTPUT_KEYS = ("content", "answer", "final_answer", "result", "output", "text", "response")
@@ -37,6 +37,13 @@ def bounded_count(total: int | None) -> str:
     if total is None:
         return ""
     return f"{COUNT_BOUND:,}+" if total > COUNT_BOUND else f"{total:,}"
+
+
+def counts_from_index(query: EventQuery) -> bool:
+    """Whether the bounded count of a sessions list reads the sessions index alone (no
+    filter, no search: a millisecond); otherwise it reads up to the bound's rows, so
+    the page is sent first and the count follows (`/session-count`)."""
+    return query.search is None and all(c.field.column == "event_type" for c in query.conditions)
 
 
 def count_query(query: EventQuery) -> EventQuery:
@@ -64,8 +71,8 @@ def output_text(outputs: Mapping[str, Any]) -> str:
 
 def read_previews(store: Store, project_id: str, sessions: Sequence[StoredRow]) -> list[Preview]:
     """Each session's preview, in order. A session without inputs (outputs) reads its
-    first event with inputs (last with outputs): one indexed query each. Runs on the
-    read lane, as one call."""
+    first event with inputs (the last to start with outputs): one indexed query each.
+    Runs on the read lane, as one call."""
     out = []
     for row in sessions:
         first = input_text(row["inputs"]) if row["inputs"] else ""
@@ -95,7 +102,9 @@ def _edge_event(
             Condition(FieldRef(namespace=namespace), "exists", "string", None),  # type: ignore[arg-type]  # "inputs" | "outputs"
         ),
         limit=1,
-        sort="end_time" if descending else "start_time",
+        # Start order, as the session index holds its events: the last to start with
+        # an output is read first, without sorting the session's rows.
+        sort="start_time",
         descending=descending,
         count_total=False,
     )

@@ -55,6 +55,7 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
     rows = []
     more = False
     total: int | None = None
+    count_url = ""
     columns: tuple[str, ...] = ()
     try:
         columns = params.columns(state)
@@ -62,9 +63,12 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
             state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
         )
         found, more = await read_page(ctx, page.project.id, query)
-        _, total = await ctx.read(
-            ctx.store.query_events, page.project.id, previews.count_query(query)
-        )
+        if previews.counts_from_index(query):
+            _, total = await ctx.read(
+                ctx.store.query_events, page.project.id, previews.count_query(query)
+            )
+        else:
+            count_url = f"/p/{page.project.id}/session-count{state.query_string(page=1)}"
         shown = await previews.previews(ctx, page.project.id, found)
         rows = [
             session_row(r, preview, _cells(r, page.project, columns) if columns else [])
@@ -81,6 +85,7 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
         more=more,
         error=error,
         match_count=previews.bounded_count(total),
+        count_url=count_url,
         columns=columns,
         column_choices=COLUMN_CHOICES,
         sort_keys=SORT_KEYS,
@@ -88,6 +93,21 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
         operators=OPERATORS,
         ranges=params.RANGES,
         limits=params.LIMITS,
+    )
+
+
+@router.get("/p/{pid}/session-count")
+async def session_count(request: Request, page: auth.Page) -> Response:
+    """How many sessions the list's view matches (`10,000+` past the bound), for a
+    filtered or searched list: its page is sent first, and its script asks for this."""
+    ctx = context(request)
+    state = params.read_state(_query(request))
+    query = params.event_query(
+        state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
+    )
+    _, total = await ctx.read(ctx.store.query_events, page.project.id, previews.count_query(query))
+    return JsonResponse(
+        {"count": previews.bounded_count(total), "exact": (total or 0) <= previews.COUNT_BOUND}
     )
 
 

