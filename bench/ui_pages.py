@@ -1,5 +1,8 @@
 """How fast the web UI's heaviest pages are at 1,000,000 events, over HTTP and in a browser.
 
+The sessions list answers with its rows' previews and the bounded match count; the
+10,000-event session is also searched (`search.json`, issue 16).
+
 Seeds (or reuses) a SQLite database: the demo data set, whose agent-lab project holds
 the 10,000-event agent run, plus ~1,000,000 events (~100,000 sessions) in that same
 project (`seed.py`). Starts `hivekeeper serve` on it, signs in with a new key, then:
@@ -164,8 +167,12 @@ def main() -> None:
         "sessions, filtered (cost > 0.01)": f"{sessions}?{COST_FILTER}",
         "sessions, sorted by cost": f"{sessions}?sort=cost&order=desc",
         "sessions, search 'refund'": f"{sessions}?q=refund",
+        "sessions, with a metadata column": f"{sessions}?col=metadata.num_events",
         "10,000-event session page": big,
         "10,000-event session outline.json": f"{big}/outline.json",
+        # In-session search: one event's name, and a word in thousands of events.
+        "10,000-event session, search 'final_report'": f"{big}/search.json?q=final_report",
+        "10,000-event session, search 'section'": f"{big}/search.json?q=section",
     }
     with serve_process(args.db, timeout_s=120, key=key) as server:
         with httpx.Client(base_url=server.url, timeout=300) as client:

@@ -30,6 +30,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LAPTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# The session page's script has drawn the tree (and shown its tools).
+TREE_DRAWN = "#outline.virtual-host [data-i]"
 _DEMO_KEY = re.compile(r"^\s+(support-bot|rag-search|agent-lab)\s+(hh_\S+)$", re.MULTILINE)
 
 
@@ -152,8 +154,15 @@ def main() -> None:
                 support = project_id(page)
                 pages = {
                     "sessions": (f"/p/{support}/sessions", "tr[data-session-id]"),
-                    "session": (f"/p/{support}/sessions/{session_id}?event={model_event}", None),
-                    "session-10k": (f"/p/{agent_lab}/sessions/{big_session_id()}", None),
+                    "session": (
+                        f"/p/{support}/sessions/{session_id}?event={model_event}",
+                        TREE_DRAWN,
+                    ),
+                    # The first two minutes of the two-hour run: its bars readable.
+                    "session-10k": (
+                        f"/p/{agent_lab}/sessions/{big_session_id()}?zoom=0-120000",
+                        TREE_DRAWN,
+                    ),
                     "events": (f"/p/{support}/events?range=7d", None),
                     "dashboard": (f"/p/{support}/dashboard?range=7d", None),
                     **experiment_pages(support),

@@ -154,6 +154,12 @@ def _list(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return [c.get("/events", params=_as_params(q)) for q in _naming_a(a)]
 
 
+@case("GET", "/v1/sessions", "read")
+def _list_sessions(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    named = [c.get("/v1/sessions", params=_as_params(q)) for q in _naming_a(a)]
+    return [*named, c.get("/v1/sessions", params={"q": MARKER})]
+
+
 @case("GET", "/v1/events/chart", "read")
 def _chart(c: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return [
@@ -953,7 +959,8 @@ def _is_empty(answer: httpx.Response) -> bool:
     if answer.status_code != 200 or not isinstance(body, dict):
         return False
     listings = [value for value in body.values() if isinstance(value, list)]
-    return bool(listings) and not any(listings) and body.get("totalEvents", 0) == 0
+    totals = (body.get("totalEvents", 0), body.get("totalSessions", 0))
+    return bool(listings) and not any(listings) and totals == (0, 0)
 
 
 def test_a_foreign_key_sees_and_touches_nothing_of_another_project(

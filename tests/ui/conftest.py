@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.scenario import run_scenario
 from tests.support.server import LiveServer, run_server
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -27,6 +28,8 @@ class Seeded:
     ingest_key: str
     second_project_id: str
     project_id: str = ""
+    reading_key: str = ""
+    reading_project_id: str = ""
     sessions: dict[str, str] = field(default_factory=dict)
     events: dict[str, str] = field(default_factory=dict)
 
@@ -229,6 +232,33 @@ def _seed_otlp(api: httpx.Client, seeded: Seeded) -> None:
     seeded.sessions["otlp"] = session_id
 
 
+def _seed_bare(api: httpx.Client, seeded: Seeded) -> None:
+    """A session that names no inputs or outputs itself: its list preview comes from its
+    first event's inputs and its last event's outputs."""
+    session_id = str(uuid.uuid4())
+    _post(
+        api,
+        "/v1/sessions",
+        {"session_id": session_id, "session_name": "bare-run", "start_time": NOW_MS - 60_000},
+    )
+    events = [
+        {"event_type": "chain", "event_name": "plan", "start_time": NOW_MS - 59_000,
+         "end_time": NOW_MS - 58_000, "inputs": {"goal": "book a table for two"},
+         "outputs": {"plan": "call the restaurant"}},
+        {"event_type": "tool", "event_name": "call", "start_time": NOW_MS - 57_000,
+         "end_time": NOW_MS - 56_000, "inputs": {"number": "555"},
+         "outputs": {"result": "booked for 8 pm"}},
+    ]  # fmt: skip
+    _post(api, f"/v1/sessions/{session_id}/events/batch", {"events": events})
+    seeded.sessions["bare"] = session_id
+
+
+def _seed_sdk_exception(server: LiveServer, seeded: Seeded) -> None:
+    """One exception through two nested `@trace` functions, from the real SDK tracer."""
+    run = run_scenario("nested_exception", server_url=server.url, api_key=seeded.reading_key)
+    seeded.sessions["sdk-exception"] = run.result["session_id"]
+
+
 def _project_id(api: httpx.Client, session_id: str) -> str:
     answer = api.get(f"/v1/sessions/{session_id}")
     assert answer.status_code == 200, answer.text
@@ -254,6 +284,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             _seed_others(api, seeded)
             _seed_otlp(api, seeded)
             seeded.project_id = _project_id(api, seeded.sessions["checkout"])
+        # Issue 16's sessions live in a project of their own, out of the lists above.
+        server.store.create_project("reading")
+        seeded.reading_key = server.new_key("reading")
+        with server.client(seeded.reading_key) as api:
+            _seed_bare(api, seeded)
+            seeded.reading_project_id = _project_id(api, seeded.sessions["bare"])
+        _seed_sdk_exception(server, seeded)
         with server.client(seeded.second_key) as api:
             other = str(uuid.uuid4())
             _post(api, "/v1/sessions", {"session_id": other, "session_name": "second-project-run"})

@@ -57,6 +57,18 @@ def _feedback(client: httpx.Client, a: Seeded) -> list[httpx.Response]:
     return answers
 
 
+def _save_view(client: httpx.Client, a: Seeded) -> list[httpx.Response]:
+    """B saves a dashboard view naming A's project: refused; in B's own: B's chart."""
+    token = csrf_of(client.get(f"/p/{a.second_project_id}/dashboard").text)
+    return [
+        client.post(
+            f"/p/{pid}/dashboard/save",
+            data={"csrf": token, "name": "from B", "view": "split=event_name"},
+        )
+        for pid in (a.project_id, a.second_project_id)
+    ]
+
+
 def _listing(path: str) -> Case:
     """B's own list pages, searched for A's data: none of it."""
 
@@ -121,6 +133,16 @@ CASES: dict[tuple[str, str], list[Case]] = {
         _own_project("/p/{pid}/events/{eid}/detail"),
     ],
     ("POST", "/p/{pid}/events/{event_id}/feedback"): [_feedback],
+    ("GET", "/p/{pid}/sessions/{session_id}/search.json"): [
+        _foreign_project("/p/{pid}/sessions/{sid}/search.json?q=parcel"),
+        _own_project("/p/{pid}/sessions/{sid}/search.json?q=parcel"),
+        _own_project("/p/{pid}/sessions/{eid}/search.json?q=SMTP"),
+    ],
+    ("POST", "/p/{pid}/dashboard/save"): [_save_view],
+    ("GET", "/p/{pid}/session-count"): [
+        _foreign_project("/p/{pid}/session-count?q=parcel"),
+        _listing("/p/{pid}/session-count"),
+    ],
 }
 CASES.update(EXPERIMENT_CASES)  # experiments, runs, compare: tests/ui/experiment_cases.py
 CASES[("GET", "/p/{pid}/sessions")] += SESSION_FILTER_CASES
@@ -143,3 +165,5 @@ def test_project_b_never_sees_project_a(seeded: Seeded, route: tuple[str, str]) 
     with seeded.server.client() as api:
         stored = api.get(f"/v1/events/{seeded.events['broken']}").json()["event"]
         assert stored["feedback"] == {}, "B wrote feedback on A's event"
+        names = [c["name"] for c in api.get("/v1/charts").json()["data"]]
+        assert "from B" not in names, "B saved a view in A's project"

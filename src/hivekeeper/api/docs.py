@@ -14,7 +14,7 @@ from hivekeeper.domain.evaluation.aggregates import AGGREGATE_FUNCTIONS
 from hivekeeper.domain.evaluation.configurations import CONFIG_TYPES, ENVS
 from hivekeeper.domain.evaluation.evaluators import METRIC_TYPES, RETURN_TYPES
 from hivekeeper.domain.evaluation.runs import MAX_RUN_LIMIT, RUN_SORTS, RUN_STATUSES
-from hivekeeper.domain.filters import FILTER_TYPES, MAX_LIMIT, MAX_PAGE, OPERATORS
+from hivekeeper.domain.filters import FILTER_TYPES, MAX_LIMIT, MAX_PAGE, OPERATORS, SORT_KEYS
 from hivekeeper.domain.types import EVENT_TYPES
 
 _OBJECT = {"type": "object", "additionalProperties": True}
@@ -279,6 +279,15 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "limit": _LIMIT,
         "page": _PAGE,
         "sort_order": {"type": "string", "enum": ["asc", "desc"]},
+    },
+    "SessionList": {
+        **{name: {"type": "string", "description": text} for name, text in _QUERY_FILTERS.items()},
+        "q": {"type": "string", "description": "text in an input or output of the session"},
+        "projections": {"type": "string", "description": "a JSON array or a comma list"},
+        "limit": _LIMIT,
+        "page": _PAGE,
+        "sort_by": {"type": "string", "enum": list(SORT_KEYS), "default": "start_time"},
+        "sort_order": {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
     },
     "Chart": {
         **{name: {"type": "string", "description": text} for name, text in _QUERY_FILTERS.items()},

@@ -9,7 +9,7 @@ as a 4xx JSON error; the count and the page's first row come from one read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -23,6 +23,7 @@ from hivekeeper.domain.filters import (
     EventQuery,
     parse_export_body,
     parse_query_params,
+    parse_session_params,
     project_event,
 )
 from hivekeeper.domain.tenancy import Principal
@@ -63,10 +64,18 @@ async def export_events(request: Request, principal: Reader) -> Response:
     openapi_extra=query_parameters("EventList"),
 )
 async def list_events(request: Request, principal: Reader) -> Response:
-    ctx = context(request)
-    params = {k: request.query_params.getlist(k) for k in request.query_params}
-    query = parse_query_params(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
+    query = _from_params(request, parse_query_params)
     return await _page(request, principal, query, totals=("totalEvents",))
+
+
+@router.get(
+    "/v1/sessions",
+    summary="Sessions matching filters (query parameters), sorted and paged",
+    openapi_extra=query_parameters("SessionList"),
+)
+async def list_sessions(request: Request, principal: Reader) -> Response:
+    query = _from_params(request, parse_session_params)
+    return await _page(request, principal, query, totals=("totalSessions",), key=b"sessions")
 
 
 @router.get(
@@ -83,22 +92,34 @@ async def chart_events(request: Request, principal: Reader) -> JsonResponse:
     return JsonResponse({"events": buckets, "totalEvents": total})
 
 
+def _from_params(request: Request, parse: Callable[..., EventQuery]) -> EventQuery:
+    """The query `parse` reads from the request's query parameters (`parse_qs` shape)."""
+    ctx = context(request)
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    return parse(params, now_ms=ctx.now_ms(), max_filters=ctx.settings.max_filters)
+
+
 async def _page(
-    request: Request, principal: Principal, query: EventQuery, *, totals: tuple[str, ...]
+    request: Request,
+    principal: Principal,
+    query: EventQuery,
+    *,
+    totals: tuple[str, ...],
+    key: bytes = b"events",
 ) -> Response:
-    """`{"events": [the page's events], <each of totals>: matches in all}`, streamed."""
+    """`{<key>: [the page's events], <each of totals>: matches in all}`, streamed."""
     events = await read_events(context(request), principal.project, query, rows=query.limit)
     assert events.total is not None, "the API's queries always count"
     # `{"totalEvents":N,...}` without its `{`: the members that follow the events.
     members = json_bytes(dict.fromkeys(totals, events.total))[1:]
-    body = _events_json(events, query.projections, members)
+    body = _events_json(events, query.projections, members, key)
     return await chunked_response(body, "application/json")
 
 
 async def _events_json(
-    events: EventBatches, projections: tuple[str, ...] | None, members: bytes
+    events: EventBatches, projections: tuple[str, ...] | None, members: bytes, key: bytes
 ) -> AsyncIterator[bytes]:
-    yield b'{"events":['
+    yield b'{"' + key + b'":['
     separator = b""
     async for found in events:
         listed = [project_event(e, projections) for e in found] if projections else found

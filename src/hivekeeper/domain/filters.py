@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast, get_args
 
 import orjson
@@ -101,6 +101,8 @@ _VALUELESS: frozenset[str] = frozenset({"exists", "not exists"})
 _ORDERING: frozenset[str] = frozenset(
     {"greater than", "less than", "greater than or equal", "less than or equal", "after", "before"}
 )
+ORDERING_OPERATORS = _ORDERING
+"""The operators that compare by order: a number's or a time's, never a text's."""
 # The spec's operators per type, plus the comparisons any ordered type supports.
 _ALLOWED: dict[str, frozenset[str]] = {
     "string": frozenset({"exists", "not exists", "is", "is not", "contains", "not contains"}),
@@ -222,7 +224,9 @@ class EventQuery:
     `search`, when set, keeps rows whose `inputs` or `outputs` JSON text contains it
     (case-insensitively); a session row is also kept when any event of its session
     matches. `count_total` False skips counting the matches (the total is then None),
-    which a paged list that only needs "is there a next page" should do.
+    which a paged list that only needs "is there a next page" should do; a
+    `count_limit` counts at most that many (a total equal to it means "that many or
+    more"), so a count over a million matches reads only that many.
     """
 
     conditions: tuple[Condition, ...] = ()
@@ -236,6 +240,7 @@ class EventQuery:
     after: tuple[float | None, str] | None = None
     search: str | None = None
     count_total: bool = True
+    count_limit: int | None = None
 
     @property
     def offset(self) -> int:
@@ -421,6 +426,34 @@ def parse_query_params(
         limit=_bounded_int(_last(params, "limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT),
         page=parse_page(_last(params, "page")),
         descending=_descending(_last(params, "sort_order"), "sort_order"),
+    )
+
+
+SESSIONS_ONLY = Condition(FieldRef(column="event_type"), "is", "string", "session")
+"""The condition that keeps session rows: what a list of sessions adds to its filters."""
+
+
+def parse_session_params(
+    params: Mapping[str, list[str]], *, now_ms: float, max_filters: int = DEFAULT_MAX_FILTERS
+) -> EventQuery:
+    """The query of `GET /v1/sessions`: `GET /events`'s parameters over session rows,
+    plus `sort_by` (a `SortKey`: a column or a roll-up, default `start_time`),
+    `sort_order` (default `desc`, newest first, as the web UI's list) and `q` (the
+    search of `EventQuery.search`). ValidationFailed names the parameter at fault."""
+    query = parse_query_params(params, now_ms=now_ms, max_filters=max_filters)
+    sort = _last(params, "sort_by") or "start_time"
+    if sort not in SORT_KEYS:
+        raise ValidationFailed(
+            f"sort_by must be one of {', '.join(SORT_KEYS)}, got {quoted(sort)}", field="sort_by"
+        )
+    order = _last(params, "sort_order")
+    search = (_last(params, "q") or "").strip()
+    return replace(
+        query,
+        conditions=(*query.conditions, SESSIONS_ONLY),
+        sort=cast(SortKey, sort),
+        descending=True if order is None or order == "" else query.descending,
+        search=search or None,
     )
 
 

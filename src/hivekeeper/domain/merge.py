@@ -14,9 +14,18 @@ is pure and engine-neutral.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, cast
 
+from hivekeeper.domain.error_repeats import (
+    REPEATS_KEY,
+    ErrorFamily,
+    counts_error,
+    error_shape,
+    neighbours,
+    repeated_event,
+)
 from hivekeeper.domain.errors import EventTypeConflict, HivekeeperError, ValidationFailed
 from hivekeeper.domain.evaluation.ops import EvaluationOp
 from hivekeeper.domain.events import OBJECT_FIELDS
@@ -168,6 +177,7 @@ def apply_ops(
     max_children_ids: int = DEFAULT_MAX_CHILDREN_IDS,
     skipped: list[Skipped] | None = None,
     prices: PriceBook = shipped_prices,
+    family: ErrorFamily | None = None,
 ) -> set[Key]:
     """Apply upserts and updates, in order, to `rows` (the loaded existing rows).
 
@@ -175,8 +185,10 @@ def apply_ops(
     rows of those rows (`session_keys(...)`). Missing sessions are created on the fly
     (a span or event that names an unknown session). Model events are priced with
     their project's table from `prices` (`pricing.billing.bill`) before their session's
-    roll-ups take their cost. Returns the keys whose rows changed and must be saved.
-    Idempotent for a repeated batch.
+    roll-ups take their cost. With `family`, the errors that repeat another event's are
+    then marked (`domain.error_repeats`), the rows read through it added to `rows`, and
+    a repeated error leaves its session's `error_count`. Returns the keys whose rows
+    changed and must be saved. Idempotent for a repeated batch.
 
     Raises EventTypeConflict when an op names another type than its row already has
     (a `keep_stored` upsert is appended to `skipped` instead and changes nothing), and
@@ -185,6 +197,7 @@ def apply_ops(
     applied: the caller's transaction must be abandoned.
     """
     changed: set[Key] = set()
+    moved: list[StoredRow] = []
     for op in ops:
         key = (op.project_id, op.patch["event_id"])
         before = rows.get(key)
@@ -210,6 +223,11 @@ def apply_ops(
         rows[key] = after
         changed.add(key)
         _roll_up(rows, before, after, now_ms, changed)
+        if error_shape(before) != error_shape(after):
+            # A row without an error, before or after, makes no other row a repeat.
+            moved.extend(row for row in (before, after) if row is not None and row["error"])
+    if family is not None and moved:
+        _mark_repeats(rows, moved, family, now_ms, changed)
     return changed
 
 
@@ -292,6 +310,66 @@ def rollup_metadata(row: StoredRow) -> JsonObject:
         "cost": round(row["cost"], 10),
         "error_count": row["error_count"],
     }
+
+
+def _mark_repeats(
+    rows: MutableMapping[Key, StoredRow],
+    moved: list[StoredRow],
+    family: ErrorFamily,
+    now_ms: float,
+    changed: set[Key],
+) -> None:
+    """Mark or unmark the repeated errors around the rows whose error, name, type or
+    parent changed (`moved`, before and after), and move their sessions' counts."""
+    view: dict[Key, StoredRow] = dict(rows)
+    asked: set[Key] = set()
+
+    def read_children(of: Iterable[StoredRow]) -> None:
+        wanted = {
+            (row["project_id"], parent)
+            for row in of
+            for parent in (row["event_id"], row["parent_id"])
+            if parent
+        } - asked
+        asked.update(wanted)
+        by_project: dict[str, set[str]] = defaultdict(set)
+        for project_id, parent in wanted:
+            by_project[project_id].add(parent)
+        for project_id, parents in by_project.items():
+            for child in family.erring_children(project_id, parents):
+                view.setdefault((project_id, child["event_id"]), child)
+
+    read_children(moved)
+    named: dict[tuple[Key, str], list[Key]] = defaultdict(list)
+    for key, row in view.items():
+        named[((key[0], row["parent_id"] or ""), row["event_name"] or "")].append(key)
+    candidates: set[Key] = set()
+    for row in moved:
+        candidates |= neighbours(row, lambda parent, name: named.get((parent, name), []))
+    view.update(family.load(candidates - view.keys()))
+    read_children(view[key] for key in candidates if key in view)
+    kids: dict[Key, list[StoredRow]] = defaultdict(list)
+    for kid in view.values():
+        if kid["error"] is not None and kid["event_type"] is not None and kid["parent_id"]:
+            kids[(kid["project_id"], kid["parent_id"])].append(kid)
+    for key in sorted(candidates & view.keys()):
+        row = view[key]
+        project_id = row["project_id"]
+        mark = repeated_event(
+            row, kids[(project_id, row["parent_id"] or "")], kids[(project_id, row["event_id"])]
+        )
+        if mark == row["metadata"].get(REPEATS_KEY):
+            continue
+        metadata = {k: v for k, v in row["metadata"].items() if k != REPEATS_KEY}
+        if mark is not None:
+            metadata[REPEATS_KEY] = mark
+        after = cast(StoredRow, {**row, "metadata": metadata})
+        session_key = (project_id, row["session_id"] or "")
+        if session_key not in rows:
+            rows.update(family.load([session_key]))
+        rows[key] = after
+        changed.add(key)
+        _roll_up(rows, row, after, now_ms, changed)
 
 
 def _type_conflict(before: StoredRow | None, op: MergeOp) -> EventTypeConflict | None:
@@ -444,7 +522,7 @@ def _contribution(row: StoredRow) -> _Contribution:
         total,
         cost,
         int(bool(row["feedback"])),
-        int(row["error"] is not None),
+        int(counts_error(row)),
     )
 
 

@@ -98,6 +98,11 @@ class EventStore(Protocol):
         """Every visible event of a session, the session row included, by start time
         then event id, without payloads: what a tree and a timeline draw."""
 
+    def search_session(self, project_id: str, session_id: str, text: str) -> list[str]:
+        """The ids of the session's visible events (its own row included) whose name,
+        inputs, outputs or metadata contain `text` (case-insensitively, ASCII case
+        folding; JSON text for the namespaces), by start time then event id. One query."""
+
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:

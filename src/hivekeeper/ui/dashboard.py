@@ -1,19 +1,24 @@
-"""The dashboard: requests, error rate, latency, tokens and cost over time.
+"""The dashboard: totals for the range, then requests, error rate, latency, tokens and
+cost over time; a view saved under a name is a saved chart (`ui.saved_views`).
 
 Each chart is a `ChartQuery` answered by `store.chart`, the code under
-`GET /v1/events/chart`, so a number on the page is the number the API gives.
+`GET /v1/events/chart`, so a number on the page is the number the API gives. The
+default view covers every event type but sessions, and an error that repeats another
+(`domain.error_repeats`) is not counted, so the errors agree with the sessions list.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from hivekeeper.domain.charts import (
     BUCKETS,
@@ -24,10 +29,14 @@ from hivekeeper.domain.charts import (
     bucket_start_ms,
     next_bucket_start_ms,
 )
+from hivekeeper.domain.error_repeats import REPEATS_KEY
 from hivekeeper.domain.errors import ValidationFailed
+from hivekeeper.domain.evaluation.ops import SaveChart
 from hivekeeper.domain.filters import DURATION, OPERATORS, Condition, EventQuery, FieldRef
+from hivekeeper.domain.saved_charts import SavedChart, parse_chart
 from hivekeeper.domain.types import EVENT_TYPES
-from hivekeeper.ui import auth, formats, params
+from hivekeeper.ui import auth, formats, params, saved_views
+from hivekeeper.ui.browser import read_form
 from hivekeeper.ui.route import UiRoute
 from hivekeeper.ui.svg import MAX_SERIES, Series, line_chart
 from hivekeeper.ui.templating import page as render_page
@@ -38,7 +47,9 @@ SPLITS = {
     "": None,
     "model": FieldRef(namespace="config", path=("model",)),
     "event_name": FieldRef(column="event_name"),
+    "user": FieldRef(namespace="user_properties", path=("user_id",)),
 }
+_SPLIT_FIELDS = {name: ref.text if ref else None for name, ref in SPLITS.items()}
 _STEP_MS = {"minute": 60_000.0, "hour": 3_600_000.0, "day": 86_400_000.0, "week": 604_800_000.0}
 # More buckets than a chart's width in pixels only blur: beyond this, fall back to a
 # coarser bucket.
@@ -51,6 +62,11 @@ _TIME_FORMATS = {
     "month": "%Y-%m",
 }
 _ERROR = Condition(FieldRef(column="error"), "exists", "string", None)
+_COUNTED = Condition(
+    FieldRef(namespace="metadata", path=(REPEATS_KEY,)), "not exists", "string", None
+)
+_SESSION = Condition(FieldRef(column="event_type"), "is", "string", "session")
+_NOT_SESSION = Condition(FieldRef(column="event_type"), "is not", "string", "session")
 _TOKENS = FieldRef(namespace="metadata", path=("total_tokens",))
 _COST = FieldRef(namespace="metadata", path=("cost",))
 
@@ -63,17 +79,27 @@ class Chart:
     hidden: int
 
 
+@dataclass(frozen=True, slots=True)
+class Total:
+    label: str
+    value: str
+
+
 @router.get("/p/{pid}/dashboard")
 async def dashboard(request: Request, page: auth.Page) -> Response:
     ctx = context(request)
     query_params = {k: request.query_params.getlist(k) for k in request.query_params}
-    state = params.read_state(query_params, default_range="24h", default_type="model")
+    state = params.read_state(query_params, default_range="24h")
     error = None
     charts: list[Chart] = []
+    totals: list[Total] = []
     bucket: Bucket = "hour"
+    saved = await ctx.read(ctx.store.list_charts, page.project.id)
     try:
         if state.split not in SPLITS:
-            raise ValidationFailed("split must be none, model or event_name", field="split")
+            raise ValidationFailed(
+                "split must be none, model, event_name or user", field="split"
+            )
         query = params.event_query(
             replace(state, sort="start_time", order="asc"),
             ctx.now_ms(),
@@ -81,7 +107,9 @@ async def dashboard(request: Request, page: auth.Page) -> Response:
         )
         start, end = query.start_ms, query.end_ms
         bucket = _coarsen(params.bucket_for(state, start, end), start, end)
-        charts = await _charts(ctx, page.project.id, query, bucket, SPLITS[state.split])
+        events = query if state.type else _with(query, _NOT_SESSION)
+        charts, totals = await _charts(ctx, page.project.id, events, bucket, SPLITS[state.split])
+        totals.insert(1, Total("Sessions", await _sessions(ctx, page.project.id, query)))
     except ValidationFailed as exc:
         error = exc.message
     return render_page(
@@ -90,6 +118,8 @@ async def dashboard(request: Request, page: auth.Page) -> Response:
         **auth.chrome(page, "dashboard"),
         state=state,
         charts=charts,
+        totals=totals,
+        saved=[(c, _view_link(page.project.id, c)) for c in saved],
         error=error,
         bucket=bucket,
         buckets=BUCKETS,
@@ -99,16 +129,63 @@ async def dashboard(request: Request, page: auth.Page) -> Response:
     )
 
 
+@router.post("/p/{pid}/dashboard/save")
+async def save_view(request: Request, page: auth.Page) -> Response:
+    """Save the view of the form's `view` (the dashboard's query string) as a saved
+    chart named `name`, through the writer as `POST /v1/charts` does, then show it."""
+    form = await read_form(request)
+    auth.check_csrf(request, form, page.csrf)
+    ctx = context(request)
+    name = form.get("name", "").strip()
+    if not name:
+        raise ValidationFailed("give the view a name", field="name")
+    view = form.get("view", "")
+    state = params.read_state(_parse_qs(view), default_range="24h")
+    fields = parse_chart(
+        saved_views.chart_fields(state, name, _SPLIT_FIELDS), creating=True, now_ms=ctx.now_ms()
+    )
+    chart_id = str(uuid.uuid4())
+    await ctx.writer.submit([SaveChart(page.project.id, chart_id, fields, create=True)])
+    return RedirectResponse(f"/p/{page.project.id}/dashboard?{view}", status_code=303)
+
+
+def _view_link(project_id: str, chart: SavedChart) -> str:
+    return (
+        f"/p/{project_id}/dashboard?"
+        f"{urlencode(saved_views.view_params(chart.definition, _SPLIT_FIELDS))}"
+    )
+
+
+def _parse_qs(text: str) -> dict[str, list[str]]:
+    return parse_qs(text.lstrip("?"), keep_blank_values=True)
+
+
+def _with(query: EventQuery, condition: Condition) -> EventQuery:
+    return replace(query, conditions=(*query.conditions, condition))
+
+
+async def _sessions(ctx: AppContext, project_id: str, query: EventQuery) -> str:
+    """Sessions started in the range (the filters apply to events, not here)."""
+    sessions = EventQuery(
+        conditions=(_SESSION,), start_ms=query.start_ms, end_ms=query.end_ms, limit=1
+    )
+    _, total = await ctx.read(ctx.store.query_events, project_id, sessions)
+    return formats.count(total or 0)
+
+
 async def _charts(
     ctx: AppContext, project_id: str, query: EventQuery, bucket: Bucket, split: FieldRef | None
-) -> list[Chart]:
+) -> tuple[list[Chart], list[Total]]:
     def chart(q: EventQuery, metric: FieldRef, aggregation: Aggregation) -> ChartQuery:
         return ChartQuery(
             query=q, metric=metric, group_by=split, bucket=bucket, aggregation=aggregation
         )
 
-    errors_query = replace(query, conditions=(*query.conditions, _ERROR))
-    requests, errors, latency, tokens, cost = await asyncio.gather(
+    errors_query = replace(query, conditions=(*query.conditions, _ERROR, _COUNTED))
+    # The range's p95 in one bucket: a month holds any range the form offers but 30d
+    # across a month's end, where the worse month's p95 is shown.
+    whole_range = ChartQuery(query=query, metric=DURATION, bucket="month", aggregation="p95")
+    requests, errors, latency, tokens, cost, overall = await asyncio.gather(
         *(
             ctx.read(ctx.store.chart, project_id, c)
             for c in (
@@ -117,6 +194,7 @@ async def _charts(
                 chart(query, DURATION, "p50"),
                 chart(query, _TOKENS, "sum"),
                 chart(query, _COST, "sum"),
+                whole_range,
             )
         )
     )
@@ -144,18 +222,39 @@ async def _charts(
         latency_series = series(latency, "p95", None)
     hidden = max(len({p["group"] for p in requests}) - len(groups), 0)
 
-    def make(title: str, lines: list[Series], fmt: Callable[[float], str]) -> Chart:
-        svg = line_chart(xs, lines, label=title, fmt=fmt, time_fmt=time_fmt)
+    def make(
+        title: str, lines: list[Series], fmt: Callable[[float], str], whole: bool = False
+    ) -> Chart:
+        svg = line_chart(xs, lines, label=title, fmt=fmt, time_fmt=time_fmt, whole=whole)
         return Chart(title, svg, [s.name for s in lines], hidden)
 
     latency_title = "Latency p50 / p95 / p99" if split is None else "Latency p95"
-    return [
-        make("Requests", series(requests, "value", 0.0), formats.count),
+    charts = [
+        make("Requests", series(requests, "value", 0.0), formats.count, whole=True),
         make("Error rate", rate_series, lambda v: f"{v:.1f}%"),
         make(latency_title, latency_series, formats.duration),
-        make("Tokens", series(tokens, "sum", 0.0), formats.count),
+        make("Tokens", series(tokens, "sum", 0.0), formats.count, whole=True),
         make("Cost", series(cost, "sum", 0.0), formats.cost),
     ]
+    requested = _sum(requests, "value")
+    errored = _sum(errors, "value")
+    p95 = [float(v) for p in overall if isinstance(v := p.get("p95"), int | float)]
+    totals = [
+        Total("Requests", formats.count(requested)),
+        Total(
+            "Errors",
+            formats.count(errored)
+            + (f" ({errored / requested * 100:.1f}%)" if requested else ""),
+        ),
+        Total("Tokens", formats.count(_sum(tokens, "sum"))),
+        Total("Cost", formats.cost(_sum(cost, "sum"))),
+        Total("p95 latency", formats.duration(max(p95)) if p95 else "none"),
+    ]
+    return charts, totals
+
+
+def _sum(points: Sequence[ChartPoint], stat: str) -> float:
+    return sum(float(v) for p in points if isinstance(v := p.get(stat), int | float))
 
 
 def _top_groups(points: Sequence[ChartPoint]) -> list[str | None]:

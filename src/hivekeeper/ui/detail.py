@@ -7,7 +7,7 @@ and answers, model and usage, and each namespace as a section.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from hivekeeper.domain.error_repeats import REPEATS_KEY
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.events import OBJECT_FIELDS, parse_update
 from hivekeeper.domain.render import render_event
@@ -24,6 +25,7 @@ from hivekeeper.ui import auth
 from hivekeeper.ui.browser import read_form, safe_next
 from hivekeeper.ui.columns import value_at
 from hivekeeper.ui.route import UiRoute
+from hivekeeper.ui.stacktrace import StackTrace, event_traces
 from hivekeeper.ui.templating import render
 from hivekeeper.web import AppContext, context
 
@@ -138,6 +140,8 @@ class EventDetail:
     sections: list[Section]
     unmapped: list[tuple[str, Any]]
     feedback: dict[str, Any]
+    traces: list[StackTrace] = field(default_factory=list)
+    repeats: str | None = None
 
     @property
     def is_model(self) -> bool:
@@ -155,6 +159,10 @@ _USAGE_KEYS = (
     "completion_cost",
 )
 _ANSWER_KEYS = frozenset({"role", "content", "tool_calls", "parts"})
+# `metadata` keys that are noise beside the event's own columns and panes: OTel's
+# bookkeeping, the columns again (`event_type`, `event_name`, `duration_ms`), the
+# exceptions drawn as stack traces. They move to a closed "raw" section.
+_RAW_METADATA = ("otel", "event_type", "event_name", "duration_ms", "exceptions")
 
 
 def event_detail(event: dict[str, Any]) -> EventDetail:
@@ -176,15 +184,21 @@ def event_detail(event: dict[str, Any]) -> EventDetail:
     if isinstance(params, dict):
         model.update(params)
     usage = {k: metadata[k] for k in _USAGE_KEYS if metadata.get(k) is not None}
+    raw = {f"metadata.{k}": metadata[k] for k in _RAW_METADATA if k in metadata}
     sections = []
     for name in OBJECT_FIELDS:
         value = event.get(name)
+        if name == "metadata" and raw:
+            value = {k: v for k, v in metadata.items() if k not in _RAW_METADATA}
         size = len(value) if isinstance(value, dict | list) else 0
         # Closed when long: a pane of tool results should not bury the chat above it.
         sections.append(Section(name, value if value is not None else {}, size, 0 < size <= 8))
     extra = {k: v for k, v in event.items() if k not in _KNOWN_EVENT_KEYS}
     if extra:
         sections.append(Section("other fields", extra, len(extra), False))
+    if raw:
+        sections.append(Section("raw", raw, len(raw), False))
+    repeats = metadata.get(REPEATS_KEY)
     return EventDetail(
         event=event,
         messages=messages,
@@ -194,6 +208,8 @@ def event_detail(event: dict[str, Any]) -> EventDetail:
         sections=sections,
         unmapped=_unmapped(metadata),
         feedback=_object(event.get("feedback")),
+        traces=event_traces(event),
+        repeats=repeats if isinstance(repeats, str) else None,
     )
 
 

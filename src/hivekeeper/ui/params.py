@@ -16,6 +16,8 @@ from hivekeeper.domain.charts import BUCKETS, Bucket
 from hivekeeper.domain.errors import ValidationFailed
 from hivekeeper.domain.events import parse_time_ms
 from hivekeeper.domain.filters import (
+    ORDERING_OPERATORS,
+    SESSIONS_ONLY,
     SORT_KEYS,
     Condition,
     EventQuery,
@@ -33,6 +35,9 @@ RANGES = ("15m", "1h", "24h", "7d", "30d")
 LIMITS = (25, 50, 100, 200)
 DEFAULT_LIMIT = 50
 MAX_COLUMNS = 30
+AUTO_TYPE = "auto"
+"""The filter form's default type: inferred from the operator and the value, as the
+API infers a filter without `type` (`greater than 0.5` is a number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,7 @@ class FilterRow:
     field: str
     op: str = "is"
     value: str = ""
-    type: str = "string"
+    type: str = AUTO_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +123,7 @@ def read_state(
                 field=name.strip(),
                 op=_at(ops, i, "is"),
                 value=_at(values, i, ""),
-                type=_at(types, i, "string"),
+                type=_at(types, i, AUTO_TYPE),
             )
         )
     limit = _int(_last(params, "limit"), DEFAULT_LIMIT)
@@ -151,7 +156,9 @@ def conditions(state: ViewState, max_filters: int) -> list[Condition]:
     check_filter_count(len(state.filters), max_filters, "filters")
     out = []
     for i, row in enumerate(state.filters, start=1):
-        raw = {"field": row.field, "operator": row.op, "type": row.type}
+        raw: dict[str, object] = {"field": row.field, "operator": row.op}
+        if not _inferred(row):
+            raw["type"] = row.type
         if row.op not in ("exists", "not exists"):
             raw["value"] = row.value
         try:
@@ -171,6 +178,14 @@ def conditions(state: ViewState, max_filters: int) -> list[Condition]:
             )
         out.append(Condition(FieldRef(column="event_type"), "is", "string", state.type))
     return out
+
+
+def _inferred(row: FilterRow) -> bool:
+    """Whether the row's type is left to inference: `auto`, or `string` (the form's
+    default before `auto`, kept in old links) with an operator no text supports."""
+    if row.type in (AUTO_TYPE, ""):
+        return True
+    return row.type == "string" and row.op in ORDERING_OPERATORS
 
 
 def date_bounds(state: ViewState, now_ms: float) -> tuple[float | None, float | None]:
@@ -195,7 +210,7 @@ def event_query(
     match); ValidationFailed names the form field at fault."""
     found = conditions(state, max_filters)
     if sessions_only:
-        found.append(Condition(FieldRef(column="event_type"), "is", "string", "session"))
+        found.append(SESSIONS_ONLY)
     start, end = date_bounds(state, now_ms)
     if state.sort not in SORT_KEYS:
         raise ValidationFailed(f"sort must be one of {', '.join(SORT_KEYS)}", field="sort")

@@ -18,8 +18,11 @@ from starlette.responses import Response
 
 from hivekeeper.domain.errors import NotFound, ValidationFailed
 from hivekeeper.domain.filters import OPERATORS, SORT_KEYS
+from hivekeeper.domain.render import render_event
+from hivekeeper.domain.tenancy import Project
 from hivekeeper.domain.types import OutlineRow, StoredRow
-from hivekeeper.ui import auth, params
+from hivekeeper.ui import auth, formats, params, previews
+from hivekeeper.ui.columns import value_at
 from hivekeeper.ui.detail import load_detail
 from hivekeeper.ui.paging import read_page
 from hivekeeper.ui.route import UiRoute
@@ -30,6 +33,7 @@ from hivekeeper.web import JsonResponse, context
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 # Rows a page without JavaScript renders at once; the script draws any number.
 STATIC_ROWS = 200
+MAX_SEARCH_CHARS = 500
 # The outline of a 10,000-event session is ~1 MB of JSON and ~10% of that gzipped.
 _GZIP_OVER_BYTES = 16 * 1024
 SORT_LABELS = {
@@ -51,12 +55,26 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
     error = None
     rows = []
     more = False
+    total: int | None = None
+    count_url = ""
+    columns: tuple[str, ...] = ()
     try:
+        columns = params.columns(state)
         query = params.event_query(
             state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
         )
         found, more = await read_page(ctx, page.project.id, query)
-        rows = [session_row(r) for r in found]
+        if previews.counts_from_index(query):
+            _, total = await ctx.read(
+                ctx.store.query_events, page.project.id, previews.count_query(query)
+            )
+        else:
+            count_url = f"/p/{page.project.id}/session-count{state.query_string(page=1)}"
+        shown = await previews.previews(ctx, page.project.id, found)
+        rows = [
+            session_row(r, preview, _cells(r, page.project, columns) if columns else [])
+            for r, preview in zip(found, shown, strict=True)
+        ]
     except ValidationFailed as exc:
         error = exc.message
     of_run = None
@@ -71,11 +89,30 @@ async def sessions_list(request: Request, page: auth.Page) -> Response:
         rows=rows,
         more=more,
         error=error,
+        match_count=previews.bounded_count(total),
+        count_url=count_url,
+        columns=columns,
+        column_choices=COLUMN_CHOICES,
         sort_keys=SORT_KEYS,
         sort_labels=SORT_LABELS,
         operators=OPERATORS,
         ranges=params.RANGES,
         limits=params.LIMITS,
+    )
+
+
+@router.get("/p/{pid}/session-count")
+async def session_count(request: Request, page: auth.Page) -> Response:
+    """How many sessions the list's view matches (`10,000+` past the bound), for a
+    filtered or searched list: its page is sent first, and its script asks for this."""
+    ctx = context(request)
+    state = params.read_state(_query(request))
+    query = params.event_query(
+        state, ctx.now_ms(), max_filters=ctx.settings.max_filters, sessions_only=True
+    )
+    _, total = await ctx.read(ctx.store.query_events, page.project.id, previews.count_query(query))
+    return JsonResponse(
+        {"count": previews.bounded_count(total), "exact": (total or 0) <= previews.COUNT_BOUND}
     )
 
 
@@ -132,6 +169,20 @@ async def session_outline(request: Request, session_id: str, page: auth.Page) ->
     return response
 
 
+@router.get("/p/{pid}/sessions/{session_id}/search.json")
+async def session_search(request: Request, session_id: str, page: auth.Page) -> Response:
+    """The ids of the session's events whose name, inputs, outputs or metadata hold `q`,
+    in start order: what the session page's search steps through."""
+    ctx = context(request)
+    text = (request.query_params.get("q") or "").strip()
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ValidationFailed(f"q is longer than {MAX_SEARCH_CHARS} characters", field="q")
+    ids = []
+    if text:
+        ids = await ctx.read(ctx.store.search_session, page.project.id, session_id, text)
+    return JsonResponse({"q": text, "ids": ids}, headers={"Cache-Control": "no-store"})
+
+
 def _query(request: Request) -> dict[str, list[str]]:
     return {k: request.query_params.getlist(k) for k in request.query_params}
 
@@ -146,6 +197,17 @@ def _int(raw: str | None, default: int) -> int:
 # --- a line of the sessions list -------------------------------------------------
 
 _USER_KEYS = ("user_id", "user", "email", "id", "name")
+SHORT_ID_CHARS = 8
+# Offered in the list's column chooser; any field path may be typed.
+COLUMN_CHOICES = (
+    "metadata.num_events",
+    "metadata.total_tokens",
+    "metadata.cost",
+    "config.model",
+    "user_properties.user_id",
+    "metrics",
+    "feedback.rating",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +223,22 @@ class SessionRow:
     cost: float
     error_count: int
     feedback: str
+    first_input: str = ""
+    last_output: str = ""
+    cells: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return self.session_id[:SHORT_ID_CHARS]
 
 
-def session_row(row: StoredRow) -> SessionRow:
-    """One line of the sessions list, from a session row and its roll-ups."""
+def session_row(
+    row: StoredRow,
+    preview: previews.Preview | None = None,
+    cells: Sequence[str] = (),
+) -> SessionRow:
+    """One line of the sessions list, from a session row and its roll-ups, with its
+    preview and the chosen columns' cells."""
     return SessionRow(
         session_id=row["event_id"],
         name=row["event_name"] or "",
@@ -177,7 +251,21 @@ def session_row(row: StoredRow) -> SessionRow:
         cost=row["cost"],
         error_count=row["error_count"] + (1 if row["error"] is not None else 0),
         feedback=feedback_summary(row["feedback"], row["feedback_count"]),
+        first_input=preview.first_input if preview else "",
+        last_output=preview.last_output if preview else "",
+        cells=tuple(cells),
     )
+
+
+def _cells(row: StoredRow, project: Project, columns: Sequence[str]) -> list[str]:
+    """The chosen columns of a session, read from it as the API renders it (roll-ups
+    in `metadata`)."""
+    event = render_event(row, project)
+    out = []
+    for column in columns:
+        value = value_at(event, column)
+        out.append(formats.cost(value) if column.endswith("cost") else formats.cell(value))
+    return out
 
 
 def feedback_summary(feedback: Mapping[str, Any], events_with_feedback: int = 0) -> str:
@@ -236,6 +324,11 @@ class Outline:
     rows: list[FlatRow]
     t0: float | None
     t1: float | None
+
+    @property
+    def num_events(self) -> int:
+        """The session's events, its own row left out (`metadata.num_events`)."""
+        return max(len(self.rows) - 1, 0)
 
     @property
     def span_ms(self) -> float:

@@ -38,11 +38,13 @@ def line_chart(
     label: str,
     fmt: Callable[[float], str],
     time_fmt: str = "%H:%M",
+    whole: bool = False,
 ) -> Markup:
     """An SVG line chart of `series` over the times `xs` (epoch ms, ascending).
 
     `label` names the chart for screen readers; `fmt` formats values for the axis and
-    tooltips; `time_fmt` (strftime, UTC) formats the times.
+    tooltips; `time_fmt` (strftime, UTC) formats the times. With `whole` (counts), the
+    y axis ticks fall on whole numbers only.
     """
     plot_w = WIDTH - _LEFT - _RIGHT
     plot_h = HEIGHT - _TOP - _BOTTOM
@@ -57,7 +59,7 @@ def line_chart(
             "no data in this range</text></svg>"
         )
         return Markup("".join(parts))
-    top = nice_ceiling(max(values))
+    top = whole_ceiling(max(values)) if whole else nice_ceiling(max(values))
     x0, x1 = xs[0], xs[-1]
 
     def x_at(t: float) -> float:
@@ -97,6 +99,14 @@ def nice_ceiling(value: float) -> float:
         if value <= step * power:
             return step * power
     return 10 * power
+
+
+def whole_ceiling(value: float) -> float:
+    """A top for four ticks of whole numbers at or above `value` (4 for up to 4)."""
+    step = math.ceil(nice_ceiling(value) / 4) if value > 4 else 1
+    while step * 4 < value:
+        step += 1
+    return float(step * 4)
 
 
 def _line(

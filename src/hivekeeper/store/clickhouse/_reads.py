@@ -153,7 +153,13 @@ def select_events(
     clause = where_clause(project_id, query)
     total: int | None = None
     if query.count_total:
-        text, params = render(sql("SELECT count() FROM events FINAL WHERE ", clause))
+        counted = sql("SELECT count() FROM events FINAL WHERE ", clause)
+        if query.count_limit is not None:
+            counted = sql(
+                "SELECT count() FROM (SELECT 1 FROM events FINAL WHERE ", clause,
+                f" LIMIT {int(query.count_limit)})",
+            )  # fmt: skip
+        text, params = render(counted)
         total = int(query_rows(text, params)[0][0])
         if total <= query.offset:
             return [], total
@@ -237,6 +243,20 @@ def session_outline(query_rows: Query, project_id: str, session_id: str) -> list
         # mypy takes TypedDict(...) as keywords only; at run time it is dict(pairs).
         out.append(OutlineRow(zip(OutlineRow.__annotations__, values, strict=True)))  # type: ignore[misc]
     return out
+
+
+def search_session(query_rows: Query, project_id: str, session_id: str, text: str) -> list[str]:
+    """The ids of the session's visible events whose name, inputs, outputs or metadata
+    contain `text`, case-insensitively, by start time then event id."""
+    needle = _param(text.lower())
+    select = sql(
+        "SELECT event_id FROM events FINAL WHERE project_id = ", _param(project_id),
+        " AND session_id = ", _param(session_id), f" AND {VISIBLE} AND (",
+        "position(lower(ifNull(event_name, '')), ", needle, ") > 0 OR ",
+        "position(lower(inputs), ", needle, ") > 0 OR position(lower(outputs), ", needle,
+        ") > 0 OR position(lower(metadata), ", needle, ") > 0) ORDER BY start_time, event_id",
+    )  # fmt: skip
+    return [row[0] for row in query_rows(*render(select))]
 
 
 def _outline_number(key: str) -> str:

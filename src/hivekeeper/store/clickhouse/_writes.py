@@ -9,7 +9,7 @@ thread makes load-merge-insert safe within a process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
 from hivekeeper.domain.merge import apply_ops, keys_to_load, session_keys, subtract_from_session
@@ -64,6 +64,29 @@ class Batch:
                 out[key] = cast(StoredRow, dict(current))
         return out
 
+    def erring_children(self, project_id: str, parent_ids: Collection[str]) -> list[StoredRow]:
+        """The erroring rows with one of these parents, as this batch sees them
+        (`domain.error_repeats.ErrorFamily`)."""
+        parents = set(parent_ids)
+        stored = self._session.rows(
+            "SELECT event_id FROM events FINAL WHERE project_id = {p:String} "
+            "AND parent_id IN {parents:Array(String)} AND error IS NOT NULL "
+            "AND event_type IS NOT NULL",
+            {"p": project_id, "parents": sorted(parents)},
+        )
+        keys = {(project_id, row[0]) for row in stored} | {
+            key
+            for key, row in self._written.items()
+            if key[0] == project_id and row is not None and row["parent_id"] in parents
+        }
+        return [
+            row
+            for row in self.load(keys).values()
+            if row["error"] is not None
+            and row["event_type"] is not None
+            and row["parent_id"] in parents
+        ]
+
     def merge(
         self,
         ops: list[MergeOp],
@@ -77,7 +100,13 @@ class Batch:
         rows = self.load(keys_to_load(ops))
         rows.update(self.load(session_keys(rows.values()) - rows.keys()))
         changed = apply_ops(
-            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped, prices=prices
+            rows,
+            ops,
+            now_ms,
+            max_children_ids=max_children_ids,
+            skipped=skipped,
+            prices=prices,
+            family=self,
         )
         for key in changed:
             self._written[key] = rows[key]

@@ -455,6 +455,9 @@ class ClickHouseStore(ClickHouseEvaluationReads, StoreLifecycle):
     def session_outline(self, project_id: str, session_id: str) -> list[OutlineRow]:
         return _reads.session_outline(self._session().rows, project_id, session_id)
 
+    def search_session(self, project_id: str, session_id: str, text: str) -> list[str]:
+        return _reads.search_session(self._session().rows, project_id, session_id, text)
+
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:

@@ -119,11 +119,35 @@ def select_events(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         total: int | None = None
         if query.count_total:
-            row = conn.execute(f"SELECT COUNT(*) FROM events WHERE {where.text}", where.params)
+            counted = f"SELECT COUNT(*) FROM events WHERE {where.text}"
+            if query.count_limit is not None:
+                counted = (
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {where.text} "
+                    f"LIMIT {int(query.count_limit)}) AS matches"
+                )
+            row = conn.execute(counted, where.params)
             total = _first(row.fetchone())
             if total <= query.offset:
                 return [], total
         return [decode_row(values) for values in conn.execute(page.text, page.params)], total
+
+
+def search_session(conn: Connection, project_id: str, session_id: str, text: str) -> list[str]:
+    """The ids of the session's visible events whose name, inputs, outputs or metadata
+    contain `text`, case-insensitively, by start time then event id."""
+    needle = text.lower()
+    if "\x00" in needle:
+        return []
+    found = conn.execute(
+        "SELECT event_id FROM events WHERE project_id = %s AND session_id = %s AND "
+        f"{VISIBLE} AND (strpos(lower(event_name COLLATE \"C\"), %s) > 0 "
+        "OR strpos(lower(inputs::text COLLATE \"C\"), %s) > 0 "
+        "OR strpos(lower(outputs::text COLLATE \"C\"), %s) > 0 "
+        "OR strpos(lower(metadata::text COLLATE \"C\"), %s) > 0) "
+        "ORDER BY start_time, event_id",
+        (project_id, session_id, needle, needle, needle, needle),
+    )
+    return [row[0] for row in found]
 
 
 def session_outline(conn: Connection, project_id: str, session_id: str) -> list[OutlineRow]:

@@ -45,6 +45,16 @@ class PostgresWrites:
                 rows[(project_id, row["event_id"])] = row
         return rows
 
+    def erring_children(self, project_id: str, parent_ids: Collection[str]) -> list[StoredRow]:
+        found = self._conn.execute(
+            "SELECT event_id FROM events WHERE project_id = %s AND parent_id = ANY(%s)"
+            " AND error IS NOT NULL AND event_type IS NOT NULL",
+            (project_id, list(parent_ids)),
+        ).fetchall()
+        # Locked and read again by `load`: a row is read only under its key's lock.
+        loaded = self.load([(project_id, event_id) for (event_id,) in found])
+        return [row for row in loaded.values() if row["error"] is not None]
+
     def insert_new(self, rows: Sequence[StoredRow]) -> set[Key]:
         if not rows:
             return set()

@@ -365,6 +365,12 @@ class PostgresStore(SqlEvaluationReads, StoreLifecycle):
         with self._connection() as conn:
             return _reads.session_outline(conn, project_id, session_id)
 
+    def search_session(self, project_id: str, session_id: str, text: str) -> list[str]:
+        if "\x00" in session_id:
+            return []
+        with self._connection() as conn:
+            return _reads.search_session(conn, project_id, session_id, text)
+
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:

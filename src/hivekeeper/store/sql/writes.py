@@ -70,6 +70,10 @@ class RowWrites(Protocol):
     def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
         """The stored rows of those `keys` that exist, pending ones included."""
 
+    def erring_children(self, project_id: str, parent_ids: Collection[str]) -> list[StoredRow]:
+        """The visible rows with one of these parents and an error (loaded as `load`
+        loads them): what `domain.error_repeats` reads."""
+
     def insert_new(self, rows: Sequence[StoredRow]) -> set[Key]:
         """Insert each row whose key is not stored; leave the stored rows as they are
         and return their keys."""
@@ -166,14 +170,21 @@ def _merge_insert_first(
     engine.reserve(needed)
     rows = engine.load(needed - assumed)
     rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
-    stored = set(rows)
+    family = _Family(engine, set(rows))
     notes: list[Skipped] = []
     try:
         changed = apply_ops(
-            rows, ops, now_ms, max_children_ids=max_children_ids, skipped=notes, prices=prices
+            rows,
+            ops,
+            now_ms,
+            max_children_ids=max_children_ids,
+            skipped=notes,
+            prices=prices,
+            family=family,
         )
     except HivekeeperError:
         return False
+    stored = family.stored
     # Sorted: PostgreSQL then takes row locks in one order in every transaction.
     ordered = sorted(changed)
     fresh = [key for key in ordered if key not in stored]
@@ -196,10 +207,17 @@ def _merge_read_first(
 ) -> None:
     rows = engine.load(keys_to_load(ops))
     rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
-    stored = set(rows)
+    family = _Family(engine, set(rows))
     changed = apply_ops(
-        rows, ops, now_ms, max_children_ids=max_children_ids, skipped=skipped, prices=prices
+        rows,
+        ops,
+        now_ms,
+        max_children_ids=max_children_ids,
+        skipped=skipped,
+        prices=prices,
+        family=family,
     )
+    stored = family.stored
     # Sorted: PostgreSQL then takes row locks in one order in every transaction.
     ordered = sorted(changed)
     existed = engine.insert_new([rows[key] for key in ordered if key not in stored])
@@ -210,6 +228,27 @@ def _merge_read_first(
             f"storage error: {len(existed)} rows appeared inside the write transaction"
         )
     engine.save([rows[key] for key in ordered if key in stored])
+
+
+class _Family:
+    """The engine as `apply_ops` reads error families through it, noting every key
+    found stored (those rows are saved, not inserted)."""
+
+    def __init__(self, engine: RowWrites, stored: set[Key]) -> None:
+        self._engine = engine
+        self.stored = stored
+
+    def load(self, keys: Collection[Key]) -> dict[Key, StoredRow]:
+        return self._note(self._engine.load(keys))
+
+    def erring_children(self, project_id: str, parent_ids: Collection[str]) -> list[StoredRow]:
+        rows = self._engine.erring_children(project_id, parent_ids)
+        self._note({(row["project_id"], row["event_id"]): row for row in rows})
+        return rows
+
+    def _note(self, rows: dict[Key, StoredRow]) -> dict[Key, StoredRow]:
+        self.stored.update(rows)
+        return rows
 
 
 def _delete(engine: RowWrites, op: DeleteSession | DeleteEvent) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from hivekeeper.domain.charts import ChartPoint, ChartQuery, chart_points
 from hivekeeper.domain.filters import COLUMNS, Condition, EventQuery, FieldRef
-from hivekeeper.domain.types import ROLLUP_FIELDS, OutlineRow, StoredRow
+from hivekeeper.domain.types import EVENT_TYPES, ROLLUP_FIELDS, OutlineRow, StoredRow
 from hivekeeper.store.sql.fragments import COMPARISONS, filter_condition
 from hivekeeper.store.sql.fragments import Sql as _Sql
 from hivekeeper.store.sql.fragments import param as _param
@@ -130,9 +130,11 @@ def select_events(
     with _read_snapshot(conn):
         total: int | None = None
         if query.count_total:
-            (total,) = conn.execute(
-                f"SELECT COUNT(*) FROM events WHERE {clause}", params
-            ).fetchone()
+            counted = f"SELECT COUNT(*) FROM events WHERE {clause}"
+            if query.count_limit is not None:
+                counted = f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {clause} LIMIT ?)"
+            limit = [] if query.count_limit is None else [query.count_limit]
+            (total,) = conn.execute(counted, [*params, *limit]).fetchone()
             if total <= query.offset:
                 return [], total
         cursor = conn.execute(
@@ -157,6 +159,22 @@ def session_outline(conn: sqlite3.Connection, project_id: str, session_id: str) 
     )
     # mypy takes TypedDict(...) as keywords only; at run time it is dict(pairs).
     return [OutlineRow(zip(_OUTLINE_FIELDS, values, strict=True)) for values in cursor]  # type: ignore[misc]
+
+
+def search_session(
+    conn: sqlite3.Connection, project_id: str, session_id: str, text: str
+) -> list[str]:
+    """The ids of the session's visible events whose name, inputs, outputs or metadata
+    contain `text`, case-insensitively, by start time then event id."""
+    needle = text.lower()
+    cursor = conn.execute(
+        "SELECT event_id FROM events WHERE project_id = ? AND session_id = ? AND "
+        f"{VISIBLE} AND (instr(lower(event_name), ?) > 0 OR instr(lower(inputs), ?) > 0 "
+        "OR instr(lower(outputs), ?) > 0 OR instr(lower(metadata), ?) > 0) "
+        "ORDER BY start_time, event_id",
+        (project_id, session_id, needle, needle, needle, needle),
+    )
+    return [event_id for (event_id,) in cursor]
 
 
 def chart(conn: sqlite3.Connection, project_id: str, chart: ChartQuery) -> list[ChartPoint]:
@@ -209,6 +227,11 @@ def _test(operand: _Operand, condition: Condition, operator: str) -> _Sql:
     if condition.type == "string":
         if operator == "contains":
             return _sql("instr(lower(", operand.text, "), lower(", _param(value), ")) > 0")
+        if condition.field.column == "event_type" and value in EVENT_TYPES:
+            # A literal of the closed set, not a parameter: SQLite then sees that
+            # `event_type = 'session'` is the partial index's own condition and reads
+            # sessions from the index alone (a bounded count of 10,000: 200 ms -> 1 ms).
+            return _sql(operand.text, f" = '{value}'")
         return _sql(operand.text, " = ", _param(value))
     if condition.type == "boolean":
         accepted = "('true', '1')" if value is True else "('false', '0')"

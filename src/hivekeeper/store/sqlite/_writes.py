@@ -42,6 +42,20 @@ class SqliteWrites:
                 rows[(project_id, row["event_id"])] = row
         return rows
 
+    def erring_children(self, project_id: str, parent_ids: Collection[str]) -> list[StoredRow]:
+        keys: list[Key] = []
+        for _, chunk in by_project([(project_id, p) for p in parent_ids], IN_CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            keys.extend(
+                (project_id, event_id)
+                for (event_id,) in self._conn.execute(
+                    f"SELECT event_id FROM events WHERE project_id = ? AND parent_id IN ({marks})"
+                    " AND error IS NOT NULL AND event_type IS NOT NULL",
+                    (project_id, *chunk),
+                )
+            )
+        return list(self.load(keys).values())
+
     def insert_new(self, rows: Sequence[StoredRow]) -> set[Key]:
         values = [encode_row(row) for row in rows]
         conn = self._conn

@@ -367,6 +367,10 @@ class SqliteStore(SqlEvaluationReads, StoreLifecycle):
         with self._read() as conn:
             return _reads.session_outline(conn, project_id, session_id)
 
+    def search_session(self, project_id: str, session_id: str, text: str) -> list[str]:
+        with self._read() as conn:
+            return _reads.search_session(conn, project_id, session_id, text)
+
     def query_events(
         self, project_id: str, query: EventQuery
     ) -> tuple[list[StoredRow], int | None]:

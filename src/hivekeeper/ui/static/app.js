@@ -52,7 +52,7 @@
       var copy = rows[rows.length - 1].cloneNode(true);
       copy.querySelectorAll("input").forEach(function (i) { i.value = ""; });
       copy.querySelector("select[name=op]").value = "is";
-      copy.querySelector("select[name=t]").value = "string";
+      copy.querySelector("select[name=t]").value = "auto";
       rows[rows.length - 1].after(copy);
       copy.querySelector("input[name=f]").focus();
     });
