@@ -135,6 +135,14 @@ def test_every_emitter_lands_complete(emitter_server: LiveServer, emitter: str) 
     assert chat["outputs"]["content"] == REPLY
     assert (chat["metadata"]["prompt_tokens"], chat["metadata"]["completion_tokens"]) == (12, 6)
 
+    # Costed from the shipped price table, unless the library sent a cost of its own.
+    for name, event in (("chat", chat), ("stream", _models(trees["stream"])[0])):
+        meta = event["metadata"]
+        assert meta["cost_source"] in ("computed", "given"), meta
+        if meta["cost_source"] == "computed":
+            assert meta["cost"] == pytest.approx((12 * 0.15 + 6 * 0.60) / 1_000_000)
+        assert trees[name]["metadata"]["cost"] == pytest.approx(meta["cost"])
+
     (stream,) = _models(trees["stream"])
     assert stream["outputs"]["content"] == REPLY
     assert (stream["metadata"]["prompt_tokens"], stream["metadata"]["completion_tokens"]) == (12, 6)

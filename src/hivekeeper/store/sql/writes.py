@@ -185,6 +185,8 @@ def _merge_insert_first(
     except HivekeeperError:
         return False
     stored = family.stored
+    if not stored.isdisjoint(assumed):
+        return False  # the error rule read a row assumed new: it is stored already
     # Sorted: PostgreSQL then takes row locks in one order in every transaction.
     ordered = sorted(changed)
     fresh = [key for key in ordered if key not in stored]
