@@ -116,7 +116,9 @@ def test_trace_attributes_name_the_session_and_tag_the_event() -> None:
         }
     )
     ops = spans_to_ops(P, [span])
-    assert ops[0] == Update(P, {"event_id": trace_session_id(TRACE), "event_name": "checkout"})
+    # The trace's name and its user go onto the session (issue 15 item 1).
+    session = {"event_id": trace_session_id(TRACE), "event_name": "checkout"}
+    assert ops[0] == Update(P, {**session, "user_properties": {"user_id": "u-1"}})
     patch = next(op.patch for op in ops if isinstance(op, Upsert))
     assert patch["source"] == "production"
     assert patch["user_properties"] == {"user_id": "u-1"}
