@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from hivekeeper.domain.errors import HivekeeperError
@@ -148,88 +149,77 @@ def _merge(
     skipped: list[Skipped],
     prices: PriceBook,
 ) -> None:
-    if not _merge_insert_first(engine, ops, now_ms, max_children_ids, skipped, prices):
-        _merge_read_first(engine, ops, now_ms, max_children_ids, skipped, prices)
+    merge = _Merge(engine, ops, now_ms, max_children_ids, prices)
+    if not merge.insert_first(skipped):
+        merge.read_first(skipped)
 
 
-def _merge_insert_first(
-    engine: RowWrites,
-    ops: list[MergeOp],
-    now_ms: float,
-    max_children_ids: int,
-    skipped: list[Skipped],
-    prices: PriceBook,
-) -> bool:
-    """Apply `ops` assuming their upserted rows are new; False, with nothing written,
-    when one is not (or when `apply_ops` refuses the batch, which the read-first path
-    then decides with every row at hand)."""
-    needed = keys_to_load(ops)
-    assumed = assumed_new(ops)
-    if not assumed:
-        return False
-    engine.reserve(needed)
-    rows = engine.load(needed - assumed)
-    rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
-    family = _Family(engine, set(rows))
-    notes: list[Skipped] = []
-    try:
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """One run of merges, applied by either path: insert-first assumes the upserted
+    rows are new (the common case: a span is written once), read-first loads them."""
+
+    engine: RowWrites
+    ops: list[MergeOp]
+    now_ms: float
+    max_children_ids: int
+    prices: PriceBook
+
+    def insert_first(self, skipped: list[Skipped]) -> bool:
+        """Apply the ops assuming their upserted rows are new; False, with nothing
+        written, when one is not (or when `apply_ops` refuses the batch, which the
+        read-first path then decides with every row at hand)."""
+        needed = keys_to_load(self.ops)
+        assumed = assumed_new(self.ops)
+        if not assumed:
+            return False
+        self.engine.reserve(needed)
+        notes: list[Skipped] = []
+        try:
+            rows, changed, stored = self._apply(needed - assumed, notes)
+        except HivekeeperError:
+            return False
+        if not stored.isdisjoint(assumed):
+            return False  # the error rule read a row assumed new: it is stored already
+        fresh = [key for key in changed if key not in stored]
+        existed = self.engine.insert_new([rows[key] for key in fresh])
+        if existed:
+            self.engine.delete_rows([key for key in fresh if key not in existed])
+            return False
+        self.engine.save([rows[key] for key in changed if key in stored])
+        skipped.extend(notes)
+        return True
+
+    def read_first(self, skipped: list[Skipped]) -> None:
+        rows, changed, stored = self._apply(keys_to_load(self.ops), skipped)
+        existed = self.engine.insert_new([rows[key] for key in changed if key not in stored])
+        if existed:
+            # The transaction holds every key it loaded (SQLite's one writer, PostgreSQL's
+            # key locks), so nobody else can have written these: never merge over them.
+            raise HivekeeperError(
+                f"storage error: {len(existed)} rows appeared inside the write transaction"
+            )
+        self.engine.save([rows[key] for key in changed if key in stored])
+
+    def _apply(
+        self, keys: Collection[Key], skipped: list[Skipped]
+    ) -> tuple[dict[Key, StoredRow], list[Key], set[Key]]:
+        """Load `keys` and their sessions and apply the ops: the rows, the keys that
+        changed (sorted, so PostgreSQL takes row locks in one order in every
+        transaction), and the keys found stored."""
+        rows = self.engine.load(keys)
+        rows.update(self.engine.load(session_keys(rows.values()) - rows.keys()))
+        family = _Family(self.engine, set(rows))
         changed = apply_ops(
             rows,
-            ops,
-            now_ms,
-            max_children_ids=max_children_ids,
-            skipped=notes,
-            prices=prices,
+            self.ops,
+            self.now_ms,
+            max_children_ids=self.max_children_ids,
+            skipped=skipped,
+            prices=self.prices,
             family=family,
         )
-    except HivekeeperError:
-        return False
-    stored = family.stored
-    if not stored.isdisjoint(assumed):
-        return False  # the error rule read a row assumed new: it is stored already
-    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
-    ordered = sorted(changed)
-    fresh = [key for key in ordered if key not in stored]
-    existed = engine.insert_new([rows[key] for key in fresh])
-    if existed:
-        engine.delete_rows([key for key in fresh if key not in existed])
-        return False
-    engine.save([rows[key] for key in ordered if key in stored])
-    skipped.extend(notes)
-    return True
-
-
-def _merge_read_first(
-    engine: RowWrites,
-    ops: list[MergeOp],
-    now_ms: float,
-    max_children_ids: int,
-    skipped: list[Skipped],
-    prices: PriceBook,
-) -> None:
-    rows = engine.load(keys_to_load(ops))
-    rows.update(engine.load(session_keys(rows.values()) - rows.keys()))
-    family = _Family(engine, set(rows))
-    changed = apply_ops(
-        rows,
-        ops,
-        now_ms,
-        max_children_ids=max_children_ids,
-        skipped=skipped,
-        prices=prices,
-        family=family,
-    )
-    stored = family.stored
-    # Sorted: PostgreSQL then takes row locks in one order in every transaction.
-    ordered = sorted(changed)
-    existed = engine.insert_new([rows[key] for key in ordered if key not in stored])
-    if existed:
-        # The transaction holds every key it loaded (SQLite's one writer, PostgreSQL's
-        # key locks), so nobody else can have written these: never merge over them.
-        raise HivekeeperError(
-            f"storage error: {len(existed)} rows appeared inside the write transaction"
-        )
-    engine.save([rows[key] for key in ordered if key in stored])
+        return rows, sorted(changed), family.stored
 
 
 class _Family:
