@@ -216,7 +216,7 @@ def test_session_enrichment_and_rollups(traced: Traced) -> None:
             "inputs": {"first_question": "what is up?"},  # the SDK sends inputs as metadata
             "num_events": MAIN_SPANS,
             "num_model_events": 2,
-            "error_count": 2,
+            "error_count": 1,  # the exception and its `_error` sibling count once
             "has_feedback": True,
             "prompt_tokens": 17,
             "completion_tokens": 8,
