@@ -15,8 +15,14 @@ process, and CPU time is what a machine shared with other work still measures fa
   event type, reduced value); (b) SQL extracting each score as a row (`json_each`),
   Python reducing those numbers; either feeding `comparison.compare`. Both are
   prototypes of `compare-with` (average only, no filters) and are checked against it;
-- what design 1 could save in the page: `comparison.run_scores` of both runs (the page
-  still computes both results, for each row's pass/fail, labels and first session);
+- what design 1 could save in the page as it is: `comparison.run_scores` of both runs
+  (the page still computes both results, for each row's pass/fail, labels and first
+  session);
+- design 1c, the page's rows ranked from the scores SQLite extracts (1b's rows, and
+  which sessions hold an error): each session's pass/fail, each datapoint's first
+  session and its change per metric, without traces or results; then the page's 25
+  rows read. A prototype (no label metrics, no metric table), checked against the
+  page's counts and first rows;
 - design 2, a comparison kept until either run changes, warm: per request only a change
   stamp per run (stood in for by an index-only count and latest start over its
   sessions' events: the events table has no change stamp) and the run rows, then the
@@ -34,8 +40,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
@@ -47,7 +55,7 @@ from hivekeeper.domain.evaluation.aggregates import aggregate  # noqa: E402
 from hivekeeper.domain.evaluation.comparison import GroupScores, RunScores  # noqa: E402
 from hivekeeper.domain.evaluation.results import ResultQuery  # noqa: E402
 from hivekeeper.domain.evaluation.runs import Run  # noqa: E402
-from hivekeeper.domain.evaluation.verdicts import rules_for  # noqa: E402
+from hivekeeper.domain.evaluation.verdicts import Rules, rules_for, verdict  # noqa: E402
 from hivekeeper.domain.types import JsonObject  # noqa: E402
 from hivekeeper.store import Store, open_store  # noqa: E402
 from hivekeeper.ui import compare as page  # noqa: E402
@@ -83,6 +91,10 @@ EVENTS = f"""SELECT session_id, event_id, start_time, json_extract(metadata, '$.
 SCORES = f"""SELECT e.session_id, COALESCE(e.event_name, 'unknown'), e.event_type, j.key, j.type,
   j.value FROM events e, json_each(e.metrics) j WHERE e.project_id = :p
   AND e.event_type IS NOT NULL AND e.metrics <> '{{}}' AND e.session_id IN ({SESSIONS})"""
+# Design 1c: what ranking the rows needs besides the scores.
+SESSION_EVENTS = f"""SELECT session_id, event_id, start_time,
+  json_extract(metadata, '$.datapoint_id'), error IS NOT NULL FROM events
+  WHERE project_id = :p AND event_type IS NOT NULL AND session_id IN ({SESSIONS})"""
 STAMP = f"""SELECT count(*), max(start_time) FROM events
   WHERE project_id = :p AND session_id IN ({SESSIONS})"""
 
@@ -150,6 +162,107 @@ def extracted_scores(conn: sqlite3.Connection, project_id: str, run: Run) -> Run
             metric_type(*kinds[group]), aggregate("average", every, kinds[group][0]), reduced
         )
     return RunScores(in_order(run, dict.fromkeys(datapoint_of.values())), groups, ())
+
+
+class Ranked(NamedTuple):
+    """Design 1c's reading of one run."""
+
+    scores: RunScores
+    first: dict[str, str]  # datapoint -> its first session
+    failed: set[str]  # sessions that fail
+    events: dict[str, list[str]]  # session -> its event ids
+
+
+def ranked_run(conn: sqlite3.Connection, project_id: str, run: Run, rules: Rules) -> Ranked:
+    """Design 1c: the run's scores reduced per datapoint, its sessions' pass/fail."""
+    args = {"p": project_id, "r": run.run_id}
+    rows = conn.execute(SESSION_EVENTS, args).fetchall()
+    rows.sort(key=lambda r: (math.inf if r[2] is None else r[2], r[1]))
+    datapoint_of: dict[str, str] = {}
+    events: dict[str, list[str]] = {}
+    failed: set[str] = set()
+    for session_id, event_id, _, dp, error in rows:
+        events.setdefault(session_id, []).append(event_id)
+        if error:
+            failed.add(session_id)
+        if isinstance(dp, str) and dp:
+            if event_id == session_id:
+                datapoint_of[session_id] = dp
+            else:
+                datapoint_of.setdefault(session_id, dp)
+    numbers: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    counts: dict[tuple[str, str, str], int] = {}
+    for session_id, name, kind, key, json_type, value in conn.execute(SCORES, args):
+        group = (key, name, kind)
+        counts[group] = counts.get(group, 0) + 1
+        score = value == 1 if json_type in ("true", "false") else value
+        if session_id not in failed and verdict(score, rules.get(key)) is False:
+            failed.add(session_id)
+        dp = datapoint_of.get(session_id)
+        if json_type != "text" and dp is not None:
+            numbers.setdefault(group, {}).setdefault(dp, []).append(float(value))
+    groups = {}
+    for group, by_dp in numbers.items():
+        every = [v for values in by_dp.values() for v in values]
+        reduced = {d: aggregate("average", v, len(v)) or 0.0 for d, v in by_dp.items()}
+        overall = aggregate("average", every, counts[group])
+        groups[group] = GroupScores("numeric", overall, reduced)
+    first: dict[str, str] = {}
+    for session_id in events:  # in order of their first event's start
+        if session_id in datapoint_of:
+            first.setdefault(datapoint_of[session_id], session_id)
+    return Ranked(RunScores(in_order(run, dict.fromkeys(first)), groups, ()), first, failed, events)
+
+
+def ranked_rows(
+    store: Store, conn: sqlite3.Connection, project_id: str
+) -> tuple[Counter[str], list[str]]:
+    """Design 1c: the page's rows ranked (each status's count, the first 25 rows'
+    datapoints) from what SQLite extracts, and the 25 rows' events read."""
+    new = run_reads.require_run(store, project_id, "candidate")
+    old = run_reads.require_run(store, project_id, "baseline")
+    names = {key for run in (new, old) for key in run.passing_ranges}
+    thresholds = run_reads.metric_thresholds(store, project_id, names)
+    rules = rules_for(new.passing_ranges, thresholds)
+    gc.disable()
+    try:
+        new_run = ranked_run(conn, project_id, new, rules)
+        old_run = ranked_run(conn, project_id, old, rules_for(old.passing_ranges, thresholds))
+        compared = comparison.compare(new_run.scores, old_run.scores, rules)
+        changes: dict[str, dict[str, int]] = {}
+        for metric in compared.metrics:
+            for severity, ids in enumerate((metric.same, metric.improved, metric.degraded)):
+                for d in ids:
+                    held = changes.setdefault(d, {})
+                    held[metric.group[0]] = max(held.get(metric.group[0], 0), severity)
+        ranked = []
+        statuses: Counter[str] = Counter()
+        for number, d in enumerate(compared.common):
+            was = old_run.first[d] not in old_run.failed
+            now = new_run.first[d] not in new_run.failed
+            kept = list(changes.get(d, {}).values())
+            worse, better = kept.count(2), kept.count(1)
+            if was != now:
+                status = "improved" if now else "regressed"
+            elif worse != better:
+                status = "regressed" if worse > better else "improved"
+            else:
+                status = "mixed" if worse else "unchanged"
+            statuses[status] += 1
+            fails = 0 if was and not now else 1
+            ranked.append(((_ORDER[status], fails, -worse, number), d))
+        ranked.sort()
+        shown = [d for _, d in ranked[:25]]
+        ids = [
+            e for d in shown for r in (new_run, old_run) for e in r.events[r.first[d]]
+        ]
+        store.get_events(project_id, ids)
+        return statuses, shown
+    finally:
+        gc.enable()
+
+
+_ORDER = {"regressed": 0, "mixed": 1, "improved": 2, "unchanged": 3}
 
 
 def prototype(
@@ -234,6 +347,9 @@ def main() -> None:
                 store, project.id, lambda run: extracted_scores(conn, project.id, run)
             ),
             "1 in the page: run_scores of both runs (what it could save)": run_scores,
+            "1c: the page's rows ranked from scores SQLite extracts, 25 rows read": lambda: (
+                ranked_rows(store, conn, project.id)
+            ),
             "2: compare page, warm (stamps, the page's rows whole and diffed)": warm,
         }
         reference = run_reads.compare(store, project, "candidate", "baseline", whole)
@@ -241,6 +357,9 @@ def main() -> None:
             same = agrees(reference, designs[name]())  # type: ignore[arg-type]
             print(f"{name}: {'agrees with' if same else 'DIFFERS from'} compare-with")
         clock = time.perf_counter if args.wall else time.process_time
+        statuses, shown = ranked_rows(store, conn, project.id)
+        same = statuses == Counter(view.counts) and shown == [r.datapoint_id for r in view.rows]
+        print(f"1c: {'agrees with' if same else 'DIFFERS from'} the page's counts and rows")
         times: dict[str, list[float]] = {name: [] for name in designs}
         for _ in range(args.repeats):
             for name, design in designs.items():
