@@ -85,13 +85,11 @@ FROM ev JOIN sess s USING (session_id), json_each(ev.metrics) j
 WHERE ev.metrics <> '{{}}' AND j.type IN ('integer', 'real', 'true', 'false', 'text')
 GROUP BY s.datapoint_id, j.key, ev.event_name, ev.event_type
 """
-# Design 1b: each event's datapoint, and each score as a row.
-EVENTS = f"""SELECT session_id, event_id, start_time, json_extract(metadata, '$.datapoint_id')
-  FROM events WHERE project_id = :p AND event_type IS NOT NULL AND session_id IN ({SESSIONS})"""
+# Designs 1b and 1c: each score as a row.
 SCORES = f"""SELECT e.session_id, COALESCE(e.event_name, 'unknown'), e.event_type, j.key, j.type,
   j.value FROM events e, json_each(e.metrics) j WHERE e.project_id = :p
   AND e.event_type IS NOT NULL AND e.metrics <> '{{}}' AND e.session_id IN ({SESSIONS})"""
-# Design 1c: what ranking the rows needs besides the scores.
+# Designs 1b and 1c: each event's session, datapoint and whether it holds an error.
 SESSION_EVENTS = f"""SELECT session_id, event_id, start_time,
   json_extract(metadata, '$.datapoint_id'), error IS NOT NULL FROM events
   WHERE project_id = :p AND event_type IS NOT NULL AND session_id IN ({SESSIONS})"""
@@ -133,35 +131,7 @@ def grouped_scores(conn: sqlite3.Connection, project_id: str, run: Run) -> RunSc
 
 def extracted_scores(conn: sqlite3.Connection, project_id: str, run: Run) -> RunScores:
     """Design 1b: the run's scores as rows from SQLite, reduced per datapoint here."""
-    args = {"p": project_id, "r": run.run_id}
-    events = conn.execute(EVENTS, args).fetchall()
-    events.sort(key=lambda r: (math.inf if r[2] is None else r[2], r[1]))
-    datapoint_of: dict[str, str] = {}
-    for session_id, event_id, _, dp in events:
-        if isinstance(dp, str) and dp:
-            if event_id == session_id:
-                datapoint_of[session_id] = dp
-            else:
-                datapoint_of.setdefault(session_id, dp)
-    numbers: dict[tuple[str, str, str], dict[str, list[float]]] = {}
-    kinds: dict[tuple[str, str, str], list[int]] = {}
-    for session_id, name, kind, key, json_type, value in conn.execute(SCORES, args):
-        group = (key, name, kind)
-        counted = kinds.setdefault(group, [0, 0, 0])
-        counted[0] += 1
-        counted[1] += json_type == "text"
-        counted[2] += json_type in ("true", "false")
-        dp = datapoint_of.get(session_id)
-        if json_type != "text" and dp is not None:
-            numbers.setdefault(group, {}).setdefault(dp, []).append(float(value))
-    groups = {}
-    for group, by_dp in numbers.items():
-        every = [v for values in by_dp.values() for v in values]
-        reduced = {d: aggregate("average", v, len(v)) or 0.0 for d, v in by_dp.items()}
-        groups[group] = GroupScores(
-            metric_type(*kinds[group]), aggregate("average", every, kinds[group][0]), reduced
-        )
-    return RunScores(in_order(run, dict.fromkeys(datapoint_of.values())), groups, ())
+    return ranked_run(conn, project_id, run, {}).scores
 
 
 class Ranked(NamedTuple):
@@ -174,7 +144,9 @@ class Ranked(NamedTuple):
 
 
 def ranked_run(conn: sqlite3.Connection, project_id: str, run: Run, rules: Rules) -> Ranked:
-    """Design 1c: the run's scores reduced per datapoint, its sessions' pass/fail."""
+    """Designs 1b and 1c: the run's scores reduced per datapoint (each datapoint's
+    from its own session's row, else from one of its events), its sessions'
+    pass/fail by `rules`, each datapoint's first session."""
     args = {"p": project_id, "r": run.run_id}
     rows = conn.execute(SESSION_EVENTS, args).fetchall()
     rows.sort(key=lambda r: (math.inf if r[2] is None else r[2], r[1]))
@@ -191,10 +163,13 @@ def ranked_run(conn: sqlite3.Connection, project_id: str, run: Run, rules: Rules
             else:
                 datapoint_of.setdefault(session_id, dp)
     numbers: dict[tuple[str, str, str], dict[str, list[float]]] = {}
-    counts: dict[tuple[str, str, str], int] = {}
+    kinds: dict[tuple[str, str, str], list[int]] = {}
     for session_id, name, kind, key, json_type, value in conn.execute(SCORES, args):
         group = (key, name, kind)
-        counts[group] = counts.get(group, 0) + 1
+        counted = kinds.setdefault(group, [0, 0, 0])
+        counted[0] += 1
+        counted[1] += json_type == "text"
+        counted[2] += json_type in ("true", "false")
         score = value == 1 if json_type in ("true", "false") else value
         if session_id not in failed and verdict(score, rules.get(key)) is False:
             failed.add(session_id)
@@ -205,8 +180,8 @@ def ranked_run(conn: sqlite3.Connection, project_id: str, run: Run, rules: Rules
     for group, by_dp in numbers.items():
         every = [v for values in by_dp.values() for v in values]
         reduced = {d: aggregate("average", v, len(v)) or 0.0 for d, v in by_dp.items()}
-        overall = aggregate("average", every, counts[group])
-        groups[group] = GroupScores("numeric", overall, reduced)
+        overall = aggregate("average", every, kinds[group][0])
+        groups[group] = GroupScores(metric_type(*kinds[group]), overall, reduced)
     first: dict[str, str] = {}
     for session_id in events:  # in order of their first event's start
         if session_id in datapoint_of:
