@@ -10,7 +10,8 @@ Starts `hivekeeper serve` on it, signs in, then measures:
 - over HTTP: first byte (response headers) and full body, median and p95 over
   `--repeats`, of the compare page (its first page of rows, default 25), the same
   filtered to regressed rows, a later page, the candidate's run page (its grid's
-  first page), and, as the baseline, the sessions list's first page;
+  first page), and, as the baselines, the sessions list's first page and the API's
+  `compare-with` of the same runs;
 - in headless Chromium (Playwright): `load` from navigation start, of the compare
   page and the sessions list.
 
@@ -115,6 +116,12 @@ def main() -> None:
                     {"name": c.name, "value": c.value or "", "url": server.url}
                     for c in client.cookies.jar
                 ]
+            # The API's answer of the same comparison: the other baseline.
+            bearer = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=server.url, timeout=300, headers=bearer) as client:
+                http["API compare-with (baseline)"] = http_timings(
+                    client, "/v1/runs/candidate/compare-with/baseline", args.repeats
+                )
             browser = browser_timings(
                 server.url,
                 cookies,
@@ -129,18 +136,20 @@ def main() -> None:
         f"\n### Compare page: two runs of {args.datapoints:,} datapoints x {args.metrics} "
         f"metrics ({events:,} events), SQLite\n"
     )
-    print(f"Over HTTP ({args.repeats} repeats; ms, median / p95; x: of the baseline's)\n")
-    print("| page | first byte | full response | bytes |")
-    print("|---|---|---|---|")
+    print(f"Over HTTP ({args.repeats} repeats; ms, median / p95; x: of the baselines')\n")
+    print("| page | first byte | full response (x sessions list) | x compare-with | bytes |")
+    print("|---|---|---|---|---|")
     reference = http["sessions list, first page (baseline)"]
+    compare_with = http["API compare-with (baseline)"].get("full", float("nan"))
     for name, t in http.items():
         if "ttfb" not in t:
-            print(f"| {name} | failed: {t['failed']} x {t['status']} | | |")
+            print(f"| {name} | failed: {t['failed']} x {t['status']} | | | |")
             continue
         ratio = t["full"] / reference["full"] if "full" in reference else float("nan")
         print(
             f"| {name} | {t['ttfb']:.0f} / {t['ttfb95']:.0f} | {t['full']:.0f} / "
-            f"{t['full95']:.0f} ({ratio:.1f} x) | {t['bytes']:,.0f} |"
+            f"{t['full95']:.0f} ({ratio:.1f} x) | {t['full'] / compare_with:.2f} x | "
+            f"{t['bytes']:,.0f} |"
         )
     print(f"\nHeadless Chromium ({args.browser_repeats} repeats; ms from navigation start)\n")
     print("| page | load, median (x of the baseline's) / p95 | rows shown, median / p95 |")

@@ -285,7 +285,13 @@ def _thresholds(
 ) -> dict[str, Threshold]:
     """The thresholds of the deployed versions of the metrics scored in `traced`: what
     judges a value when the run has no passing range for it. One query."""
-    names = sorted({s.name for traces in traced for t in traces for s in t.scores})
+    names = {s.name for traces in traced for t in traces for s in t.scores}
+    return metric_thresholds(store, project_id, names)
+
+
+def metric_thresholds(store: Store, project_id: str, names: Iterable[str]) -> dict[str, Threshold]:
+    """The thresholds of the deployed versions of the metrics `names`. One query."""
+    names = sorted(set(names))
     thresholds: dict[str, Threshold] = {}
     if not names:
         return thresholds
