@@ -90,7 +90,21 @@ def find_entry(table: PriceTable, model: str, provider: str | None) -> PriceEntr
     Tries each name from `model_names` (most specific first) against each price list
     the provider bills with; a name's routing prefix may name the provider.
     """
-    given = canonical_provider(provider)
+    key = (model, provider)
+    if key in table.found:
+        return table.found[key]
+    entry = _search(table, model, canonical_provider(provider))
+    if len(table.found) < _MAX_REMEMBERED:
+        table.found[key] = entry
+    return entry
+
+
+_MAX_REMEMBERED = 4096
+"""Lookups a table remembers: a model is priced on every write of its events, and
+clients name few models; the bound keeps made-up names from growing it."""
+
+
+def _search(table: PriceTable, model: str, given: str | None) -> PriceEntry | None:
     for hint, name in model_names(model):
         for price_list in _price_lists(given or hint):
             entry = table.get(price_list, name)

@@ -139,6 +139,10 @@ class PriceTable:
 
     compiled: date | None
     entries: Mapping[EntryKey, PriceEntry]
+    found: dict[tuple[str, str | None], PriceEntry | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """What `matching.find_entry` has looked up in this table (the entries never change)."""
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> PriceTable:
